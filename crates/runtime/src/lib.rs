@@ -1,0 +1,17 @@
+//! Ferry's job runtime: a worker pool over the durable store that claims jobs under a lease,
+//! runs flows, classifies failures, retries with backoff, honours rate limits and circuit
+//! breakers, and dead-letters what cannot succeed.
+
+pub mod backoff;
+pub mod breaker;
+pub mod bucket;
+mod decide;
+pub mod failure;
+mod handler;
+mod pool;
+mod resilience;
+
+pub use decide::{decide, human};
+pub use handler::{Effects, Handler, HandlerFuture, JobContext, JobError, Registry};
+pub use pool::{Pool, PoolConfig, PoolStats, default_node_id};
+pub use resilience::{CallSpec, Resilience};

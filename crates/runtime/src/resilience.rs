@@ -1,0 +1,104 @@
+//! Every remote call goes through here: circuit breaker per host, concurrency cap per
+//! connection, token bucket per (connection, operation). Connectors never sleep or retry on
+//! their own; this decides whether to wait briefly, defer the job, or record a failure.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::breaker::{BreakerConfig, Breakers};
+use crate::bucket::{ConcurrencyCaps, RateLimiters};
+use crate::failure::Failure;
+use crate::handler::JobError;
+
+/// The limits of one remote operation, as published by the vendor (or configured).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallSpec<'a> {
+    pub connection: &'a str,
+    pub operation: &'a str,
+    /// The remote host, which the circuit breaker is keyed on.
+    pub host: &'a str,
+    pub rate_per_sec: f64,
+    pub burst: u32,
+    /// Concurrent requests allowed on the connection (Dataverse: 52 per identity).
+    pub max_concurrency: usize,
+}
+
+/// Shared resilience state of a node.
+pub struct Resilience {
+    pub limiters: RateLimiters,
+    pub caps: ConcurrencyCaps,
+    pub breakers: Breakers,
+    /// A rate-limit wait up to this long is slept through in place; a longer one defers the job.
+    pub max_inline_wait: Duration,
+}
+
+impl Default for Resilience {
+    fn default() -> Self {
+        Resilience::new(BreakerConfig::default(), Duration::from_secs(2))
+    }
+}
+
+impl Resilience {
+    pub fn new(breaker: BreakerConfig, max_inline_wait: Duration) -> Self {
+        Resilience {
+            limiters: RateLimiters::new(),
+            caps: ConcurrencyCaps::new(),
+            breakers: Breakers::new(breaker),
+            max_inline_wait,
+        }
+    }
+
+    /// Runs one remote call within the limits. `step` names it in errors.
+    pub async fn call<T, F>(&self, step: &str, spec: &CallSpec<'_>, call: F) -> Result<T, JobError>
+    where
+        F: Future<Output = Result<T, Failure>>,
+    {
+        // Tokens first: a half-open breaker admits one probe, which must then really be sent.
+        let bucket =
+            self.limiters.get_or_insert(spec.connection, spec.operation, spec.rate_per_sec, spec.burst).map_err(
+                |e| JobError::failed(step, Failure::permanent(format!("bad limits for {}: {e}", spec.operation))),
+            )?;
+        loop {
+            match bucket.try_acquire() {
+                Ok(()) => break,
+                Err(wait) if wait <= self.max_inline_wait => tokio::time::sleep(wait).await,
+                Err(wait) => {
+                    return Err(JobError::Deferred {
+                        step: step.into(),
+                        wait,
+                        reason: format!("rate limit of {} on {}", spec.operation, spec.connection),
+                    });
+                }
+            }
+        }
+        let breaker = self.breakers.get(spec.host);
+        if let Err(wait) = breaker.check() {
+            return Err(JobError::Deferred {
+                step: step.into(),
+                wait,
+                reason: format!("circuit open for {}", spec.host),
+            });
+        }
+        let _permit = self.caps.acquire(spec.connection, spec.max_concurrency.max(1)).await;
+        match call.await {
+            Ok(v) => {
+                breaker.record_success();
+                Ok(v)
+            }
+            Err(failure) => {
+                match &failure {
+                    // The remote is unwell or unreachable: this is what the breaker counts.
+                    Failure::Transient { .. } => breaker.record_failure(),
+                    // A 429 is the remote asking us to slow down: pause the bucket, not a failure.
+                    Failure::Throttled { retry_after, .. } => {
+                        bucket.penalize(retry_after.unwrap_or(Duration::from_secs(1)));
+                        breaker.record_success();
+                    }
+                    // The remote answered; it is up.
+                    Failure::Permanent { .. } | Failure::Auth { .. } => breaker.record_success(),
+                }
+                Err(JobError::failed(step, failure))
+            }
+        }
+    }
+}

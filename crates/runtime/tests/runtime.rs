@@ -1,0 +1,6 @@
+//! Runtime tests: resilience primitives and the worker pool over a real store.
+
+mod runtime {
+    mod pool;
+    mod primitives;
+}

@@ -1,0 +1,158 @@
+//! A store chosen at run time from the configured URL.
+
+use crate::*;
+
+/// Either backend, picked from the store URL (`sqlite://…` or `postgres://…`).
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Opens the store a URL names: `sqlite://path` (or a path ending in `.db`) or
+    /// `postgres://…` / `postgresql://…`.
+    pub async fn open(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(AnyStore::Postgres(PgStore::open(url, 16).await?))
+        } else if url.starts_with("sqlite:") || url.ends_with(".db") || url.ends_with(".sqlite") {
+            Ok(AnyStore::Sqlite(SqliteStore::open(url).await?))
+        } else {
+            Err(StoreError::Open {
+                url: redact::url(url),
+                reason: "unknown store kind: use sqlite://path/to/ferry.db or postgres://user@host/db".into(),
+            })
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $call.await,
+            AnyStore::Postgres($s) => $call.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    fn backend(&self) -> &'static str {
+        match self {
+            AnyStore::Sqlite(s) => s.backend(),
+            AnyStore::Postgres(s) => s.backend(),
+        }
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        delegate!(self, s => s.migrate())
+    }
+
+    async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()> {
+        delegate!(self, s => s.ensure_tenant(tenant, name))
+    }
+
+    async fn upsert_connection(&self, conn: &Connection) -> Result<()> {
+        delegate!(self, s => s.upsert_connection(conn))
+    }
+
+    async fn connections(&self, tenant: &TenantId) -> Result<Vec<Connection>> {
+        delegate!(self, s => s.connections(tenant))
+    }
+
+    async fn accept_event(&self, event: &NewEvent, jobs: &[NewJob]) -> Result<Accepted> {
+        delegate!(self, s => s.accept_event(event, jobs))
+    }
+
+    async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Option<JobId>>> {
+        delegate!(self, s => s.enqueue(jobs))
+    }
+
+    async fn enqueue_with_cursor(&self, jobs: &[NewJob], cursor: &CursorUpdate) -> Result<Vec<Option<JobId>>> {
+        delegate!(self, s => s.enqueue_with_cursor(jobs, cursor))
+    }
+
+    async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<Job>> {
+        delegate!(self, s => s.claim(owner, limit, lease))
+    }
+
+    async fn heartbeat(&self, owner: &str, jobs: &[JobId], lease: Duration) -> Result<u64> {
+        delegate!(self, s => s.heartbeat(owner, jobs, lease))
+    }
+
+    async fn complete(&self, owner: &str, outcomes: &[Completion]) -> Result<Vec<bool>> {
+        delegate!(self, s => s.complete(owner, outcomes))
+    }
+
+    async fn recover_expired_leases(&self) -> Result<u64> {
+        delegate!(self, s => s.recover_expired_leases())
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<Job>> {
+        delegate!(self, s => s.job(id))
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats> {
+        delegate!(self, s => s.queue_stats())
+    }
+
+    async fn dead_letters(&self, tenant: &TenantId, open_only: bool, limit: u32) -> Result<Vec<DeadLetter>> {
+        delegate!(self, s => s.dead_letters(tenant, open_only, limit))
+    }
+
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+        delegate!(self, s => s.dead_letter(id))
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        id: DeadLetterId,
+        edited_payload: Option<&serde_json::Value>,
+        actor: &str,
+    ) -> Result<JobId> {
+        delegate!(self, s => s.replay_dead_letter(id, edited_payload, actor))
+    }
+
+    async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
+        delegate!(self, s => s.discard_dead_letter(id, actor))
+    }
+
+    async fn xref(&self, key: &XrefKey) -> Result<Option<String>> {
+        delegate!(self, s => s.xref(key))
+    }
+
+    async fn put_xref(&self, xref: &Xref) -> Result<()> {
+        delegate!(self, s => s.put_xref(xref))
+    }
+
+    async fn cursor(&self, tenant: &TenantId, name: &str) -> Result<Option<String>> {
+        delegate!(self, s => s.cursor(tenant, name))
+    }
+
+    async fn echo_hash(&self, key: &EchoKey) -> Result<Option<String>> {
+        delegate!(self, s => s.echo_hash(key))
+    }
+
+    async fn runs_for_job(&self, job: JobId) -> Result<Vec<RunRecord>> {
+        delegate!(self, s => s.runs_for_job(job))
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+        delegate!(self, s => s.audit(entry))
+    }
+
+    async fn audit_log(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRow>> {
+        delegate!(self, s => s.audit_log(tenant, limit))
+    }
+
+    async fn put_secret(&self, secret: &SealedSecret) -> Result<()> {
+        delegate!(self, s => s.put_secret(secret))
+    }
+
+    async fn secret(&self, tenant: &TenantId, name: &str) -> Result<Option<SealedSecret>> {
+        delegate!(self, s => s.secret(tenant, name))
+    }
+
+    async fn secret_names(&self, tenant: &TenantId) -> Result<Vec<SecretInfo>> {
+        delegate!(self, s => s.secret_names(tenant))
+    }
+}

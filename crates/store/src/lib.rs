@@ -1,0 +1,140 @@
+//! Ferry's durable store: one [`Store`] trait with two backends of equal standing,
+//! SQLite (embedded default, one file, WAL) and PostgreSQL (multi-node).
+//!
+//! Everything the engine must not lose lives here: the inbox of acknowledged events, the job
+//! queue, dead letters, cross-references between systems, poll cursors, per-record run traces,
+//! the audit log, encrypted secrets and echo hashes. Every row belongs to a tenant.
+
+mod any;
+mod error;
+mod migrate;
+mod postgres;
+mod records;
+pub mod redact;
+pub mod secrets;
+mod sql_store;
+mod sqlite;
+mod time;
+
+pub use any::AnyStore;
+pub use error::StoreError;
+pub use ferry_model::{ConnectionId, TenantId};
+pub use postgres::PgStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+pub use time::{from_micros, now_micros, to_micros};
+
+use std::future::Future;
+use std::time::Duration;
+
+/// The result type of every store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The durable core. Both backends implement it with the same semantics; the store test suite
+/// runs unchanged against each.
+pub trait Store: Send + Sync + Clone + 'static {
+    /// A short name for messages: "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations; safe to call on every start and from several nodes.
+    fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Creates the tenant if it does not exist.
+    fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Inserts or updates a connection (what flows and limits are keyed on).
+    fn upsert_connection(&self, conn: &Connection) -> impl Future<Output = Result<()>> + Send;
+
+    /// Lists a tenant's connections.
+    fn connections(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
+
+    /// Stores an event and enqueues its jobs in one transaction. An event whose dedupe key is
+    /// already in the inbox is not stored again and enqueues nothing.
+    fn accept_event(&self, event: &NewEvent, jobs: &[NewJob]) -> impl Future<Output = Result<Accepted>> + Send;
+
+    /// Enqueues jobs (batched). Jobs whose dedupe key already exists for the tenant are skipped;
+    /// the result holds the ids of the jobs inserted, in input order (`None` for skipped ones).
+    fn enqueue(&self, jobs: &[NewJob]) -> impl Future<Output = Result<Vec<Option<JobId>>>> + Send;
+
+    /// Enqueues jobs and moves a cursor in one transaction: the cursor never runs ahead of the
+    /// work it covers.
+    fn enqueue_with_cursor(
+        &self,
+        jobs: &[NewJob],
+        cursor: &CursorUpdate,
+    ) -> impl Future<Output = Result<Vec<Option<JobId>>>> + Send;
+
+    /// Claims up to `limit` runnable jobs for `owner`, leasing them for `lease`. Each claim
+    /// counts one attempt; deferrals that must not cost an attempt refund it at completion.
+    fn claim(&self, owner: &str, limit: u32, lease: Duration) -> impl Future<Output = Result<Vec<Job>>> + Send;
+
+    /// Extends the lease of jobs still held by `owner`; returns how many were extended.
+    fn heartbeat(&self, owner: &str, jobs: &[JobId], lease: Duration) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Commits outcomes, each atomically with its xref rows, cursor, echo hashes and trace, all
+    /// in one transaction. An outcome for a job no longer leased by `owner` is not applied
+    /// (its lease expired and it belongs to someone else now); the result says which applied.
+    fn complete(&self, owner: &str, outcomes: &[Completion]) -> impl Future<Output = Result<Vec<bool>>> + Send;
+
+    /// Returns running jobs whose lease has expired to the queue. Returns how many.
+    fn recover_expired_leases(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// One job by id.
+    fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>>> + Send;
+
+    /// Queue depth and states, for `ferry status` and `/metrics`.
+    fn queue_stats(&self) -> impl Future<Output = Result<QueueStats>> + Send;
+
+    /// Dead letters of a tenant, newest first; `open_only` hides replayed and discarded ones.
+    fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        open_only: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
+
+    /// One dead letter.
+    fn dead_letter(&self, id: DeadLetterId) -> impl Future<Output = Result<Option<DeadLetter>>> + Send;
+
+    /// Replays an open dead letter as a new job (with an edited payload if given), in one
+    /// transaction with marking it replayed and an audit row.
+    fn replay_dead_letter(
+        &self,
+        id: DeadLetterId,
+        edited_payload: Option<&serde_json::Value>,
+        actor: &str,
+    ) -> impl Future<Output = Result<JobId>> + Send;
+
+    /// Discards an open dead letter, with an audit row.
+    fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// The target id recorded for a source record.
+    fn xref(&self, key: &XrefKey) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// Writes (or overwrites) an xref row outside a job, e.g. for an import.
+    fn put_xref(&self, xref: &Xref) -> impl Future<Output = Result<()>> + Send;
+
+    /// A cursor's value.
+    fn cursor(&self, tenant: &TenantId, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// The last written hash for a record and direction (echo-loop suppression).
+    fn echo_hash(&self, key: &EchoKey) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// The trace rows of one job, oldest first.
+    fn runs_for_job(&self, job: JobId) -> impl Future<Output = Result<Vec<RunRecord>>> + Send;
+
+    /// Appends an audit row.
+    fn audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<()>> + Send;
+
+    /// Audit rows of a tenant, newest first.
+    fn audit_log(&self, tenant: &TenantId, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>>> + Send;
+
+    /// Stores a sealed secret (insert or replace).
+    fn put_secret(&self, secret: &SealedSecret) -> impl Future<Output = Result<()>> + Send;
+
+    /// One sealed secret.
+    fn secret(&self, tenant: &TenantId, name: &str) -> impl Future<Output = Result<Option<SealedSecret>>> + Send;
+
+    /// Names and dates of a tenant's secrets, never values.
+    fn secret_names(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<SecretInfo>>> + Send;
+}

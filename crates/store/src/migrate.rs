@@ -1,0 +1,19 @@
+//! A small migration runner: each backend ships its own numbered SQL files, embedded in the
+//! binary so a node never needs the source tree to start.
+
+/// One migration step.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "core", sql: include_str!("../migrations/sqlite/0001_core.sql") }];
+
+pub(crate) const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "core", sql: include_str!("../migrations/postgres/0001_core.sql") }];
+
+/// The bookkeeping table, the same in both dialects.
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS ferry_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

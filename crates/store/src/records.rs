@@ -1,0 +1,402 @@
+//! The rows the store keeps, as typed values.
+
+use std::fmt;
+
+use ferry_model::{ConnectionId, TenantId};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+macro_rules! row_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                s.trim()
+                    .parse::<i64>()
+                    .map($name)
+                    .map_err(|_| format!("`{s}` is not a {} (expected a whole number)", $what))
+            }
+        }
+    };
+}
+
+row_id!(
+    /// A job's id.
+    JobId,
+    "job id"
+);
+row_id!(
+    /// A dead letter's id.
+    DeadLetterId,
+    "dead-letter id"
+);
+row_id!(
+    /// An inbox event's id.
+    EventId,
+    "event id"
+);
+
+/// A connection: one configured endpoint of one system for one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub tenant: TenantId,
+    pub id: ConnectionId,
+    /// The system, e.g. "amazon", "dataverse".
+    pub system: String,
+    pub endpoint: String,
+    /// The name of the secret holding its credentials; never the credentials themselves.
+    pub credentials_ref: Option<String>,
+    /// Rate/burst/concurrency overrides, as configured.
+    pub limits: serde_json::Value,
+}
+
+/// An event arriving from a source, before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub tenant: TenantId,
+    pub connection: ConnectionId,
+    /// Unique per tenant: the same event delivered twice is stored once.
+    pub dedupe_key: String,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+}
+
+/// What `accept_event` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    pub event: EventId,
+    /// False when the dedupe key was already known (a redelivery).
+    pub new: bool,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub tenant: TenantId,
+    pub flow: String,
+    pub connection: Option<ConnectionId>,
+    /// When set, at most one job with this key exists per tenant.
+    pub dedupe_key: Option<String>,
+    pub payload: serde_json::Value,
+    pub run_at: Option<Timestamp>,
+    pub max_attempts: u32,
+}
+
+impl NewJob {
+    /// A job for `flow` with default settings (runs now, 8 attempts).
+    pub fn new(tenant: TenantId, flow: impl Into<String>, payload: serde_json::Value) -> Self {
+        NewJob { tenant, flow: flow.into(), connection: None, dedupe_key: None, payload, run_at: None, max_attempts: 8 }
+    }
+
+    pub fn dedupe_key(mut self, key: impl Into<String>) -> Self {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    pub fn connection(mut self, connection: ConnectionId) -> Self {
+        self.connection = Some(connection);
+        self
+    }
+
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    pub fn run_at(mut self, at: Timestamp) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Available,
+    Running,
+    Completed,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Available => "available",
+            JobState::Running => "running",
+            JobState::Completed => "completed",
+            JobState::Dead => "dead",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "available" => JobState::Available,
+            "running" => JobState::Running,
+            "completed" => JobState::Completed,
+            "dead" => JobState::Dead,
+            other => {
+                return Err(StoreError::Corrupt {
+                    what: "jobs.state".into(),
+                    detail: format!("unknown state `{other}`"),
+                });
+            }
+        })
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub tenant: TenantId,
+    pub flow: String,
+    pub connection: Option<ConnectionId>,
+    pub dedupe_key: Option<String>,
+    /// The payload as stored. Parse it with [`Job::payload_as`] so a corrupt payload becomes an
+    /// error naming the job.
+    pub payload: String,
+    pub state: JobState,
+    /// Attempts used so far, including the current one while running.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: Timestamp,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub last_error_kind: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl Job {
+    /// Parses the payload into `T`, naming the job and flow when it does not fit.
+    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_str(&self.payload).map_err(|e| StoreError::Corrupt {
+            what: format!("payload of job {} (flow `{}`)", self.id, self.flow),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// A cursor position to commit together with an enqueue or a job's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorUpdate {
+    pub tenant: TenantId,
+    pub name: String,
+    pub value: String,
+}
+
+/// Identifies a source record's mapping to one target entity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct XrefKey {
+    pub tenant: TenantId,
+    pub source_system: String,
+    pub source_entity: String,
+    pub source_id: String,
+    pub target_system: String,
+    pub target_entity: String,
+}
+
+/// A source record ↔ target record row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Xref {
+    pub key: XrefKey,
+    pub target_id: String,
+}
+
+/// Identifies the last write of a record in one direction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EchoKey {
+    pub tenant: TenantId,
+    pub system: String,
+    pub entity: String,
+    pub record_id: String,
+    /// e.g. "store->crm".
+    pub direction: String,
+}
+
+/// The hash of what was last written for a record and direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Echo {
+    pub key: EchoKey,
+    pub hash: String,
+}
+
+/// One per-record trace line (already PII-redacted by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The record it concerns, e.g. "amazon:order:123-1234567-1234567".
+    pub record: String,
+    pub step: String,
+    /// e.g. "ok", "retry", "throttled", "dead".
+    pub outcome: String,
+    pub message: String,
+    pub at: Timestamp,
+}
+
+/// What became of a claimed job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Done: its effects are recorded with it.
+    Completed { xrefs: Vec<Xref>, cursor: Option<CursorUpdate>, echoes: Vec<Echo> },
+    /// Try again at `run_at`. `refund_attempt` is true for throttling and open circuits, which
+    /// must not consume an attempt.
+    Retry { run_at: Timestamp, refund_attempt: bool, error_kind: String, error: String },
+    /// Give up: move to the dead-letter table with the step that failed and why.
+    Dead { step: String, error_kind: String, error: String },
+    /// Hand the job back untouched (shutdown drain): the attempt is refunded.
+    Release,
+}
+
+impl Outcome {
+    /// Completed with no recorded effects.
+    pub fn done() -> Self {
+        Outcome::Completed { xrefs: Vec::new(), cursor: None, echoes: Vec::new() }
+    }
+}
+
+/// One job's outcome with its trace lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub job: JobId,
+    pub outcome: Outcome,
+    pub trace: Vec<RunRecord>,
+}
+
+/// Queue counts for `ferry status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueStats {
+    /// Available and due now.
+    pub ready: u64,
+    /// Available but scheduled later (backoff, throttling).
+    pub scheduled: u64,
+    pub running: u64,
+    pub completed: u64,
+    pub dead: u64,
+    /// Dead letters still open.
+    pub dead_letters_open: u64,
+    /// Running jobs whose lease has run out (a crashed worker's).
+    pub expired_leases: u64,
+}
+
+/// State of a dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterStatus {
+    Open,
+    Replayed,
+    Discarded,
+}
+
+impl DeadLetterStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterStatus::Open => "open",
+            DeadLetterStatus::Replayed => "replayed",
+            DeadLetterStatus::Discarded => "discarded",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "open" => DeadLetterStatus::Open,
+            "replayed" => DeadLetterStatus::Replayed,
+            "discarded" => DeadLetterStatus::Discarded,
+            other => {
+                return Err(StoreError::Corrupt {
+                    what: "dead_letters.status".into(),
+                    detail: format!("unknown status `{other}`"),
+                });
+            }
+        })
+    }
+}
+
+/// A job that gave up, with everything a person needs to fix and replay it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub id: DeadLetterId,
+    pub tenant: TenantId,
+    pub job: JobId,
+    pub flow: String,
+    pub step: String,
+    pub attempts: u32,
+    pub error_kind: String,
+    pub error: String,
+    /// The payload as stored (shown redacted; see [`crate::redact`]).
+    pub payload: String,
+    pub status: DeadLetterStatus,
+    pub replay_job: Option<JobId>,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+}
+
+/// An audit entry to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub tenant: TenantId,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: Timestamp,
+    pub entry: AuditEntry,
+}
+
+/// A secret as stored: encrypted, never the clear value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub tenant: TenantId,
+    pub name: String,
+    pub key_id: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedSecret")
+            .field("tenant", &self.tenant)
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A secret's name and dates, for listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretInfo {
+    pub name: String,
+    pub key_id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+pub(crate) fn u32_of(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}

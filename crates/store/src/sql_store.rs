@@ -1,0 +1,789 @@
+//! The store logic shared by both backends. The Rust is written once in [`impl_store!`]; each
+//! backend supplies its pool type and a module of SQL constants in its own dialect. Lists of
+//! ids and batches of rows travel as one JSON text parameter, which both databases unpack in
+//! SQL (`json_each` / `json_to_recordset`), so every statement is static and batched.
+
+/// The job columns, in the order `job_from_row` reads them.
+macro_rules! job_cols {
+    () => {
+        "id, tenant_id, flow, connection, dedupe_key, payload, state, attempts, max_attempts, \
+         run_at, lease_owner, lease_until, last_error, last_error_kind, created_at"
+    };
+}
+pub(crate) use job_cols;
+
+macro_rules! dead_letter_cols {
+    () => {
+        "id, tenant_id, job_id, flow, step, attempts, error_kind, error, payload, status, \
+         replay_job_id, created_at, resolved_at, resolved_by"
+    };
+}
+pub(crate) use dead_letter_cols;
+
+/// Serialises jobs into the JSON array the batch insert unpacks.
+pub(crate) fn jobs_json(jobs: &[crate::NewJob], now: i64) -> String {
+    let rows: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|j| {
+            serde_json::json!({
+                "t": j.tenant.as_ref(),
+                "f": j.flow,
+                "c": j.connection.as_ref().map(|c| c.as_ref().to_string()),
+                "k": j.dedupe_key,
+                "p": j.payload.to_string(),
+                "m": i64::from(j.max_attempts.max(1)),
+                "r": j.run_at.map(crate::to_micros).unwrap_or(now),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// Matches the `(id, dedupe_key)` rows a batch insert returned to the input jobs, in input
+/// order. Keyed jobs match by key (only the first job with a key can have been inserted);
+/// keyless jobs are inserted in input order, so they take the keyless ids in ascending order.
+pub(crate) fn match_inserted(
+    jobs: &[crate::NewJob],
+    mut returned: Vec<(i64, Option<String>)>,
+) -> Vec<Option<crate::JobId>> {
+    returned.sort_by_key(|(id, _)| *id);
+    let mut by_key = std::collections::HashMap::new();
+    let mut keyless = std::collections::VecDeque::new();
+    for (id, key) in returned {
+        match key {
+            Some(k) => {
+                by_key.insert(k, id);
+            }
+            None => keyless.push_back(id),
+        }
+    }
+    jobs.iter()
+        .map(|j| match &j.dedupe_key {
+            Some(k) => by_key.remove(k).map(crate::JobId),
+            None => keyless.pop_front().map(crate::JobId),
+        })
+        .collect()
+}
+
+pub(crate) fn ids_json<T: Copy + Into<i64>>(ids: impl IntoIterator<Item = T>) -> String {
+    let v: Vec<i64> = ids.into_iter().map(Into::into).collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+impl From<crate::JobId> for i64 {
+    fn from(id: crate::JobId) -> i64 {
+        id.0
+    }
+}
+
+pub(crate) fn tenant_of(raw: String, what: &str) -> Result<crate::TenantId, crate::StoreError> {
+    raw.parse().map_err(|e| crate::StoreError::Corrupt { what: what.to_string(), detail: format!("{e}") })
+}
+
+pub(crate) fn connection_of(raw: Option<String>, what: &str) -> Result<Option<crate::ConnectionId>, crate::StoreError> {
+    raw.map(|r| r.parse().map_err(|e| crate::StoreError::Corrupt { what: what.to_string(), detail: format!("{e}") }))
+        .transpose()
+}
+
+/// Implements [`crate::Store`] for a backend: `$store` has a `pool: sqlx::Pool<$db>` field,
+/// and `$sql` is a module of that dialect's statements with the same names in both.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $sql:ident, $backend:literal) => {
+        use sqlx::Row as _;
+        use $crate::error::DbContext as _;
+        use $crate::records::u32_of;
+        use $crate::sql_store::{connection_of, ids_json, jobs_json, match_inserted, tenant_of};
+        use $crate::time::{from_micros, micros_after, now_micros, to_micros};
+        use $crate::*;
+
+        type Row = <$db as sqlx::Database>::Row;
+        type Tx = sqlx::Transaction<'static, $db>;
+
+        fn job_from_row(r: &Row) -> Result<Job> {
+            let id: i64 = r.try_get(0).db($backend, "read job")?;
+            let what = format!("job {id}");
+            Ok(Job {
+                id: JobId(id),
+                tenant: tenant_of(r.try_get(1).db($backend, "read job")?, &what)?,
+                flow: r.try_get(2).db($backend, "read job")?,
+                connection: connection_of(r.try_get(3).db($backend, "read job")?, &what)?,
+                dedupe_key: r.try_get(4).db($backend, "read job")?,
+                payload: r.try_get(5).db($backend, "read job")?,
+                state: JobState::parse(&r.try_get::<String, _>(6).db($backend, "read job")?)?,
+                attempts: u32_of(r.try_get(7).db($backend, "read job")?),
+                max_attempts: u32_of(r.try_get(8).db($backend, "read job")?),
+                run_at: from_micros(r.try_get(9).db($backend, "read job")?),
+                lease_owner: r.try_get(10).db($backend, "read job")?,
+                lease_until: r.try_get::<Option<i64>, _>(11).db($backend, "read job")?.map(from_micros),
+                last_error: r.try_get(12).db($backend, "read job")?,
+                last_error_kind: r.try_get(13).db($backend, "read job")?,
+                created_at: from_micros(r.try_get(14).db($backend, "read job")?),
+            })
+        }
+
+        fn dead_letter_from_row(r: &Row) -> Result<DeadLetter> {
+            let c = "read dead letter";
+            let id: i64 = r.try_get(0).db($backend, c)?;
+            Ok(DeadLetter {
+                id: DeadLetterId(id),
+                tenant: tenant_of(r.try_get(1).db($backend, c)?, &format!("dead letter {id}"))?,
+                job: JobId(r.try_get(2).db($backend, c)?),
+                flow: r.try_get(3).db($backend, c)?,
+                step: r.try_get(4).db($backend, c)?,
+                attempts: u32_of(r.try_get(5).db($backend, c)?),
+                error_kind: r.try_get(6).db($backend, c)?,
+                error: r.try_get(7).db($backend, c)?,
+                payload: r.try_get(8).db($backend, c)?,
+                status: DeadLetterStatus::parse(&r.try_get::<String, _>(9).db($backend, c)?)?,
+                replay_job: r.try_get::<Option<i64>, _>(10).db($backend, c)?.map(JobId),
+                created_at: from_micros(r.try_get(11).db($backend, c)?),
+                resolved_at: r.try_get::<Option<i64>, _>(12).db($backend, c)?.map(from_micros),
+                resolved_by: r.try_get(13).db($backend, c)?,
+            })
+        }
+
+        async fn insert_jobs(tx: &mut Tx, jobs: &[NewJob]) -> Result<Vec<Option<JobId>>> {
+            if jobs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let rows = sqlx::query($sql::INSERT_JOBS)
+                .bind(jobs_json(jobs, now_micros()))
+                .bind(now_micros())
+                .fetch_all(&mut **tx)
+                .await
+                .db($backend, "enqueue jobs")?;
+            let mut returned = Vec::with_capacity(rows.len());
+            for r in &rows {
+                returned.push((
+                    r.try_get::<i64, _>(0).db($backend, "enqueue jobs")?,
+                    r.try_get::<Option<String>, _>(1).db($backend, "enqueue jobs")?,
+                ));
+            }
+            Ok(match_inserted(jobs, returned))
+        }
+
+        async fn upsert_cursor(tx: &mut Tx, c: &CursorUpdate, now: i64) -> Result<()> {
+            sqlx::query($sql::UPSERT_CURSOR)
+                .bind(c.tenant.as_ref())
+                .bind(&c.name)
+                .bind(&c.value)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .db($backend, "move cursor")?;
+            Ok(())
+        }
+
+        async fn upsert_xref(tx: &mut Tx, x: &Xref, now: i64) -> Result<()> {
+            sqlx::query($sql::UPSERT_XREF)
+                .bind(x.key.tenant.as_ref())
+                .bind(&x.key.source_system)
+                .bind(&x.key.source_entity)
+                .bind(&x.key.source_id)
+                .bind(&x.key.target_system)
+                .bind(&x.key.target_entity)
+                .bind(&x.target_id)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .db($backend, "write xref")?;
+            Ok(())
+        }
+
+        async fn insert_audit(tx: &mut Tx, e: &AuditEntry, now: i64) -> Result<()> {
+            sqlx::query($sql::INSERT_AUDIT)
+                .bind(e.tenant.as_ref())
+                .bind(now)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.subject)
+                .bind(&e.detail)
+                .execute(&mut **tx)
+                .await
+                .db($backend, "write audit")?;
+            Ok(())
+        }
+
+        /// Applies one outcome if `owner` still holds the job's lease.
+        async fn apply_outcome(tx: &mut Tx, owner: &str, c: &Completion, now: i64) -> Result<bool> {
+            let job = c.job.0;
+            let applied = match &c.outcome {
+                Outcome::Completed { xrefs, cursor, echoes } => {
+                    let n = sqlx::query($sql::COMPLETE_JOB)
+                        .bind(job)
+                        .bind(owner)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .db($backend, "complete job")?
+                        .rows_affected();
+                    if n == 1 {
+                        for x in xrefs {
+                            upsert_xref(tx, x, now).await?;
+                        }
+                        if let Some(cur) = cursor {
+                            upsert_cursor(tx, cur, now).await?;
+                        }
+                        for e in echoes {
+                            sqlx::query($sql::UPSERT_ECHO)
+                                .bind(e.key.tenant.as_ref())
+                                .bind(&e.key.system)
+                                .bind(&e.key.entity)
+                                .bind(&e.key.record_id)
+                                .bind(&e.key.direction)
+                                .bind(&e.hash)
+                                .bind(now)
+                                .execute(&mut **tx)
+                                .await
+                                .db($backend, "write echo hash")?;
+                        }
+                    }
+                    n == 1
+                }
+                Outcome::Retry { run_at, refund_attempt, error_kind, error } => {
+                    sqlx::query($sql::RETRY_JOB)
+                        .bind(job)
+                        .bind(owner)
+                        .bind(to_micros(*run_at))
+                        .bind(i64::from(*refund_attempt))
+                        .bind(error_kind)
+                        .bind(error)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .db($backend, "reschedule job")?
+                        .rows_affected()
+                        == 1
+                }
+                Outcome::Release => {
+                    sqlx::query($sql::RELEASE_JOB)
+                        .bind(job)
+                        .bind(owner)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .db($backend, "release job")?
+                        .rows_affected()
+                        == 1
+                }
+                Outcome::Dead { step, error_kind, error } => {
+                    let n = sqlx::query($sql::KILL_JOB)
+                        .bind(job)
+                        .bind(owner)
+                        .bind(error_kind)
+                        .bind(error)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .db($backend, "dead-letter job")?
+                        .rows_affected();
+                    if n == 1 {
+                        sqlx::query($sql::INSERT_DEAD_LETTER)
+                            .bind(job)
+                            .bind(step)
+                            .bind(error_kind)
+                            .bind(error)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await
+                            .db($backend, "dead-letter job")?;
+                    }
+                    n == 1
+                }
+            };
+            if applied {
+                for t in &c.trace {
+                    sqlx::query($sql::INSERT_RUN)
+                        .bind(job)
+                        .bind(&t.record)
+                        .bind(&t.step)
+                        .bind(&t.outcome)
+                        .bind(&t.message)
+                        .bind(to_micros(t.at))
+                        .execute(&mut **tx)
+                        .await
+                        .db($backend, "write run trace")?;
+                }
+            }
+            Ok(applied)
+        }
+
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn migrate(&self) -> Result<()> {
+                sqlx::query($crate::migrate::CREATE_MIGRATIONS_TABLE)
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "create migrations table")?;
+                for m in $sql::MIGRATIONS {
+                    let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin migration")?;
+                    sqlx::query($sql::MIGRATION_LOCK).execute(&mut *tx).await.db($backend, "lock migrations")?;
+                    let done: Option<i64> = sqlx::query_scalar("SELECT version FROM ferry_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "read migrations")?;
+                    if done.is_some() {
+                        continue;
+                    }
+                    let fail = |source| $crate::StoreError::Migration { backend: $backend, version: m.version, name: m.name, source };
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(fail)?;
+                    sqlx::query("INSERT INTO ferry_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(m.version)
+                        .bind(m.name)
+                        .bind(now_micros())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    tx.commit().await.map_err(fail)?;
+                }
+                Ok(())
+            }
+
+            async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()> {
+                sqlx::query($sql::ENSURE_TENANT)
+                    .bind(tenant.as_ref())
+                    .bind(name)
+                    .bind(now_micros())
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "create tenant")?;
+                Ok(())
+            }
+
+            async fn upsert_connection(&self, c: &Connection) -> Result<()> {
+                sqlx::query($sql::UPSERT_CONNECTION)
+                    .bind(c.tenant.as_ref())
+                    .bind(c.id.as_ref())
+                    .bind(&c.system)
+                    .bind(&c.endpoint)
+                    .bind(&c.credentials_ref)
+                    .bind(c.limits.to_string())
+                    .bind(now_micros())
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "write connection")?;
+                Ok(())
+            }
+
+            async fn connections(&self, tenant: &TenantId) -> Result<Vec<Connection>> {
+                let rows = sqlx::query(
+                    "SELECT id, system, endpoint, credentials_ref, limits FROM connections WHERE tenant_id = $1 ORDER BY id",
+                )
+                .bind(tenant.as_ref())
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "read connections")?;
+                let c = "read connections";
+                rows.iter()
+                    .map(|r| {
+                        let id: String = r.try_get(0).db($backend, c)?;
+                        let limits: String = r.try_get(4).db($backend, c)?;
+                        let what = format!("connection {id}");
+                        Ok(Connection {
+                            tenant: tenant.clone(),
+                            id: connection_of(Some(id), &what)?.ok_or_else(|| StoreError::Corrupt { what: what.clone(), detail: "no id".into() })?,
+                            system: r.try_get(1).db($backend, c)?,
+                            endpoint: r.try_get(2).db($backend, c)?,
+                            credentials_ref: r.try_get(3).db($backend, c)?,
+                            limits: serde_json::from_str(&limits)
+                                .map_err(|e| StoreError::Corrupt { what: format!("limits of {what}"), detail: e.to_string() })?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn accept_event(&self, event: &NewEvent, jobs: &[NewJob]) -> Result<Accepted> {
+                let now = now_micros();
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin accept")?;
+                let inserted: Option<i64> = sqlx::query_scalar($sql::INSERT_EVENT)
+                    .bind(event.tenant.as_ref())
+                    .bind(event.connection.as_ref())
+                    .bind(&event.dedupe_key)
+                    .bind(&event.event_type)
+                    .bind(event.payload.to_string())
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db($backend, "store event")?;
+                let accepted = match inserted {
+                    Some(id) => {
+                        insert_jobs(&mut tx, jobs).await?;
+                        Accepted { event: EventId(id), new: true }
+                    }
+                    None => {
+                        let id: i64 = sqlx::query_scalar("SELECT id FROM inbox WHERE tenant_id = $1 AND dedupe_key = $2")
+                            .bind(event.tenant.as_ref())
+                            .bind(&event.dedupe_key)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .db($backend, "find stored event")?;
+                        Accepted { event: EventId(id), new: false }
+                    }
+                };
+                tx.commit().await.db($backend, "commit accept")?;
+                Ok(accepted)
+            }
+
+            async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Option<JobId>>> {
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
+                let ids = insert_jobs(&mut tx, jobs).await?;
+                tx.commit().await.db($backend, "commit enqueue")?;
+                Ok(ids)
+            }
+
+            async fn enqueue_with_cursor(&self, jobs: &[NewJob], cursor: &CursorUpdate) -> Result<Vec<Option<JobId>>> {
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
+                let ids = insert_jobs(&mut tx, jobs).await?;
+                upsert_cursor(&mut tx, cursor, now_micros()).await?;
+                tx.commit().await.db($backend, "commit enqueue")?;
+                Ok(ids)
+            }
+
+            async fn claim(&self, owner: &str, limit: u32, lease: std::time::Duration) -> Result<Vec<Job>> {
+                let now = now_micros();
+                let rows = sqlx::query($sql::CLAIM)
+                    .bind(owner)
+                    .bind(micros_after(now, lease))
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, "claim jobs")?;
+                let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+                jobs.sort_by_key(|j| (j.run_at, j.id));
+                Ok(jobs)
+            }
+
+            async fn heartbeat(&self, owner: &str, jobs: &[JobId], lease: std::time::Duration) -> Result<u64> {
+                if jobs.is_empty() {
+                    return Ok(0);
+                }
+                let until = micros_after(now_micros(), lease);
+                Ok(sqlx::query($sql::HEARTBEAT)
+                    .bind(ids_json(jobs.iter().copied()))
+                    .bind(owner)
+                    .bind(until)
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "extend leases")?
+                    .rows_affected())
+            }
+
+            async fn complete(&self, owner: &str, outcomes: &[Completion]) -> Result<Vec<bool>> {
+                if outcomes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let now = now_micros();
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin complete")?;
+                // The common case, completions without effects, is one statement for the batch.
+                let plain: std::collections::HashSet<JobId> = outcomes
+                    .iter()
+                    .filter(|c| c.trace.is_empty() && matches!(&c.outcome, Outcome::Completed { xrefs, cursor: None, echoes } if xrefs.is_empty() && echoes.is_empty()))
+                    .map(|c| c.job)
+                    .collect();
+                let mut done_plain = std::collections::HashSet::new();
+                if !plain.is_empty() {
+                    let ids: Vec<i64> = sqlx::query_scalar($sql::COMPLETE_JOBS)
+                        .bind(ids_json(plain.iter().copied()))
+                        .bind(owner)
+                        .bind(now)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .db($backend, "complete jobs")?;
+                    done_plain.extend(ids.into_iter().map(JobId));
+                }
+                let mut applied = Vec::with_capacity(outcomes.len());
+                for c in outcomes {
+                    if plain.contains(&c.job) {
+                        applied.push(done_plain.contains(&c.job));
+                    } else {
+                        applied.push(apply_outcome(&mut tx, owner, c, now).await?);
+                    }
+                }
+                tx.commit().await.db($backend, "commit outcomes")?;
+                Ok(applied)
+            }
+
+            async fn recover_expired_leases(&self) -> Result<u64> {
+                Ok(sqlx::query($sql::RECOVER_LEASES)
+                    .bind(now_micros())
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "recover expired leases")?
+                    .rows_affected())
+            }
+
+            async fn job(&self, id: JobId) -> Result<Option<Job>> {
+                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::job_cols!(), " FROM jobs WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .db($backend, "read job")?;
+                row.as_ref().map(job_from_row).transpose()
+            }
+
+            async fn queue_stats(&self) -> Result<QueueStats> {
+                let now = now_micros();
+                let rows = sqlx::query($sql::QUEUE_STATS)
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, "count jobs")?;
+                let mut s = QueueStats::default();
+                for r in &rows {
+                    let bucket: String = r.try_get(0).db($backend, "count jobs")?;
+                    let n = u64::try_from(r.try_get::<i64, _>(1).db($backend, "count jobs")?).unwrap_or(0);
+                    match bucket.as_str() {
+                        "ready" => s.ready = n,
+                        "scheduled" => s.scheduled = n,
+                        "running" => s.running = n,
+                        "expired" => s.expired_leases = n,
+                        "completed" => s.completed = n,
+                        "dead" => s.dead = n,
+                        "dead_letters_open" => s.dead_letters_open = n,
+                        _ => {}
+                    }
+                }
+                s.running += s.expired_leases;
+                Ok(s)
+            }
+
+            async fn dead_letters(&self, tenant: &TenantId, open_only: bool, limit: u32) -> Result<Vec<DeadLetter>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ", $crate::sql_store::dead_letter_cols!(),
+                    " FROM dead_letters WHERE tenant_id = $1 AND ($2 = 0 OR status = 'open') ORDER BY id DESC LIMIT $3"
+                ))
+                .bind(tenant.as_ref())
+                .bind(i64::from(open_only))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "list dead letters")?;
+                rows.iter().map(dead_letter_from_row).collect()
+            }
+
+            async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .db($backend, "read dead letter")?;
+                row.as_ref().map(dead_letter_from_row).transpose()
+            }
+
+            async fn replay_dead_letter(&self, id: DeadLetterId, edited: Option<&serde_json::Value>, actor: &str) -> Result<JobId> {
+                let now = now_micros();
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin replay")?;
+                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db($backend, "read dead letter")?;
+                let dl = row.as_ref().map(dead_letter_from_row).transpose()?.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
+                if dl.status != DeadLetterStatus::Open {
+                    return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {}", dl.status.as_str()) });
+                }
+                let original = sqlx::query(concat!("SELECT ", $crate::sql_store::job_cols!(), " FROM jobs WHERE id = $1"))
+                    .bind(dl.job.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db($backend, "read dead job")?;
+                let original = original.as_ref().map(job_from_row).transpose()?;
+                let payload = match edited {
+                    Some(p) => p.clone(),
+                    None => serde_json::from_str(&dl.payload).map_err(|e| StoreError::Corrupt {
+                        what: format!("payload of dead letter {id}"),
+                        detail: format!("{e}; replay it with an edited payload"),
+                    })?,
+                };
+                let mut job = NewJob::new(dl.tenant.clone(), dl.flow.clone(), payload);
+                if let Some(o) = &original {
+                    job.connection = o.connection.clone();
+                    job.max_attempts = o.max_attempts;
+                }
+                let new_id = insert_jobs(&mut tx, std::slice::from_ref(&job)).await?
+                    .into_iter()
+                    .next()
+                    .flatten()
+                    .ok_or_else(|| StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: "replay job was not inserted".into() })?;
+                sqlx::query("UPDATE dead_letters SET status = 'replayed', replay_job_id = $2, resolved_at = $3, resolved_by = $4 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(new_id.0)
+                    .bind(now)
+                    .bind(actor)
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "mark dead letter replayed")?;
+                let detail = if edited.is_some() { format!("as job {new_id}, payload edited") } else { format!("as job {new_id}") };
+                insert_audit(&mut tx, &AuditEntry { tenant: dl.tenant.clone(), actor: actor.into(), action: "dlq.replay".into(), subject: format!("dead letter {id}"), detail }, now).await?;
+                tx.commit().await.db($backend, "commit replay")?;
+                Ok(new_id)
+            }
+
+            async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
+                let now = now_micros();
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin discard")?;
+                let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db($backend, "read dead letter")?;
+                let (tenant, status) = tenant.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
+                if status != "open" {
+                    return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {status}") });
+                }
+                sqlx::query("UPDATE dead_letters SET status = 'discarded', resolved_at = $2, resolved_by = $3 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(now)
+                    .bind(actor)
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "discard dead letter")?;
+                let tenant = tenant_of(tenant, "dead_letters.tenant_id")?;
+                insert_audit(&mut tx, &AuditEntry { tenant, actor: actor.into(), action: "dlq.discard".into(), subject: format!("dead letter {id}"), detail: String::new() }, now).await?;
+                tx.commit().await.db($backend, "commit discard")?;
+                Ok(())
+            }
+
+            async fn xref(&self, k: &XrefKey) -> Result<Option<String>> {
+                sqlx::query_scalar(
+                    "SELECT target_id FROM xref WHERE tenant_id = $1 AND source_system = $2 AND source_entity = $3 \
+                     AND source_id = $4 AND target_system = $5 AND target_entity = $6",
+                )
+                .bind(k.tenant.as_ref())
+                .bind(&k.source_system)
+                .bind(&k.source_entity)
+                .bind(&k.source_id)
+                .bind(&k.target_system)
+                .bind(&k.target_entity)
+                .fetch_optional(&self.pool)
+                .await
+                .db($backend, "read xref")
+            }
+
+            async fn put_xref(&self, x: &Xref) -> Result<()> {
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin xref")?;
+                upsert_xref(&mut tx, x, now_micros()).await?;
+                tx.commit().await.db($backend, "commit xref")
+            }
+
+            async fn cursor(&self, tenant: &TenantId, name: &str) -> Result<Option<String>> {
+                sqlx::query_scalar("SELECT value FROM cursors WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.as_ref())
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .db($backend, "read cursor")
+            }
+
+            async fn echo_hash(&self, k: &EchoKey) -> Result<Option<String>> {
+                sqlx::query_scalar(
+                    "SELECT hash FROM echo WHERE tenant_id = $1 AND system = $2 AND entity = $3 AND record_id = $4 AND direction = $5",
+                )
+                .bind(k.tenant.as_ref())
+                .bind(&k.system)
+                .bind(&k.entity)
+                .bind(&k.record_id)
+                .bind(&k.direction)
+                .fetch_optional(&self.pool)
+                .await
+                .db($backend, "read echo hash")
+            }
+
+            async fn runs_for_job(&self, job: JobId) -> Result<Vec<RunRecord>> {
+                let rows = sqlx::query("SELECT record, step, outcome, message, at FROM runs WHERE job_id = $1 ORDER BY id")
+                    .bind(job.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, "read runs")?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RunRecord {
+                            record: r.try_get(0).db($backend, "read runs")?,
+                            step: r.try_get(1).db($backend, "read runs")?,
+                            outcome: r.try_get(2).db($backend, "read runs")?,
+                            message: r.try_get(3).db($backend, "read runs")?,
+                            at: from_micros(r.try_get(4).db($backend, "read runs")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn audit(&self, e: &AuditEntry) -> Result<()> {
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin audit")?;
+                insert_audit(&mut tx, e, now_micros()).await?;
+                tx.commit().await.db($backend, "commit audit")
+            }
+
+            async fn audit_log(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRow>> {
+                let rows = sqlx::query("SELECT at, actor, action, subject, detail FROM audit WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
+                    .bind(tenant.as_ref())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, "read audit")?;
+                let c = "read audit";
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditRow {
+                            at: from_micros(r.try_get(0).db($backend, c)?),
+                            entry: AuditEntry {
+                                tenant: tenant.clone(),
+                                actor: r.try_get(1).db($backend, c)?,
+                                action: r.try_get(2).db($backend, c)?,
+                                subject: r.try_get(3).db($backend, c)?,
+                                detail: r.try_get(4).db($backend, c)?,
+                            },
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn put_secret(&self, s: &SealedSecret) -> Result<()> {
+                let now = now_micros();
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin secret")?;
+                sqlx::query($sql::UPSERT_SECRET)
+                    .bind(s.tenant.as_ref())
+                    .bind(&s.name)
+                    .bind(&s.key_id)
+                    .bind(&s.nonce)
+                    .bind(&s.ciphertext)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "write secret")?;
+                insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: "cli".into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
+                tx.commit().await.db($backend, "commit secret")
+            }
+
+            async fn secret(&self, tenant: &TenantId, name: &str) -> Result<Option<SealedSecret>> {
+                let row: Option<(String, Vec<u8>, Vec<u8>)> =
+                    sqlx::query_as("SELECT key_id, nonce, ciphertext FROM secrets WHERE tenant_id = $1 AND name = $2")
+                        .bind(tenant.as_ref())
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .db($backend, "read secret")?;
+                Ok(row.map(|(key_id, nonce, ciphertext)| SealedSecret { tenant: tenant.clone(), name: name.to_string(), key_id, nonce, ciphertext }))
+            }
+
+            async fn secret_names(&self, tenant: &TenantId) -> Result<Vec<SecretInfo>> {
+                let rows: Vec<(String, String, i64, i64)> =
+                    sqlx::query_as("SELECT name, key_id, created_at, updated_at FROM secrets WHERE tenant_id = $1 ORDER BY name")
+                        .bind(tenant.as_ref())
+                        .fetch_all(&self.pool)
+                        .await
+                        .db($backend, "list secrets")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(name, key_id, c, u)| SecretInfo { name, key_id, created_at: from_micros(c), updated_at: from_micros(u) })
+                    .collect())
+            }
+        }
+    };
+}
+pub(crate) use impl_store;

@@ -1,0 +1,8 @@
+//! The store suite: every test runs unchanged against SQLite and PostgreSQL.
+
+mod store {
+    pub mod common;
+    mod queue;
+    mod records;
+    mod secrets;
+}

@@ -1,0 +1,59 @@
+//! Connections, xrefs, audit.
+
+use ferry_store::{AuditEntry, Connection, Store, Xref, XrefKey};
+use serde_json::json;
+
+use super::common::tenant;
+
+async fn connections_upsert_and_list<S: Store>(store: S) {
+    let mut c = Connection {
+        tenant: tenant(),
+        id: "amazon-na".parse().unwrap(),
+        system: "amazon".into(),
+        endpoint: "https://sellingpartnerapi-na.amazon.com".into(),
+        credentials_ref: Some("amazon-na/lwa".into()),
+        limits: json!({ "getOrder": { "rate": 0.5, "burst": 30 } }),
+    };
+    store.upsert_connection(&c).await.unwrap();
+    c.endpoint = "http://127.0.0.1:9000".into();
+    store.upsert_connection(&c).await.unwrap();
+    let list = store.connections(&tenant()).await.unwrap();
+    assert_eq!(list, vec![c]);
+}
+
+async fn xrefs_overwrite_and_stay_per_target<S: Store>(store: S) {
+    let key = |target_entity: &str| XrefKey {
+        tenant: tenant(),
+        source_system: "amazon".into(),
+        source_entity: "order".into(),
+        source_id: "111-2222222-3333333".into(),
+        target_system: "dataverse".into(),
+        target_entity: target_entity.into(),
+    };
+    store.put_xref(&Xref { key: key("salesorder"), target_id: "a".into() }).await.unwrap();
+    store.put_xref(&Xref { key: key("salesorder"), target_id: "b".into() }).await.unwrap();
+    store.put_xref(&Xref { key: key("contact"), target_id: "c".into() }).await.unwrap();
+    assert_eq!(store.xref(&key("salesorder")).await.unwrap().as_deref(), Some("b"));
+    assert_eq!(store.xref(&key("contact")).await.unwrap().as_deref(), Some("c"));
+    assert_eq!(store.xref(&key("account")).await.unwrap(), None);
+}
+
+async fn audit_is_newest_first<S: Store>(store: S) {
+    for action in ["first", "second"] {
+        store
+            .audit(&AuditEntry {
+                tenant: tenant(),
+                actor: "cli".into(),
+                action: action.into(),
+                subject: "s".into(),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let log = store.audit_log(&tenant(), 1).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].entry.action, "second");
+}
+
+crate::both_backends!(connections_upsert_and_list, xrefs_overwrite_and_stay_per_target, audit_is_newest_first);
