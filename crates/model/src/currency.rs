@@ -84,10 +84,7 @@ impl Currency {
     /// Builds a table entry; only used by the `currencies!` list, whose codes are literals.
     const fn known(code: &'static str, minor_units: u8) -> Currency {
         let b = code.as_bytes();
-        Currency {
-            code: [b[0], b[1], b[2]],
-            minor_units,
-        }
+        Currency { code: [b[0], b[1], b[2]], minor_units }
     }
 
     /// Looks a code up in the ISO 4217 table. Case-sensitive on purpose: ISO codes are

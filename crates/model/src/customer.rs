@@ -81,21 +81,13 @@ pub struct Customer {
 impl Customer {
     /// A customer of `kind` with no contact details yet.
     pub fn new(kind: CustomerKind) -> Self {
-        Customer {
-            source: None,
-            kind,
-            email: None,
-            phone: None,
-            addresses: Vec::new(),
-        }
+        Customer { source: None, kind, email: None, phone: None, addresses: Vec::new() }
     }
 
     /// The person's name, if the customer is or includes a person.
     pub fn person(&self) -> Option<&PersonName> {
         match &self.kind {
-            CustomerKind::Person(person) | CustomerKind::PersonAtCompany { person, .. } => {
-                Some(person)
-            }
+            CustomerKind::Person(person) | CustomerKind::PersonAtCompany { person, .. } => Some(person),
             CustomerKind::Guest | CustomerKind::Company { .. } => None,
         }
     }
@@ -128,9 +120,6 @@ impl Customer {
 
     /// The first address with `role`.
     pub fn address(&self, role: AddressRole) -> Option<&Address> {
-        self.addresses
-            .iter()
-            .find(|a| a.role == role)
-            .map(|a| &a.address)
+        self.addresses.iter().find(|a| a.role == role).map(|a| &a.address)
     }
 }

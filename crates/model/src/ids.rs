@@ -22,11 +22,7 @@ pub struct IdError {
 
 impl IdError {
     pub(crate) fn new(kind: &'static str, value: &str, reason: &'static str) -> Self {
-        IdError {
-            kind,
-            value: excerpt(value),
-            reason,
-        }
+        IdError { kind, value: excerpt(value), reason }
     }
 
     /// The id type that rejected the value, e.g. `"AmazonOrderId"`.
@@ -176,12 +172,9 @@ fn is_digits(value: &str) -> bool {
 
 fn check_amazon_order_id(value: &str) -> Result<(), &'static str> {
     let mut parts = value.split('-');
-    let ok = [3, 7, 7]
-        .iter()
-        .all(|&len| parts.next().is_some_and(|p| p.len() == len && is_digits(p)))
+    let ok = [3, 7, 7].iter().all(|&len| parts.next().is_some_and(|p| p.len() == len && is_digits(p)))
         && parts.next().is_none();
-    ok.then_some(())
-        .ok_or("expected 3-7-7 digits like 123-1234567-1234567")
+    ok.then_some(()).ok_or("expected 3-7-7 digits like 123-1234567-1234567")
 }
 
 fn check_amazon_seller_sku(value: &str) -> Result<(), &'static str> {
@@ -197,36 +190,25 @@ fn check_sku(value: &str) -> Result<(), &'static str> {
 }
 
 fn check_asin(value: &str) -> Result<(), &'static str> {
-    (value.len() == 10
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-    .then_some(())
-    .ok_or("expected 10 uppercase letters or digits like B000123456")
+    (value.len() == 10 && value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        .then_some(())
+        .ok_or("expected 10 uppercase letters or digits like B000123456")
 }
 
 fn check_amazon_fulfillment_order_id(value: &str) -> Result<(), &'static str> {
-    ((1..=40).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    .then_some(())
-    .ok_or("expected 1 to 40 characters of A-Z, a-z, 0-9, '-' or '_'")
+    ((1..=40).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then_some(())
+        .ok_or("expected 1 to 40 characters of A-Z, a-z, 0-9, '-' or '_'")
 }
 
 fn check_amazon_marketplace_id(value: &str) -> Result<(), &'static str> {
-    ((1..=32).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-    .then_some(())
-    .ok_or("expected 1 to 32 uppercase letters or digits like ATVPDKIKX0DER")
+    ((1..=32).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        .then_some(())
+        .ok_or("expected 1 to 32 uppercase letters or digits like ATVPDKIKX0DER")
 }
 
 fn check_amazon_settlement_id(value: &str) -> Result<(), &'static str> {
-    ((1..=32).contains(&value.len()) && is_digits(value))
-        .then_some(())
-        .ok_or("expected 1 to 32 digits")
+    ((1..=32).contains(&value.len()) && is_digits(value)).then_some(()).ok_or("expected 1 to 32 digits")
 }
 
 fn check_fno_key(value: &str) -> Result<(), &'static str> {
@@ -249,9 +231,7 @@ fn check_clarity_id(value: &str) -> Result<(), &'static str> {
 
 fn check_slug(value: &str) -> Result<(), &'static str> {
     ((1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'))
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'))
     .then_some(())
     .ok_or("expected 1 to 64 characters of a-z, 0-9, '_' or '-'")
 }
@@ -283,11 +263,7 @@ string_id! {
     /// idempotency key of createFulfillmentOrder. 1–40 of `[A-Za-z0-9_-]`.
     AmazonFulfillmentOrderId, check_amazon_fulfillment_order_id
 }
-system_id!(
-    AmazonFulfillmentOrderId,
-    System::Amazon,
-    "fulfillment_order"
-);
+system_id!(AmazonFulfillmentOrderId, System::Amazon, "fulfillment_order");
 
 string_id! {
     /// Amazon marketplace id such as `ATVPDKIKX0DER` (US).
@@ -333,11 +309,7 @@ string_id! {
     /// (`dataAreaId`), which the connection configures.
     FnoSalesOrderNumber, check_fno_key
 }
-system_id!(
-    FnoSalesOrderNumber,
-    System::FinanceOperations,
-    "sales_order"
-);
+system_id!(FnoSalesOrderNumber, System::FinanceOperations, "sales_order");
 
 string_id! {
     /// F&O `CustomerAccount` (up to 20 characters), within a legal entity.
@@ -387,11 +359,7 @@ impl DataverseId {
     /// Wraps a GUID, rejecting nil.
     pub fn new(value: uuid::Uuid) -> Result<Self, IdError> {
         if value.is_nil() {
-            return Err(IdError::new(
-                "DataverseId",
-                &value.to_string(),
-                "the nil GUID is not a Dataverse id",
-            ));
+            return Err(IdError::new("DataverseId", &value.to_string(), "the nil GUID is not a Dataverse id"));
         }
         Ok(DataverseId(value))
     }
@@ -414,8 +382,7 @@ impl FromStr for DataverseId {
 
     /// Accepts the hyphenated, braced (`{…}`), simple and URN forms.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let uuid = uuid::Uuid::parse_str(s)
-            .map_err(|_| IdError::new("DataverseId", s, "expected a GUID"))?;
+        let uuid = uuid::Uuid::parse_str(s).map_err(|_| IdError::new("DataverseId", s, "expected a GUID"))?;
         DataverseId::new(uuid)
     }
 }

@@ -49,10 +49,7 @@ pub struct InventoryLevel {
 impl InventoryLevel {
     /// All four buckets together (saturating, so absurd inputs cannot overflow).
     pub fn total(&self) -> i64 {
-        self.available
-            .saturating_add(self.reserved)
-            .saturating_add(self.inbound)
-            .saturating_add(self.unfulfillable)
+        self.available.saturating_add(self.reserved).saturating_add(self.inbound).saturating_add(self.unfulfillable)
     }
 
     /// The quantity to offer on a sales channel: `available`, never below zero.

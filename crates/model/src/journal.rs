@@ -37,22 +37,12 @@ pub struct JournalLine {
 impl JournalLine {
     /// A debit of `amount` to `account`.
     pub fn debit(account: impl Into<String>, amount: Money) -> Self {
-        JournalLine {
-            account: account.into(),
-            side: Side::Debit,
-            amount,
-            memo: None,
-        }
+        JournalLine { account: account.into(), side: Side::Debit, amount, memo: None }
     }
 
     /// A credit of `amount` to `account`.
     pub fn credit(account: impl Into<String>, amount: Money) -> Self {
-        JournalLine {
-            account: account.into(),
-            side: Side::Credit,
-            amount,
-            memo: None,
-        }
+        JournalLine { account: account.into(), side: Side::Credit, amount, memo: None }
     }
 
     /// Adds line text.
@@ -85,9 +75,7 @@ pub enum JournalError {
         line: usize,
     },
     /// A line's amount is negative; flip its side instead.
-    #[error(
-        "journal entry {reference:?} line {line}: negative amount {amount}; use the other side"
-    )]
+    #[error("journal entry {reference:?} line {line}: negative amount {amount}; use the other side")]
     NegativeAmount {
         /// The entry's reference.
         reference: String,
@@ -183,16 +171,10 @@ impl JournalEntry {
             return Err(JournalError::EmptyReference);
         }
         let Some(first) = lines.first() else {
-            return Err(JournalError::TooFewLines {
-                reference,
-                count: 0,
-            });
+            return Err(JournalError::TooFewLines { reference, count: 0 });
         };
         if lines.len() < 2 {
-            return Err(JournalError::TooFewLines {
-                reference,
-                count: lines.len(),
-            });
+            return Err(JournalError::TooFewLines { reference, count: lines.len() });
         }
         let currency = first.amount.currency();
         let mut debits = Money::zero(currency);
@@ -200,10 +182,7 @@ impl JournalEntry {
         for (index, line) in lines.iter().enumerate() {
             let number = index + 1;
             if line.account.trim().is_empty() {
-                return Err(JournalError::EmptyAccount {
-                    reference,
-                    line: number,
-                });
+                return Err(JournalError::EmptyAccount { reference, line: number });
             }
             if line.amount.currency() != currency {
                 return Err(JournalError::MixedCurrencies {
@@ -214,18 +193,10 @@ impl JournalEntry {
                 });
             }
             if line.amount.is_negative() {
-                return Err(JournalError::NegativeAmount {
-                    reference,
-                    line: number,
-                    amount: line.amount,
-                });
+                return Err(JournalError::NegativeAmount { reference, line: number, amount: line.amount });
             }
             if !line.amount.is_in_minor_units() {
-                return Err(JournalError::NotInMinorUnits {
-                    reference,
-                    line: number,
-                    amount: line.amount,
-                });
+                return Err(JournalError::NotInMinorUnits { reference, line: number, amount: line.amount });
             }
             let total = match line.side {
                 Side::Debit => &mut debits,
@@ -237,18 +208,9 @@ impl JournalEntry {
             };
         }
         if debits != credits {
-            return Err(JournalError::Unbalanced {
-                reference,
-                debits,
-                credits,
-            });
+            return Err(JournalError::Unbalanced { reference, debits, credits });
         }
-        Ok(JournalEntry {
-            reference,
-            date,
-            description,
-            lines,
-        })
+        Ok(JournalEntry { reference, date, description, lines })
     }
 
     /// The reference (idempotency key at the target).
@@ -274,9 +236,7 @@ impl JournalEntry {
     /// The single currency of every line.
     pub fn currency(&self) -> Currency {
         // `new` guarantees at least two lines; the fallback is never reached.
-        self.lines
-            .first()
-            .map_or(Currency::USD, |line| line.amount.currency())
+        self.lines.first().map_or(Currency::USD, |line| line.amount.currency())
     }
 
     /// Sum of the debits, which equals the sum of the credits.
@@ -286,9 +246,7 @@ impl JournalEntry {
         self.lines
             .iter()
             .filter(|line| line.side == Side::Debit)
-            .try_fold(Money::zero(currency), |sum, line| {
-                sum.checked_add(&line.amount)
-            })
+            .try_fold(Money::zero(currency), |sum, line| sum.checked_add(&line.amount))
             .unwrap_or(Money::zero(currency))
     }
 

@@ -30,9 +30,9 @@ pub use address::{Address, CountryCode};
 pub use currency::{Currency, CurrencyError};
 pub use customer::{AddressRole, Customer, CustomerAddress, CustomerKind, PersonName};
 pub use ids::{
-    AmazonFulfillmentOrderId, AmazonMarketplaceId, AmazonOrderId, AmazonSellerSku,
-    AmazonSettlementId, Asin, ClarityId, ConnectionId, DataverseId, FnoCustomerAccount,
-    FnoSalesOrderNumber, IdError, Sku, SlOrderNumber, SystemId, TenantId,
+    AmazonFulfillmentOrderId, AmazonMarketplaceId, AmazonOrderId, AmazonSellerSku, AmazonSettlementId, Asin, ClarityId,
+    ConnectionId, DataverseId, FnoCustomerAccount, FnoSalesOrderNumber, IdError, Sku, SlOrderNumber, SystemId,
+    TenantId,
 };
 pub use inventory::{InventoryLevel, InventoryLocation};
 pub use journal::{JournalEntry, JournalError, JournalLine, Side};

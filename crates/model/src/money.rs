@@ -53,8 +53,7 @@ fn parse_amount(text: &str) -> Result<Decimal, MoneyError> {
     if !digits(whole) || !fraction.is_none_or(digits) {
         return Err(MoneyError::InvalidAmount(excerpt(text)));
     }
-    text.parse::<Decimal>()
-        .map_err(|_| MoneyError::InvalidAmount(excerpt(text)))
+    text.parse::<Decimal>().map_err(|_| MoneyError::InvalidAmount(excerpt(text)))
 }
 
 /// Serde for the amount: a JSON string both ways, parsed as strictly as [`Money::parse`].
@@ -62,16 +61,11 @@ mod amount_text {
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
-        amount: &Decimal,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(amount: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(amount)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Decimal, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
         let text = String::deserialize(deserializer)?;
         super::parse_amount(&text).map_err(serde::de::Error::custom)
     }
@@ -134,10 +128,7 @@ impl Money {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch {
-                left: self.currency,
-                right: other.currency,
-            })
+            Err(MoneyError::CurrencyMismatch { left: self.currency, right: other.currency })
         }
     }
 
@@ -156,9 +147,7 @@ impl Money {
         self.amount
             .checked_sub(other.amount)
             .map(|amount| Money::new(amount, self.currency))
-            .ok_or(MoneyError::Overflow {
-                operation: "subtract",
-            })
+            .ok_or(MoneyError::Overflow { operation: "subtract" })
     }
 
     /// `self × quantity`, e.g. a unit price times the quantity ordered.
@@ -166,19 +155,12 @@ impl Money {
         self.amount
             .checked_mul(Decimal::from(quantity))
             .map(|amount| Money::new(amount, self.currency))
-            .ok_or(MoneyError::Overflow {
-                operation: "multiply",
-            })
+            .ok_or(MoneyError::Overflow { operation: "multiply" })
     }
 
     /// Sums amounts that must all be in `currency`; an empty input is zero.
-    pub fn sum<'a>(
-        currency: Currency,
-        items: impl IntoIterator<Item = &'a Money>,
-    ) -> Result<Money, MoneyError> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), |total, item| total.checked_add(item))
+    pub fn sum<'a>(currency: Currency, items: impl IntoIterator<Item = &'a Money>) -> Result<Money, MoneyError> {
+        items.into_iter().try_fold(Money::zero(currency), |total, item| total.checked_add(item))
     }
 
     /// Rounds to the currency's minor units (JPY 0, USD 2, KWD 3), **half away from zero**
@@ -186,10 +168,7 @@ impl Money {
     /// rounding, where banker's rounding would surprise an accountant comparing totals.
     pub fn round_to_minor_units(&self) -> Money {
         Money::new(
-            self.amount.round_dp_with_strategy(
-                self.currency.minor_units(),
-                RoundingStrategy::MidpointAwayFromZero,
-            ),
+            self.amount.round_dp_with_strategy(self.currency.minor_units(), RoundingStrategy::MidpointAwayFromZero),
             self.currency,
         )
     }
@@ -203,9 +182,8 @@ impl Money {
     /// Reads Amazon's Orders API `Money` shape, `{"CurrencyCode":"USD","Amount":"19.99"}`.
     /// A JSON-number `Amount` is refused: it would have passed through a float already.
     pub fn from_amazon_json(value: &serde_json::Value) -> Result<Money, MoneyError> {
-        let object = value.as_object().ok_or(MoneyError::AmazonShape(
-            "expected an object with CurrencyCode and Amount",
-        ))?;
+        let object =
+            value.as_object().ok_or(MoneyError::AmazonShape("expected an object with CurrencyCode and Amount"))?;
         let code = match object.get("CurrencyCode") {
             Some(serde_json::Value::String(code)) => code,
             Some(_) => return Err(MoneyError::AmazonShape("CurrencyCode is not a string")),
@@ -214,9 +192,7 @@ impl Money {
         let amount = match object.get("Amount") {
             Some(serde_json::Value::String(amount)) => amount,
             Some(serde_json::Value::Number(_)) => {
-                return Err(MoneyError::AmazonShape(
-                    "Amount is a JSON number; Amazon sends a decimal string",
-                ));
+                return Err(MoneyError::AmazonShape("Amount is a JSON number; Amazon sends a decimal string"));
             }
             Some(_) => return Err(MoneyError::AmazonShape("Amount is not a string")),
             None => return Err(MoneyError::AmazonShape("Amount is missing")),

@@ -152,16 +152,11 @@ impl Order {
     /// Sum of the lines' totals in the order's currency; an error names the first line in
     /// another currency. An order without lines totals zero.
     pub fn total(&self) -> Result<Money, OrderError> {
-        self.lines
-            .iter()
-            .try_fold(Money::zero(self.currency), |sum, line| {
-                line.total()
-                    .and_then(|line_total| sum.checked_add(&line_total))
-                    .map_err(|source| OrderError {
-                        line_id: line.line_id.clone(),
-                        source,
-                    })
-            })
+        self.lines.iter().try_fold(Money::zero(self.currency), |sum, line| {
+            line.total()
+                .and_then(|line_total| sum.checked_add(&line_total))
+                .map_err(|source| OrderError { line_id: line.line_id.clone(), source })
+        })
     }
 
     /// True when every line has shipped in full.

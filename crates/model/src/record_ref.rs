@@ -26,13 +26,8 @@ pub enum System {
 
 impl System {
     /// Every system, in declaration order.
-    pub const ALL: [System; 5] = [
-        System::Amazon,
-        System::Dataverse,
-        System::FinanceOperations,
-        System::DynamicsSl,
-        System::Clarity,
-    ];
+    pub const ALL: [System; 5] =
+        [System::Amazon, System::Dataverse, System::FinanceOperations, System::DynamicsSl, System::Clarity];
 
     /// The stable name used in storage and serde, e.g. `"finance_operations"`.
     pub fn as_str(&self) -> &'static str {
@@ -56,16 +51,9 @@ impl FromStr for System {
     type Err = IdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        System::ALL
-            .into_iter()
-            .find(|system| system.as_str() == s)
-            .ok_or_else(|| {
-                IdError::new(
-                    "System",
-                    s,
-                    "expected amazon, dataverse, finance_operations, dynamics_sl or clarity",
-                )
-            })
+        System::ALL.into_iter().find(|system| system.as_str() == s).ok_or_else(|| {
+            IdError::new("System", s, "expected amazon, dataverse, finance_operations, dynamics_sl or clarity")
+        })
     }
 }
 
@@ -99,17 +87,11 @@ impl TryFrom<RecordRefParts> for RecordRef {
 
 impl RecordRef {
     /// Validates and builds a reference.
-    pub fn new(
-        system: System,
-        entity: impl Into<String>,
-        id: impl Into<String>,
-    ) -> Result<Self, IdError> {
+    pub fn new(system: System, entity: impl Into<String>, id: impl Into<String>) -> Result<Self, IdError> {
         let entity = entity.into();
         let id = id.into();
         let entity_ok = (1..=128).contains(&entity.len())
-            && entity
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            && entity.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
         if !entity_ok {
             return Err(IdError::new(
                 "RecordRef entity",
@@ -119,22 +101,14 @@ impl RecordRef {
         }
         let id_ok = (1..=256).contains(&id.chars().count()) && !id.chars().any(char::is_control);
         if !id_ok {
-            return Err(IdError::new(
-                "RecordRef id",
-                &id,
-                "expected 1 to 256 characters without control characters",
-            ));
+            return Err(IdError::new("RecordRef id", &id, "expected 1 to 256 characters without control characters"));
         }
         Ok(RecordRef { system, entity, id })
     }
 
     /// For ids that are already validated by their own type (see [`SystemId`]).
     pub(crate) fn from_trusted(system: System, entity: &str, id: &str) -> Self {
-        RecordRef {
-            system,
-            entity: entity.to_owned(),
-            id: id.to_owned(),
-        }
+        RecordRef { system, entity: entity.to_owned(), id: id.to_owned() }
     }
 
     /// A Dataverse row of `entity` (its logical name, e.g. `"contact"`).
@@ -170,10 +144,7 @@ impl RecordRef {
     {
         if self.system != T::SYSTEM || self.entity != T::ENTITY {
             return Err(IdError::new(
-                std::any::type_name::<T>()
-                    .rsplit("::")
-                    .next()
-                    .unwrap_or("id"),
+                std::any::type_name::<T>().rsplit("::").next().unwrap_or("id"),
                 &format!("{self}"),
                 "reference is to another system or entity",
             ));

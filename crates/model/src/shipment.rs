@@ -68,8 +68,6 @@ pub struct Shipment {
 impl Shipment {
     /// Total units in the shipment (saturating).
     pub fn total_quantity(&self) -> u32 {
-        self.lines
-            .iter()
-            .fold(0u32, |sum, line| sum.saturating_add(line.quantity))
+        self.lines.iter().fold(0u32, |sum, line| sum.saturating_add(line.quantity))
     }
 }

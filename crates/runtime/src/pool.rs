@@ -117,6 +117,12 @@ impl<S: Store> Pool<S> {
         Pool { store, registry: Arc::new(registry), ctx, config, stats: Arc::default(), wake: Arc::default() }
     }
 
+    /// Replaces the retry policy (the demo and tests use short delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
     /// Counters, readable while the pool runs.
     pub fn stats(&self) -> Arc<PoolStats> {
         Arc::clone(&self.stats)
@@ -146,12 +152,46 @@ impl<S: Store> Pool<S> {
             workers.spawn(worker.run(stop_rx.clone()));
         }
         let recovery = tokio::spawn(recover_leases(self.store.clone(), self.config.lease, stop_rx.clone()));
+        let reporter = tokio::spawn(report_breakers(
+            self.store.clone(),
+            self.config.node_id.clone(),
+            self.ctx.clone(),
+            stop_rx.clone(),
+        ));
         shutdown.await;
         tracing::info!("draining: no new claims, waiting for running jobs");
         let _ = stop_tx.send(true);
         self.wake.notify_waiters();
         while workers.join_next().await.is_some() {}
         let _ = recovery.await;
+        let _ = reporter.await;
+    }
+}
+
+/// Publishes this node's circuit breaker states to the store every few seconds, so
+/// `ferry status` (another process, maybe another machine) can show them.
+async fn report_breakers<S: Store>(store: S, node: String, ctx: JobContext, mut stop: watch::Receiver<bool>) {
+    let mut last: Vec<(String, String)> = Vec::new();
+    loop {
+        let stopping = wait_or_stop(&mut stop, Duration::from_secs(2)).await;
+        let now: Vec<(String, String)> = ctx
+            .resilience
+            .breakers
+            .snapshot()
+            .into_iter()
+            .map(|(host, state)| (host, state.as_str().to_string()))
+            .collect();
+        if now != last || stopping {
+            // On the way out, clear the report: a stopped node's breakers say nothing.
+            let report = if stopping { Vec::new() } else { now.clone() };
+            if let Err(e) = store.record_breakers(&node, &report).await {
+                tracing::warn!(error = %e, "could not record breaker states");
+            }
+            last = now;
+        }
+        if stopping {
+            return;
+        }
     }
 }
 
@@ -195,7 +235,9 @@ struct Worker<S: Store> {
 impl<S: Store> Worker<S> {
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let (done_tx, done_rx) = mpsc::channel::<Completion>(self.config.concurrency.max(1) * 2);
+        // Bounded by the concurrency: at most 3 × concurrency effects are ever done but not yet
+        // committed (running, queued, in the commit), which bounds redelivery after a crash.
+        let (done_tx, done_rx) = mpsc::channel::<Completion>(self.config.concurrency.max(1));
         let completer = tokio::spawn(complete_loop(
             self.store.clone(),
             self.owner.clone(),
@@ -305,8 +347,9 @@ async fn run_job(
 ) {
     let result = execute(&job, &registry, &ctx, &config).await;
     let completion = decide(&job, result, &config.retry, Timestamp::now());
-    drop(permit);
+    // The slot frees only once the outcome is queued for commit: backpressure on claims.
     let _ = done.send(completion).await;
+    drop(permit);
 }
 
 async fn execute(

@@ -155,4 +155,12 @@ impl Store for AnyStore {
     async fn secret_names(&self, tenant: &TenantId) -> Result<Vec<SecretInfo>> {
         delegate!(self, s => s.secret_names(tenant))
     }
+
+    async fn record_breakers(&self, node: &str, states: &[(String, String)]) -> Result<()> {
+        delegate!(self, s => s.record_breakers(node, states))
+    }
+
+    async fn breakers(&self) -> Result<Vec<BreakerRow>> {
+        delegate!(self, s => s.breakers())
+    }
 }

@@ -14,6 +14,7 @@ pub mod redact;
 pub mod secrets;
 mod sql_store;
 mod sqlite;
+pub mod testing;
 mod time;
 
 pub use any::AnyStore;
@@ -128,6 +129,12 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     /// Audit rows of a tenant, newest first.
     fn audit_log(&self, tenant: &TenantId, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>>> + Send;
+
+    /// Records the circuit breaker states a node sees now (replacing its earlier report).
+    fn record_breakers(&self, node: &str, states: &[(String, String)]) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every node's last reported breaker states.
+    fn breakers(&self) -> impl Future<Output = Result<Vec<BreakerRow>>> + Send;
 
     /// Stores a sealed secret (insert or replace).
     fn put_secret(&self, secret: &SealedSecret) -> impl Future<Output = Result<()>> + Send;

@@ -400,3 +400,12 @@ pub struct SecretInfo {
 pub(crate) fn u32_of(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
 }
+
+/// A circuit breaker's state as a node last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakerRow {
+    pub node: String,
+    pub host: String,
+    pub state: String,
+    pub updated_at: Timestamp,
+}

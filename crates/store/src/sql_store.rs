@@ -743,6 +743,39 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn record_breakers(&self, node: &str, states: &[(String, String)]) -> Result<()> {
+                let now = now_micros();
+                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin breakers")?;
+                sqlx::query("DELETE FROM breakers WHERE node_id = $1")
+                    .bind(node)
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "clear breakers")?;
+                for (host, state) in states {
+                    sqlx::query("INSERT INTO breakers (node_id, host, state, updated_at) VALUES ($1, $2, $3, $4)")
+                        .bind(node)
+                        .bind(host)
+                        .bind(state)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "record breaker")?;
+                }
+                tx.commit().await.db($backend, "commit breakers")
+            }
+
+            async fn breakers(&self) -> Result<Vec<BreakerRow>> {
+                let rows: Vec<(String, String, String, i64)> =
+                    sqlx::query_as("SELECT node_id, host, state, updated_at FROM breakers ORDER BY host, node_id")
+                        .fetch_all(&self.pool)
+                        .await
+                        .db($backend, "read breakers")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(node, host, state, at)| BreakerRow { node, host, state, updated_at: from_micros(at) })
+                    .collect())
+            }
+
             async fn put_secret(&self, s: &SealedSecret) -> Result<()> {
                 let now = now_micros();
                 let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin secret")?;

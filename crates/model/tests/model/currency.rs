@@ -2,17 +2,8 @@ use ferry_model::{Currency, CurrencyError};
 
 #[test]
 fn minor_units_follow_iso_4217() {
-    let cases = [
-        ("USD", 2),
-        ("EUR", 2),
-        ("JPY", 0),
-        ("GBP", 2),
-        ("KWD", 3),
-        ("BHD", 3),
-        ("CLP", 0),
-        ("KRW", 0),
-        ("CLF", 4),
-    ];
+    let cases =
+        [("USD", 2), ("EUR", 2), ("JPY", 0), ("GBP", 2), ("KWD", 3), ("BHD", 3), ("CLP", 0), ("KRW", 0), ("CLF", 4)];
     for (code, minor) in cases {
         let currency: Currency = code.parse().expect(code);
         assert_eq!(currency.code(), code);
@@ -23,8 +14,8 @@ fn minor_units_follow_iso_4217() {
 #[test]
 fn every_amazon_marketplace_currency_is_known() {
     for code in [
-        "USD", "CAD", "MXN", "BRL", "GBP", "EUR", "SEK", "PLN", "TRY", "EGP", "AED", "SAR",
-        "INR", "JPY", "AUD", "SGD", "CNY", "ZAR",
+        "USD", "CAD", "MXN", "BRL", "GBP", "EUR", "SEK", "PLN", "TRY", "EGP", "AED", "SAR", "INR", "JPY", "AUD", "SGD",
+        "CNY", "ZAR",
     ] {
         assert!(Currency::from_code(code).is_ok(), "{code}");
     }

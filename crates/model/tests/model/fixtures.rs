@@ -1,12 +1,10 @@
 //! Fully populated values shared by the tests.
 
 use ferry_model::{
-    Address, AddressRole, AmazonOrderId, AmazonSettlementId, Currency, Customer,
-    CustomerAddress, CustomerKind, Decimal, FulfillmentChannel, InventoryLevel,
-    InventoryLocation, JournalEntry, JournalLine, Money, Order, OrderLine, OrderStatus,
-    PersonName, Pii, Product, RecordRef, ReturnAuthorization, ReturnLine, ReturnStatus,
-    Settlement, SettlementLine, SettlementTransactionType, Shipment, ShipmentLine,
-    ShipmentStatus, Sku, SystemId, Timestamp,
+    Address, AddressRole, AmazonOrderId, AmazonSettlementId, Currency, Customer, CustomerAddress, CustomerKind,
+    Decimal, FulfillmentChannel, InventoryLevel, InventoryLocation, JournalEntry, JournalLine, Money, Order, OrderLine,
+    OrderStatus, PersonName, Pii, Product, RecordRef, ReturnAuthorization, ReturnLine, ReturnStatus, Settlement,
+    SettlementLine, SettlementTransactionType, Shipment, ShipmentLine, ShipmentStatus, Sku, SystemId, Timestamp,
 };
 
 pub const EMAIL: &str = "q7x4p2m9k1@marketplace.amazon.com";
@@ -37,9 +35,7 @@ pub fn sku(text: &str) -> Sku {
 }
 
 pub fn order_ref() -> RecordRef {
-    AmazonOrderId::new("114-3941689-8772232")
-        .expect("test order id")
-        .record_ref()
+    AmazonOrderId::new("114-3941689-8772232").expect("test order id").record_ref()
 }
 
 pub fn address() -> Address {
@@ -59,23 +55,14 @@ pub fn customer() -> Customer {
     Customer {
         source: Some(RecordRef::new(ferry_model::System::Clarity, "account", "9001").expect("ref")),
         kind: CustomerKind::PersonAtCompany {
-            person: PersonName {
-                first: Some(Pii::from(FIRST)),
-                last: Pii::from(LAST),
-            },
+            person: PersonName { first: Some(Pii::from(FIRST)), last: Pii::from(LAST) },
             company: Pii::from(COMPANY),
         },
         email: Some(Pii::from(EMAIL)),
         phone: Some(Pii::from(PHONE)),
         addresses: vec![
-            CustomerAddress {
-                role: AddressRole::Billing,
-                address: address(),
-            },
-            CustomerAddress {
-                role: AddressRole::Shipping,
-                address: Address::new("CA".parse().expect("test country")),
-            },
+            CustomerAddress { role: AddressRole::Billing, address: address() },
+            CustomerAddress { role: AddressRole::Shipping, address: Address::new("CA".parse().expect("test country")) },
         ],
     }
 }
@@ -123,26 +110,13 @@ pub fn shipment() -> Shipment {
         estimated_arrival: Some(ts("2024-05-05T18:00:00Z")),
         ship_to: Some(address()),
         lines: vec![
-            ShipmentLine {
-                order_line_id: Some("52986411826454".to_owned()),
-                sku: sku("MUG-BLUE-12OZ"),
-                quantity: 1,
-            },
-            ShipmentLine {
-                order_line_id: None,
-                sku: sku("TEA-EARL-GREY"),
-                quantity: 1,
-            },
+            ShipmentLine { order_line_id: Some("52986411826454".to_owned()), sku: sku("MUG-BLUE-12OZ"), quantity: 1 },
+            ShipmentLine { order_line_id: None, sku: sku("TEA-EARL-GREY"), quantity: 1 },
         ],
     }
 }
 
-pub fn settlement_line(
-    transaction_type: &str,
-    amount_type: &str,
-    description: &str,
-    amount: &str,
-) -> SettlementLine {
+pub fn settlement_line(transaction_type: &str, amount_type: &str, description: &str, amount: &str) -> SettlementLine {
     SettlementLine {
         settlement_id: AmazonSettlementId::new("11796400482").expect("settlement id"),
         transaction_type: SettlementTransactionType::from(transaction_type),
@@ -197,7 +171,9 @@ pub fn journal() -> JournalEntry {
 pub fn product() -> Product {
     Product {
         sku: sku("MUG-BLUE-12OZ"),
-        source: Some(RecordRef::new(ferry_model::System::FinanceOperations, "ReleasedProductsV2", "MUG-BLUE-12OZ").expect("ref")),
+        source: Some(
+            RecordRef::new(ferry_model::System::FinanceOperations, "ReleasedProductsV2", "MUG-BLUE-12OZ").expect("ref"),
+        ),
         name: "Blue mug, 12 oz".to_owned(),
         description: Some("Stoneware, dishwasher safe".to_owned()),
         asin: Some("B07XJ8C8F5".parse().expect("asin")),
@@ -224,10 +200,7 @@ pub fn inventory_levels() -> Vec<InventoryLevel> {
         },
         InventoryLevel {
             sku: sku("MUG-BLUE-12OZ"),
-            location: InventoryLocation::Warehouse {
-                site: Some("1".to_owned()),
-                warehouse: "13".to_owned(),
-            },
+            location: InventoryLocation::Warehouse { site: Some("1".to_owned()), warehouse: "13".to_owned() },
             available: -3,
             reserved: 0,
             inbound: 0,

@@ -13,16 +13,10 @@ fn adds_and_subtracts_in_one_currency() {
 #[test]
 fn mixing_currencies_is_an_error_not_a_sum() {
     let eur = money("5.00", Currency::EUR);
-    let expected = MoneyError::CurrencyMismatch {
-        left: Currency::USD,
-        right: Currency::EUR,
-    };
+    let expected = MoneyError::CurrencyMismatch { left: Currency::USD, right: Currency::EUR };
     assert_eq!(usd("1.00").checked_add(&eur), Err(expected.clone()));
     assert_eq!(usd("1.00").checked_sub(&eur), Err(expected.clone()));
-    assert_eq!(
-        Money::sum(Currency::USD, &[usd("1.00"), eur, usd("2.00")]),
-        Err(expected.clone())
-    );
+    assert_eq!(Money::sum(Currency::USD, &[usd("1.00"), eur, usd("2.00")]), Err(expected.clone()));
     let text = expected.to_string();
     assert!(text.contains("USD") && text.contains("EUR"), "{text}");
 }
@@ -32,10 +26,7 @@ fn sum_of_nothing_is_zero_in_the_currency() {
     let total = Money::sum(Currency::JPY, []).unwrap();
     assert!(total.is_zero());
     assert_eq!(total.currency(), Currency::JPY);
-    assert_eq!(
-        Money::sum(Currency::USD, &[usd("1.10"), usd("2.20"), usd("-0.30")]),
-        Ok(usd("3.00"))
-    );
+    assert_eq!(Money::sum(Currency::USD, &[usd("1.10"), usd("2.20"), usd("-0.30")]), Ok(usd("3.00")));
 }
 
 #[test]
@@ -131,10 +122,7 @@ fn parse_checks_amount_and_currency() {
     assert_eq!(Money::parse("0", "JPY"), Ok(money("0", Currency::JPY)));
     assert_eq!(Money::parse("12.", "USD"), Err(MoneyError::InvalidAmount("12.".to_owned())));
     assert_eq!(Money::parse("+1", "USD"), Err(MoneyError::InvalidAmount("+1".to_owned())));
-    assert_eq!(
-        Money::parse("1.00", "EURO"),
-        Err(MoneyError::Currency(CurrencyError::Malformed("EURO".to_owned())))
-    );
+    assert_eq!(Money::parse("1.00", "EURO"), Err(MoneyError::Currency(CurrencyError::Malformed("EURO".to_owned()))));
     let err = Money::parse("abc", "USD").unwrap_err();
     assert!(err.to_string().contains("abc"), "{err}");
 }

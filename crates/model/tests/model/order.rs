@@ -20,18 +20,10 @@ fn order_total_sums_the_lines() {
 #[test]
 fn order_total_fails_on_a_line_in_another_currency() {
     let mut order = order();
-    order
-        .lines
-        .push(OrderLine::new("eur-line", sku("MUG-1"), 1, money("3.00", Currency::EUR)));
+    order.lines.push(OrderLine::new("eur-line", sku("MUG-1"), 1, money("3.00", Currency::EUR)));
     let err = order.total().unwrap_err();
     assert_eq!(err.line_id, "eur-line");
-    assert_eq!(
-        err.source,
-        MoneyError::CurrencyMismatch {
-            left: Currency::USD,
-            right: Currency::EUR,
-        }
-    );
+    assert_eq!(err.source, MoneyError::CurrencyMismatch { left: Currency::USD, right: Currency::EUR });
     assert!(err.to_string().contains("eur-line"), "{err}");
 }
 
@@ -73,10 +65,7 @@ fn statuses_keep_amazon_spelling_and_unknown_values() {
 fn fulfillment_channel_uses_afn_and_mfn() {
     assert_eq!(serde_json::to_string(&FulfillmentChannel::Amazon).unwrap(), r#""AFN""#);
     assert_eq!(serde_json::to_string(&FulfillmentChannel::Merchant).unwrap(), r#""MFN""#);
-    assert_eq!(
-        serde_json::from_str::<FulfillmentChannel>(r#""MFN""#).unwrap(),
-        FulfillmentChannel::Merchant
-    );
+    assert_eq!(serde_json::from_str::<FulfillmentChannel>(r#""MFN""#).unwrap(), FulfillmentChannel::Merchant);
     assert!(serde_json::from_str::<FulfillmentChannel>(r#""Amazon""#).is_err());
 }
 

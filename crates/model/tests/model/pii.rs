@@ -1,8 +1,8 @@
 use ferry_model::{Customer, CustomerKind, PersonName, Pii};
 
 use super::fixtures::{
-    address, customer, order, return_authorization, shipment, COMMENT, COMPANY, EMAIL, FIRST,
-    LAST, PHONE, POSTAL, RECIPIENT, STREET, STREET2,
+    COMMENT, COMPANY, EMAIL, FIRST, LAST, PHONE, POSTAL, RECIPIENT, STREET, STREET2, address, customer, order,
+    return_authorization, shipment,
 };
 
 const SECRETS: [&str; 9] = [EMAIL, FIRST, LAST, COMPANY, PHONE, STREET, STREET2, POSTAL, RECIPIENT];
@@ -48,10 +48,7 @@ fn explicit_accessors_give_the_values() {
     let company = Customer::new(CustomerKind::Company { name: Pii::from("Acme") });
     assert_eq!(company.exposed_display_name(), Some("Acme".to_owned()));
     assert!(company.person().is_none());
-    let single = Customer::new(CustomerKind::Person(PersonName {
-        first: None,
-        last: Pii::from("Prince"),
-    }));
+    let single = Customer::new(CustomerKind::Person(PersonName { first: None, last: Pii::from("Prince") }));
     assert_eq!(single.exposed_display_name(), Some("Prince".to_owned()));
     assert_eq!(Customer::new(CustomerKind::Guest).exposed_display_name(), None);
 }

@@ -27,7 +27,8 @@ impl Drop for TempDb {
 
 async fn store() -> (SqliteStore, TempDb) {
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("ferry-pool-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir =
+        std::env::temp_dir().join(format!("ferry-pool-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let s = SqliteStore::open(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
@@ -127,7 +128,11 @@ async fn unknown_flow_and_corrupt_payload_are_dead_letters_naming_the_job() {
     assert!(unknown.error.contains("orders"), "lists the loaded flows: {}", unknown.error);
     let corrupt = dls.iter().find(|d| d.job == ids[1].unwrap()).unwrap();
     assert_eq!(corrupt.step, "decode");
-    assert!(corrupt.error.contains(&format!("job {}", ids[1].unwrap())) && corrupt.error.contains("order_id"), "{}", corrupt.error);
+    assert!(
+        corrupt.error.contains(&format!("job {}", ids[1].unwrap())) && corrupt.error.contains("order_id"),
+        "{}",
+        corrupt.error
+    );
     assert_eq!(corrupt.attempts, 1, "a permanent error is not retried");
 }
 
@@ -145,7 +150,10 @@ async fn retry_after_is_obeyed_without_spending_attempts() {
             let n = c.len();
             Box::pin(async move {
                 if n == 1 {
-                    Err(JobError::failed("call", Failure::throttled(Some(Duration::from_millis(400)), "429 QuotaExceeded")))
+                    Err(JobError::failed(
+                        "call",
+                        Failure::throttled(Some(Duration::from_millis(400)), "429 QuotaExceeded"),
+                    ))
                 } else {
                     Ok(Effects::default())
                 }
@@ -155,7 +163,7 @@ async fn retry_after_is_obeyed_without_spending_attempts() {
     let id = store.enqueue(&[NewJob::new(tenant(), "f", json!({})).max_attempts(1)]).await.unwrap()[0].unwrap();
     let pool = Pool::new(store.clone(), registry, ctx(), config());
     run_until(&store, pool, |s| s.completed == 1).await;
-    let c = calls.lock().unwrap();
+    let c = calls.lock().unwrap().clone();
     assert_eq!(c.len(), 2);
     let gap = c[1] - c[0];
     assert!(gap >= Duration::from_millis(400), "retried after {gap:?}, before the 400 ms Retry-After");
@@ -201,9 +209,12 @@ async fn transient_failures_back_off_then_dead_letter_with_attempts() {
     let mut registry = Registry::new();
     registry.register(
         "f",
-        handler(|_, _| Box::pin(async { Err(JobError::failed("write order", Failure::transient("503 Service Unavailable"))) })),
+        handler(|_, _| {
+            Box::pin(async { Err(JobError::failed("write order", Failure::transient("503 Service Unavailable"))) })
+        }),
     );
-    let id = store.enqueue(&[NewJob::new(tenant(), "f", json!({ "order": 1 })).max_attempts(3)]).await.unwrap()[0].unwrap();
+    let id =
+        store.enqueue(&[NewJob::new(tenant(), "f", json!({ "order": 1 })).max_attempts(3)]).await.unwrap()[0].unwrap();
     let pool = Pool::new(store.clone(), registry, ctx(), config());
     run_until(&store, pool, |s| s.dead == 1).await;
     let dl = store.dead_letters(&tenant(), true, 1).await.unwrap().remove(0);
@@ -248,7 +259,10 @@ async fn an_open_circuit_defers_jobs_without_calling_or_spending_attempts() {
     );
     let jobs: Vec<NewJob> = (0..10).map(|i| NewJob::new(tenant(), "f", json!({ "i": i })).max_attempts(2)).collect();
     store.enqueue(&jobs).await.unwrap();
-    let resilience = Resilience::new(BreakerConfig { failure_threshold: 3, open_for: Duration::from_secs(60) }, Duration::from_secs(1));
+    let resilience = Resilience::new(
+        BreakerConfig { failure_threshold: 3, open_for: Duration::from_secs(60) },
+        Duration::from_secs(1),
+    );
     let ctx = JobContext { resilience: Arc::new(resilience) };
     let breakers = Arc::clone(&ctx.resilience);
     let mut cfg = config();
@@ -302,7 +316,10 @@ async fn drain_finishes_short_jobs_and_releases_long_ones() {
         }),
     );
     let ids = store
-        .enqueue(&[NewJob::new(tenant(), "f", json!({ "kind": "short" })), NewJob::new(tenant(), "f", json!({ "kind": "long" }))])
+        .enqueue(&[
+            NewJob::new(tenant(), "f", json!({ "kind": "short" })),
+            NewJob::new(tenant(), "f", json!({ "kind": "long" })),
+        ])
         .await
         .unwrap();
     let pool = Pool::new(store.clone(), registry, ctx(), config());

@@ -135,3 +135,12 @@ CREATE TABLE echo (
     written_at  BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, system, entity, record_id, direction)
 );
+
+-- Circuit breaker states as each node last saw them, for `ferry status` (node-level, not tenant data).
+CREATE TABLE breakers (
+    node_id     TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    PRIMARY KEY (node_id, host)
+);

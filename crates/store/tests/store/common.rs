@@ -4,17 +4,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use ferry_store::{PgStore, SqliteStore, Store, TenantId};
 
-/// The PostgreSQL database tests use; each test gets its own schema in it.
-pub fn pg_url() -> String {
-    std::env::var("FERRY_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/ferry_test".into())
-}
-
-/// Whether PostgreSQL must be there (CI sets FERRY_REQUIRE_PG=1): then a missing server fails
-/// the test instead of skipping it.
-pub fn pg_required() -> bool {
-    std::env::var("FERRY_REQUIRE_PG").is_ok_and(|v| v == "1")
-}
-
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh, migrated SQLite store in a temporary directory (kept alive by the returned guard).
@@ -30,22 +19,8 @@ pub async fn sqlite() -> (SqliteStore, tempdir::Dir) {
 /// A fresh, migrated PostgreSQL store in its own schema, or `None` (with a note) when no
 /// server is reachable and FERRY_REQUIRE_PG is not set.
 pub async fn postgres() -> Option<PgStore> {
-    let base = pg_url();
-    let schema = format!("t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-    let admin = match PgStore::open(&base, 1).await {
-        Ok(s) => s,
-        Err(e) if !pg_required() => {
-            eprintln!("skipping PostgreSQL half of this test (set FERRY_REQUIRE_PG=1 to fail instead): {e}");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL is required (FERRY_REQUIRE_PG=1) but unreachable at {base}: {e}"),
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")))
-        .execute(admin.pool())
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let store = PgStore::open(&format!("{base}{sep}options[search_path]={schema}"), 8).await.expect("open pg");
+    let url = ferry_store::testing::fresh_pg_schema("store").await.unwrap_or_else(|e| panic!("{e}"))?;
+    let store = PgStore::open(&url, 8).await.expect("open pg");
     store.migrate().await.expect("migrate pg");
     store.ensure_tenant(&tenant(), "Default").await.expect("tenant");
     Some(store)

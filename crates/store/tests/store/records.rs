@@ -56,4 +56,27 @@ async fn audit_is_newest_first<S: Store>(store: S) {
     assert_eq!(log[0].entry.action, "second");
 }
 
-crate::both_backends!(connections_upsert_and_list, xrefs_overwrite_and_stay_per_target, audit_is_newest_first);
+async fn breaker_reports_replace_the_nodes_last<S: Store>(store: S) {
+    store
+        .record_breakers("n1", &[("crm.example".into(), "open".into()), ("amazon".into(), "closed".into())])
+        .await
+        .unwrap();
+    store.record_breakers("n2", &[("crm.example".into(), "half_open".into())]).await.unwrap();
+    store.record_breakers("n1", &[("crm.example".into(), "closed".into())]).await.unwrap();
+    let rows: Vec<(String, String, String)> =
+        store.breakers().await.unwrap().into_iter().map(|b| (b.host, b.node, b.state)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("crm.example".into(), "n1".into(), "closed".into()),
+            ("crm.example".into(), "n2".into(), "half_open".into())
+        ]
+    );
+}
+
+crate::both_backends!(
+    connections_upsert_and_list,
+    xrefs_overwrite_and_stay_per_target,
+    audit_is_newest_first,
+    breaker_reports_replace_the_nodes_last,
+);

@@ -1,0 +1,110 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about = "Ferry keeps Amazon, Microsoft Dynamics and your web store in sync.")]
+pub struct Cli {
+    /// Node config file (TOML). Without one, Ferry uses an embedded SQLite store in ./.ferry.
+    #[arg(long, short, global = true, env = "FERRY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the self-contained demo (today: the runtime's self-check on an embedded store).
+    Demo(DemoArgs),
+    /// Run a node: workers over the configured store until SIGTERM or Ctrl-C, then drain.
+    Run,
+    /// Create or upgrade the store's tables.
+    Migrate,
+    /// Queue depth, running jobs, dead letters and circuit breakers.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the node config without running anything.
+    Check,
+    /// Inspect, replay or discard dead letters.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Store and list encrypted secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Measure the engine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many self-check jobs to run.
+    #[arg(long, default_value_t = 2_000)]
+    pub jobs: u32,
+    /// Exit when all work is done instead of waiting for Ctrl-C.
+    #[arg(long)]
+    pub exit_when_idle: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters (open ones unless --all).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one dead letter: step, error, attempts, payload (PII redacted).
+    Show {
+        id: String,
+        /// Print the payload unredacted (to edit it for a replay). Never use in logs.
+        #[arg(long)]
+        unredacted: bool,
+    },
+    /// Replay a dead letter as a new job, optionally with an edited payload.
+    Replay {
+        id: String,
+        /// A JSON file with the edited payload ("-" reads standard input).
+        #[arg(long)]
+        payload: Option<PathBuf>,
+    },
+    /// Discard a dead letter (kept for the record, never run again).
+    Discard { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Store a secret; the value is read from standard input, never from the command line.
+    Set { name: String },
+    /// List secret names and dates (never values).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Queue throughput: enqueue → claim → complete with a no-op flow.
+    Queue(QueueBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueueBenchArgs {
+    /// Jobs in the backlog.
+    #[arg(long, default_value_t = 50_000)]
+    pub jobs: u32,
+    /// Worker counts to measure, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    pub workers: Vec<u32>,
+    /// Stores to measure: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub stores: Vec<String>,
+    /// PostgreSQL URL for the postgres run.
+    #[arg(long, env = "FERRY_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/ferry_test")]
+    pub pg_url: String,
+}

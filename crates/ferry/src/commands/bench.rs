@@ -1,0 +1,137 @@
+//! `ferry bench queue`: jobs per second through enqueue → claim → complete with a no-op flow,
+//! on each store, with 1 and 4 workers. Figures only: nothing here asserts a speed.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferry_runtime::{JobContext, Pool, PoolConfig, Registry, Resilience};
+use ferry_store::{NewJob, PgStore, SqliteStore, Store, TenantId};
+
+use crate::cli::{BenchCommand, QueueBenchArgs};
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Queue(args) => queue(args).await,
+    }
+}
+
+async fn queue(args: QueueBenchArgs) -> anyhow::Result<ExitCode> {
+    println!("queue benchmark: {} no-op jobs, enqueue (batches of 1,000) → claim → complete", args.jobs);
+    println!(
+        "machine: {} cores; PostgreSQL statistics: none (fresh tables, never analysed, autovacuum as configured)",
+        cores()
+    );
+    for kind in &args.stores {
+        for &workers in &args.workers {
+            let r = match kind.as_str() {
+                "sqlite" => {
+                    let dir = std::env::temp_dir().join(format!("ferry-bench-{}", std::process::id()));
+                    let _ = std::fs::remove_dir_all(&dir);
+                    std::fs::create_dir_all(&dir)?;
+                    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
+                    let r = measure(store, args.jobs, workers).await;
+                    let _ = std::fs::remove_dir_all(&dir);
+                    r?
+                }
+                "postgres" => {
+                    let schema = format!("bench_{}", std::process::id());
+                    let admin = PgStore::open(&args.pg_url, 1).await?;
+                    let reset = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(reset)).execute(admin.pool()).await?;
+                    let sep = if args.pg_url.contains('?') { '&' } else { '?' };
+                    let url = format!("{}{sep}options[search_path]={schema}", args.pg_url);
+                    let store = PgStore::open(&url, (workers * 3).max(4)).await?;
+                    let r = measure(store, args.jobs, workers).await;
+                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(admin.pool()).await?;
+                    r?
+                }
+                other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
+            };
+            println!(
+                "{kind:<9} workers={workers}  enqueue {:>8.0}/s  claim+complete {:>7.0}/s (first half {:.0}/s, second half {:.0}/s)  end-to-end {:>7.0} jobs/s",
+                r.enqueue_rate, r.drain_rate, r.first_half_rate, r.second_half_rate, r.end_to_end_rate
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Figures {
+    enqueue_rate: f64,
+    drain_rate: f64,
+    first_half_rate: f64,
+    second_half_rate: f64,
+    end_to_end_rate: f64,
+}
+
+async fn measure<S: Store>(store: S, jobs: u32, workers: u32) -> anyhow::Result<Figures> {
+    store.migrate().await?;
+    let tenant: TenantId = "bench".parse()?;
+    store.ensure_tenant(&tenant, "bench").await?;
+    let batch: Vec<NewJob> =
+        (0..1_000).map(|i| NewJob::new(tenant.clone(), "noop", serde_json::json!({ "i": i }))).collect();
+    let start = Instant::now();
+    let mut left = jobs;
+    while left > 0 {
+        let n = left.min(1_000) as usize;
+        store.enqueue(&batch[..n]).await?;
+        left -= n as u32;
+    }
+    let enqueued = start.elapsed();
+
+    let mut registry = Registry::new();
+    registry.register("noop", NoopBench);
+    let config = PoolConfig {
+        node_id: "bench".into(),
+        workers: workers as usize,
+        concurrency: 200,
+        claim_batch: 100,
+        completion_batch: 1_000,
+        poll_interval: Duration::from_millis(5),
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new(store, registry, JobContext { resilience: Arc::new(Resilience::default()) }, config);
+    let stats = pool.stats();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let drain_start = Instant::now();
+    let running = tokio::spawn(pool.run(async move {
+        let _ = rx.await;
+    }));
+    let total = u64::from(jobs);
+    let mut half_at = None;
+    loop {
+        let done = stats.finished();
+        if half_at.is_none() && done >= total / 2 {
+            half_at = Some(drain_start.elapsed());
+        }
+        if done >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let drained = drain_start.elapsed();
+    let _ = tx.send(());
+    let _ = running.await;
+    let half = half_at.unwrap_or(drained).as_secs_f64().max(1e-9);
+    let t = total as f64;
+    Ok(Figures {
+        enqueue_rate: t / enqueued.as_secs_f64().max(1e-9),
+        drain_rate: t / drained.as_secs_f64().max(1e-9),
+        first_half_rate: (t / 2.0) / half,
+        second_half_rate: (t / 2.0) / (drained.as_secs_f64() - half).max(1e-9),
+        end_to_end_rate: t / (enqueued + drained).as_secs_f64().max(1e-9),
+    })
+}
+
+struct NoopBench;
+impl ferry_runtime::Handler for NoopBench {
+    fn run<'a>(&'a self, _: &'a JobContext, _: &'a ferry_store::Job) -> ferry_runtime::HandlerFuture<'a> {
+        Box::pin(async { Ok(ferry_runtime::Effects::default()) })
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

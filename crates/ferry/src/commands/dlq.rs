@@ -1,0 +1,119 @@
+//! `ferry dlq list|show|replay|discard`.
+
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use ferry_store::{DeadLetterId, Store, redact};
+
+use super::{EXIT_BAD_INPUT, cut, parse_id, table, when};
+use crate::cli::DlqCommand;
+use crate::config::NodeConfig;
+
+/// Who did it, for the audit log.
+fn actor() -> String {
+    std::env::var("FERRY_ACTOR")
+        .or_else(|_| std::env::var("USER"))
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".into())
+}
+
+pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> {
+    let store = crate::node::open_store(cfg).await?;
+    match cmd {
+        DlqCommand::List { all, limit } => {
+            let rows = store.dead_letters(&cfg.tenant, !all, limit).await?;
+            if rows.is_empty() {
+                println!("{}", if all { "no dead letters" } else { "no open dead letters" });
+                return Ok(ExitCode::SUCCESS);
+            }
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.id.to_string(),
+                        d.status.as_str().to_string(),
+                        d.flow.clone(),
+                        d.step.clone(),
+                        d.attempts.to_string(),
+                        d.error_kind.clone(),
+                        cut(&d.error, 60),
+                        when(d.created_at),
+                    ]
+                })
+                .collect();
+            println!("{}", table(&["ID", "STATUS", "FLOW", "STEP", "ATTEMPTS", "KIND", "ERROR", "AT"], &cells));
+        }
+        DlqCommand::Show { id, unredacted } => {
+            let id: DeadLetterId = parse_id(&id)?;
+            let Some(d) = store.dead_letter(id).await? else {
+                eprintln!("error: dead letter {id} not found");
+                return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            };
+            println!("dead letter {}  ({})", d.id, d.status.as_str());
+            println!("flow        {}", d.flow);
+            println!("job         {}", d.job);
+            println!("step        {}", d.step);
+            println!("attempts    {}", d.attempts);
+            println!("error       {} — {}", d.error_kind, d.error);
+            println!("at          {}", when(d.created_at));
+            if let (Some(at), Some(by)) = (d.resolved_at, &d.resolved_by) {
+                println!("resolved    {} by {}", when(at), by);
+            }
+            if let Some(j) = d.replay_job {
+                println!("replayed as job {j}");
+            }
+            if unredacted {
+                eprintln!("warning: printing the payload unredacted; it may contain buyer PII");
+                println!("payload\n{}", d.payload);
+            } else {
+                println!(
+                    "payload (PII redacted; --unredacted to edit for a replay)\n{}",
+                    redact::json_text(&d.payload)
+                );
+            }
+            let trace = store.runs_for_job(d.job).await?;
+            if !trace.is_empty() {
+                println!("trace");
+                for t in trace {
+                    println!("  {}  {:<10} {:<9} {}", when(t.at), t.step, t.outcome, t.message);
+                }
+            }
+        }
+        DlqCommand::Replay { id, payload } => {
+            let id: DeadLetterId = parse_id(&id)?;
+            let edited = match payload {
+                None => None,
+                Some(path) => {
+                    let (text, origin) = if path.as_os_str() == "-" {
+                        let mut s = String::new();
+                        std::io::stdin().read_to_string(&mut s).context("reading the payload from standard input")?;
+                        (s, "standard input".to_string())
+                    } else {
+                        let s =
+                            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                        (s, path.display().to_string())
+                    };
+                    match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            eprintln!("error: {origin}:{}:{}: not valid JSON: {e}", e.line(), e.column());
+                            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+                        }
+                    }
+                }
+            };
+            let job = store.replay_dead_letter(id, edited.as_ref(), &actor()).await?;
+            println!(
+                "dead letter {id} replayed as job {job}{}",
+                if edited.is_some() { " with the edited payload" } else { "" }
+            );
+        }
+        DlqCommand::Discard { id } => {
+            let id: DeadLetterId = parse_id(&id)?;
+            store.discard_dead_letter(id, &actor()).await?;
+            println!("dead letter {id} discarded");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! One module per command.
+
+mod bench;
+mod check;
+mod demo;
+mod dlq;
+mod run;
+mod secrets;
+mod status;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, ConfigErrors, NodeConfig};
+
+/// Exit code for bad input (config, arguments, payloads).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Runs the command the user asked for.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cfg = match load_config(&cli) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            for issue in &errors.0 {
+                eprintln!("error: {issue}");
+            }
+            eprintln!("{} problem(s) in the node config; nothing was run.", errors.0.len());
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    match cli.command {
+        Command::Check => check::run(&cli.config, &cfg),
+        Command::Migrate => {
+            let store = crate::node::open_store(&cfg).await?;
+            println!("store is up to date ({})", describe_store(&cfg, &store));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => status::run(&cfg, json).await,
+        Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
+        Command::Secrets(cmd) => secrets::run(&cfg, cmd).await,
+        Command::Run => run::run(&cfg).await,
+        Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,
+        Command::Bench(cmd) => bench::run(cmd).await,
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<NodeConfig, ConfigErrors> {
+    match &cli.config {
+        Some(path) => config::load(path, &config::process_env),
+        None => {
+            let mut cfg = config::defaults();
+            let mut issues = Vec::new();
+            config::apply_env(&mut cfg, &config::process_env, &mut issues);
+            if issues.is_empty() { Ok(cfg) } else { Err(ConfigErrors(issues)) }
+        }
+    }
+}
+
+/// "sqlite (.ferry/ferry.db)" or "postgres (host/db)", without credentials.
+pub fn describe_store(cfg: &NodeConfig, store: &impl ferry_store::Store) -> String {
+    format!("{} at {}", store.backend(), ferry_store::redact::url(&cfg.store_url))
+}
+
+/// Parses a row id argument, naming what was wrong.
+pub fn parse_id<T: std::str::FromStr<Err = String>>(text: &str) -> anyhow::Result<T> {
+    text.parse::<T>().map_err(anyhow::Error::msg)
+}
+
+/// Pads cells into aligned columns.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        out.push('\n');
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+/// Shortens text to `n` characters for a table cell.
+pub fn cut(text: &str, n: usize) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        let mut s: String = one_line.chars().take(n.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// A timestamp as "2026-11-23 10:00:00 UTC".
+pub fn when(ts: jiff::Timestamp) -> String {
+    ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}

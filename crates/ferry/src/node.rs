@@ -1,0 +1,79 @@
+//! Opening a node's store and building its worker pool from the config.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ferry_runtime::{JobContext, Pool, PoolConfig, Registry, Resilience};
+use ferry_store::{AnyStore, Connection, Store};
+
+use crate::config::NodeConfig;
+
+/// Opens the configured store, applies migrations and registers the tenant and connections.
+pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
+    if cfg.store_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("cannot create data folder {}", cfg.data_dir.display()))?;
+    }
+    let store = AnyStore::open(&cfg.store_url).await?;
+    store.migrate().await?;
+    store.ensure_tenant(&cfg.tenant, cfg.tenant.as_ref()).await?;
+    for c in &cfg.connections {
+        store
+            .upsert_connection(&Connection {
+                tenant: cfg.tenant.clone(),
+                id: c.id.clone(),
+                system: c.system.clone(),
+                endpoint: c.endpoint.clone(),
+                credentials_ref: c.credentials.clone(),
+                limits: c.limits.clone(),
+            })
+            .await?;
+    }
+    Ok(store)
+}
+
+/// The pool settings a config asks for.
+pub fn pool_config(cfg: &NodeConfig) -> PoolConfig {
+    let mut p = PoolConfig {
+        workers: cfg.workers as usize,
+        concurrency: cfg.concurrency as usize,
+        lease: cfg.lease,
+        ..PoolConfig::default()
+    };
+    if let Some(id) = &cfg.node_id {
+        p.node_id = id.clone();
+    }
+    p.retry.max_attempts = cfg.max_attempts;
+    p
+}
+
+/// A pool with the built-in flows.
+pub fn pool<S: Store>(store: S, cfg: &NodeConfig) -> anyhow::Result<Pool<S>> {
+    let mut registry = Registry::new();
+    crate::builtin::register(&mut registry)?;
+    let ctx = JobContext { resilience: Arc::new(Resilience::default()) };
+    Ok(Pool::new(store, registry, ctx, pool_config(cfg)))
+}
+
+/// Resolves when SIGTERM or Ctrl-C arrives.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C received"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,8 @@
+//! Black-box tests of the `ferry` binary: real processes, real stores, real sockets.
+
+mod ferry {
+    mod cli;
+    mod crash;
+    mod drain;
+    pub mod support;
+}

@@ -1,0 +1,230 @@
+//! The command line as a user meets it: config errors with lines, secrets, dead letters,
+//! status, migrate and the demo.
+
+use std::time::Duration;
+
+use ferry_store::{AnyStore, Completion, NewJob, Outcome, Store, TenantId};
+use serde_json::json;
+
+use super::support::{TempDir, ferry, run_with_stdin, text, write_config};
+
+#[test]
+fn check_reports_every_config_error_at_its_line() {
+    let dir = TempDir::new("check");
+    let cfg = dir.path().join("ferry.toml");
+    std::fs::write(
+        &cfg,
+        r#"[node]
+listen = "not-an-address"
+[store]
+url = "mysql://root:hunter2@db/x"
+[workers]
+count = 0
+[[connections]]
+id = "Amazon NA"
+system = "ebay"
+endpoint = "ftp://example.com"
+"#,
+    )
+    .unwrap();
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for (line, what) in [
+        (2, "node.listen"),
+        (4, "store.url"),
+        (6, "workers.count"),
+        (8, "connections.id"),
+        (9, "unknown system `ebay`"),
+        (10, "ftp://"),
+    ] {
+        assert!(
+            err.contains(&format!("ferry.toml:{line}:")) && err.contains(what),
+            "line {line} ({what}) not reported:\n{err}"
+        );
+    }
+    assert!(!err.contains("hunter2"), "a password in a URL is never echoed:\n{err}");
+}
+
+#[test]
+fn check_names_syntax_errors_and_unknown_settings() {
+    let dir = TempDir::new("check2");
+    let cfg = dir.path().join("ferry.toml");
+    std::fs::write(&cfg, "[node]\ntenant = \"acme\"\nlistn = \"127.0.0.1:1\"\n").unwrap();
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("ferry.toml:3:1") && err.contains("unknown field `listn`"), "{err}");
+
+    std::fs::write(&cfg, "[node\nid = 1\n").unwrap();
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("ferry.toml:1:"), "{err}");
+
+    let out = ferry(dir.path()).arg("--config").arg(dir.path().join("missing.toml")).arg("check").output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("missing.toml") && err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn check_accepts_a_good_config_and_env_overrides_it() {
+    let dir = TempDir::new("check3");
+    let cfg = write_config(
+        dir.path(),
+        "sqlite://x.db",
+        "[[connections]]\nid = \"amazon-na\"\nsystem = \"amazon\"\nendpoint = \"https://sellingpartnerapi-na.amazon.com\"\ncredentials = \"amazon-na/lwa\"\n",
+    );
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(o.contains("OK") && o.contains("amazon-na") && o.contains("sqlite://x.db"), "{o}");
+
+    let out = ferry(dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check")
+        .env("FERRY_STORE_URL", "sqlite://y.db")
+        .output()
+        .unwrap();
+    assert!(text(&out).0.contains("sqlite://y.db"), "the environment overrides the file");
+    let out = ferry(dir.path()).arg("check").env("FERRY_WORKERS", "many").output().unwrap();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(e.contains("FERRY_WORKERS") && e.contains("many"), "{e}");
+}
+
+#[test]
+fn secrets_are_read_from_stdin_sealed_and_never_shown() {
+    let dir = TempDir::new("secrets");
+    let value = "Atzr|IwEBIA-very-secret-refresh-token";
+    let out = run_with_stdin(ferry(dir.path()).args(["secrets", "set", "amazon-na/lwa"]), &format!("{value}\n"));
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(o.contains("stored secret amazon-na/lwa"), "{o}");
+    assert!(!o.contains(value) && !e.contains(value));
+    assert!(e.contains("master key"), "first run says it created the key: {e}");
+    let key = dir.path().join(".ferry/master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let out = ferry(dir.path()).args(["secrets", "list"]).output().unwrap();
+    let (o, _) = text(&out);
+    assert!(o.contains("amazon-na/lwa") && !o.contains(value), "{o}");
+    for f in ["ferry.db", "ferry.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(".ferry").join(f)) {
+            assert!(!bytes.windows(11).any(|w| w == b"very-secret"), "{f} holds the clear value");
+        }
+    }
+    let out = run_with_stdin(ferry(dir.path()).args(["secrets", "set", "empty"]), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("no value on standard input"));
+    let out = run_with_stdin(ferry(dir.path()).args(["secrets", "set", "bad name!"]), "x");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("`bad name!` is not valid"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_can_be_listed_shown_redacted_edited_replayed_and_discarded() {
+    let dir = TempDir::new("dlq");
+    let url = format!("sqlite://{}", dir.path().join(".ferry/ferry.db").display());
+    std::fs::create_dir_all(dir.path().join(".ferry")).unwrap();
+    let store = AnyStore::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let tenant: TenantId = "default".parse().unwrap();
+    store.ensure_tenant(&tenant, "default").await.unwrap();
+    let payload =
+        json!({ "order": "111-2222222-3333333", "sku": "SKU-404", "buyer": { "BuyerEmail": "jane@example.com" } });
+    store
+        .enqueue(&[
+            NewJob::new(tenant.clone(), "amazon-orders", payload.clone()),
+            NewJob::new(tenant.clone(), "amazon-orders", json!({})),
+        ])
+        .await
+        .unwrap();
+    let jobs = store.claim("t", 2, Duration::from_secs(30)).await.unwrap();
+    let dead = |j: &ferry_store::Job| Completion {
+        job: j.id,
+        outcome: Outcome::Dead {
+            step: "lookup product".into(),
+            error_kind: "permanent".into(),
+            error: "unknown SKU `SKU-404`".into(),
+        },
+        trace: Vec::new(),
+    };
+    store.complete("t", &[dead(&jobs[0]), dead(&jobs[1])]).await.unwrap();
+    let dls = store.dead_letters(&tenant, true, 10).await.unwrap();
+    let (first, second) = (dls[1].id, dls[0].id);
+
+    let out = ferry(dir.path()).args(["dlq", "list"]).output().unwrap();
+    let (o, _) = text(&out);
+    assert!(
+        o.contains("lookup product") && o.contains("unknown SKU `SKU-404`") && o.contains(&first.to_string()),
+        "{o}"
+    );
+
+    let out = ferry(dir.path()).args(["dlq", "show", &first.to_string()]).output().unwrap();
+    let (o, _) = text(&out);
+    assert!(o.contains("SKU-404") && o.contains("111-2222222-3333333"), "{o}");
+    assert!(!o.contains("jane@example.com"), "buyer e-mail is redacted: {o}");
+    let out = ferry(dir.path()).args(["dlq", "show", &first.to_string(), "--unredacted"]).output().unwrap();
+    assert!(text(&out).0.contains("jane@example.com"), "an operator can see it on purpose to edit it");
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"sku\": \"SKU-1\",\n  oops\n}").unwrap();
+    let out = ferry(dir.path()).args(["dlq", "replay", &first.to_string(), "--payload"]).arg(&bad).output().unwrap();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(e.contains("bad.json:3:"), "{e}");
+
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"order": "111-2222222-3333333", "sku": "SKU-1"}"#).unwrap();
+    let out = ferry(dir.path()).args(["dlq", "replay", &first.to_string(), "--payload"]).arg(&good).output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    let job_id: i64 =
+        o.split("as job ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).expect(&o);
+    let job = store.job(ferry_store::JobId(job_id)).await.unwrap().unwrap();
+    assert_eq!(job.payload_as::<serde_json::Value>().unwrap()["sku"], "SKU-1");
+    assert_eq!(job.flow, "amazon-orders");
+
+    let out = ferry(dir.path()).args(["dlq", "replay", &first.to_string()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("already replayed"));
+
+    let out = ferry(dir.path()).args(["dlq", "discard", &second.to_string()]).output().unwrap();
+    assert!(out.status.success());
+    let out = ferry(dir.path()).args(["dlq", "list"]).output().unwrap();
+    assert!(text(&out).0.contains("no open dead letters"));
+    let out = ferry(dir.path()).args(["dlq", "show", "abc"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("`abc` is not a dead-letter id"));
+    let out = ferry(dir.path()).args(["dlq", "show", "424242"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("dead letter 424242 not found"));
+
+    let out = ferry(dir.path()).args(["status", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["queue"]["ready"], 1, "the replayed job waits: {v}");
+    assert_eq!(v["queue"]["dead"], 2);
+    assert_eq!(v["queue"]["dead_letters_open"], 0);
+    let out = ferry(dir.path()).args(["status"]).output().unwrap();
+    let (o, _) = text(&out);
+    assert!(o.contains("1 ready") && o.contains("2 dead") && o.contains("none open"), "{o}");
+}
+
+#[test]
+fn migrate_and_demo_run_from_an_empty_folder() {
+    let dir = TempDir::new("demo");
+    let out = ferry(dir.path()).arg("migrate").output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(o.contains("up to date") && o.contains("sqlite"), "{o}");
+    let out = ferry(dir.path()).args(["demo", "--jobs", "300", "--exit-when-idle"]).output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}\n{e}");
+    assert!(o.contains("self-check passed") && o.contains("297 completed, 3 dead letters"), "{o}");
+}
