@@ -71,19 +71,11 @@ mod sql {
         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id, \
         nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at";
 
-    pub const CLAIM: &str = concat!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
-         WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-         RETURNING ",
-        job_cols!()
-    );
-    pub const HEARTBEAT: &str = "UPDATE jobs SET lease_until = $3 \
-        WHERE id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) AND state = 'running' AND lease_owner = $2";
+    pub const CLAIM: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim($1, $2, $3, $4)");
+    pub const HEARTBEAT: &str = "SELECT * FROM ferry_heartbeat($1::json, $2, $3)";
     pub const COMPLETE_JOB: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \
         updated_at = $3 WHERE id = $1 AND state = 'running' AND lease_owner = $2";
-    pub const COMPLETE_JOBS: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \
-        updated_at = $3 WHERE id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) AND state = 'running' AND lease_owner = $2 \
-        RETURNING id";
+    pub const COMPLETE_JOBS: &str = "SELECT * FROM ferry_complete($1::json, $2, $3)";
     pub const RETRY_JOB: &str = "UPDATE jobs SET state = 'available', run_at = $3, attempts = attempts - $4, \
         last_error_kind = $5, last_error = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7 \
         WHERE id = $1 AND state = 'running' AND lease_owner = $2";

@@ -463,14 +463,14 @@ macro_rules! impl_store {
                     return Ok(0);
                 }
                 let until = micros_after(now_micros(), lease);
-                Ok(sqlx::query($sql::HEARTBEAT)
+                let extended: Vec<i64> = sqlx::query_scalar($sql::HEARTBEAT)
                     .bind(ids_json(jobs.iter().copied()))
                     .bind(owner)
                     .bind(until)
-                    .execute(&self.pool)
+                    .fetch_all(&self.pool)
                     .await
-                    .db($backend, "extend leases")?
-                    .rows_affected())
+                    .db($backend, "extend leases")?;
+                Ok(extended.len() as u64)
             }
 
             async fn complete(&self, owner: &str, outcomes: &[Completion]) -> Result<Vec<bool>> {

@@ -91,7 +91,7 @@ mod sql {
         job_cols!()
     );
     pub const HEARTBEAT: &str = "UPDATE jobs SET lease_until = $3 \
-        WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2";
+        WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2 RETURNING id";
     pub const COMPLETE_JOB: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \
         updated_at = $3 WHERE id = $1 AND state = 'running' AND lease_owner = $2";
     pub const COMPLETE_JOBS: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \

@@ -144,3 +144,38 @@ CREATE TABLE breakers (
     updated_at  BIGINT NOT NULL,
     PRIMARY KEY (node_id, host)
 );
+
+-- The hot queue statements run as functions pinned to index plans. With autovacuum off or
+-- stale statistics the planner would otherwise guess a handful of rows and choose a bitmap
+-- scan plus a sort of the whole backlog on every claim; these plans stay O(batch).
+CREATE FUNCTION ferry_claim(p_owner text, p_until bigint, p_now bigint, p_limit bigint)
+RETURNS SETOF jobs LANGUAGE sql
+SET enable_bitmapscan = off SET enable_sort = off SET enable_seqscan = off
+AS $$
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = p_owner,
+                    lease_until = p_until, updated_at = p_now
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM jobs WHERE state = 'available' AND run_at <= p_now
+        ORDER BY run_at, id LIMIT p_limit FOR UPDATE SKIP LOCKED))
+    RETURNING *
+$$;
+
+CREATE FUNCTION ferry_complete(p_ids json, p_owner text, p_now bigint)
+RETURNS SETOF bigint LANGUAGE sql
+SET enable_bitmapscan = off SET enable_seqscan = off
+AS $$
+    UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, updated_at = p_now
+    WHERE id = ANY(ARRAY(SELECT value::bigint FROM json_array_elements_text(p_ids)))
+      AND state = 'running' AND lease_owner = p_owner
+    RETURNING id
+$$;
+
+CREATE FUNCTION ferry_heartbeat(p_ids json, p_owner text, p_until bigint)
+RETURNS SETOF bigint LANGUAGE sql
+SET enable_bitmapscan = off SET enable_seqscan = off
+AS $$
+    UPDATE jobs SET lease_until = p_until
+    WHERE id = ANY(ARRAY(SELECT value::bigint FROM json_array_elements_text(p_ids)))
+      AND state = 'running' AND lease_owner = p_owner
+    RETURNING id
+$$;
