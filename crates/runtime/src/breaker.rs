@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::clock::{clock_now, saturating_add};
+
 /// When a breaker opens and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerConfig {
@@ -74,22 +76,6 @@ enum Inner {
 pub struct CircuitBreaker {
     config: BreakerConfig,
     inner: Mutex<Inner>,
-}
-
-/// The runtime's clock: tokio's, so a paused test clock drives it; equal to
-/// `std::time::Instant::now()` otherwise.
-fn clock_now() -> Instant {
-    tokio::time::Instant::now().into_std()
-}
-
-/// `at + by`, clamped instead of panicking at the far end of `Instant`'s range.
-fn saturating_add(at: Instant, mut by: Duration) -> Instant {
-    loop {
-        if let Some(later) = at.checked_add(by) {
-            return later;
-        }
-        by /= 2;
-    }
 }
 
 impl CircuitBreaker {

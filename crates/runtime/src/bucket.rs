@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::clock::{clock_now, saturating_add};
+
 use thiserror::Error;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -48,22 +50,6 @@ struct State {
     full_at: Option<Instant>,
     /// Nothing is admitted before this (a 429's `Retry-After`).
     paused_until: Option<Instant>,
-}
-
-/// The runtime's clock: tokio's, so a paused test clock drives waits; equal to
-/// `std::time::Instant::now()` otherwise.
-fn clock_now() -> Instant {
-    tokio::time::Instant::now().into_std()
-}
-
-/// `at + by`, clamped instead of panicking at the far end of `Instant`'s range.
-fn saturating_add(at: Instant, mut by: Duration) -> Instant {
-    loop {
-        if let Some(later) = at.checked_add(by) {
-            return later;
-        }
-        by /= 2;
-    }
 }
 
 /// Validates limits and returns (interval, span).

@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod breaker;
 pub mod bucket;
+mod clock;
 mod decide;
 pub mod failure;
 mod handler;
