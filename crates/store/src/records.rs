@@ -282,6 +282,17 @@ pub struct Completion {
     pub trace: Vec<RunRecord>,
 }
 
+impl Completion {
+    /// A dead-letter outcome without trace lines.
+    pub fn dead(job: JobId, step: &str, error_kind: &str, error: &str) -> Self {
+        Completion {
+            job,
+            outcome: Outcome::Dead { step: step.into(), error_kind: error_kind.into(), error: error.into() },
+            trace: Vec::new(),
+        }
+    }
+}
+
 /// Queue counts for `ferry status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueStats {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ferry_store::{AnyStore, Completion, NewJob, Outcome, Store, TenantId};
+use ferry_store::{AnyStore, Completion, NewJob, Store, TenantId};
 use serde_json::json;
 
 use super::support::{TempDir, ferry, run_with_stdin, text, write_config};
@@ -146,15 +146,7 @@ async fn dead_letters_can_be_listed_shown_redacted_edited_replayed_and_discarded
         .await
         .unwrap();
     let jobs = store.claim("t", 2, Duration::from_secs(30)).await.unwrap();
-    let dead = |j: &ferry_store::Job| Completion {
-        job: j.id,
-        outcome: Outcome::Dead {
-            step: "lookup product".into(),
-            error_kind: "permanent".into(),
-            error: "unknown SKU `SKU-404`".into(),
-        },
-        trace: Vec::new(),
-    };
+    let dead = |j: &ferry_store::Job| Completion::dead(j.id, "lookup product", "permanent", "unknown SKU `SKU-404`");
     store.complete("t", &[dead(&jobs[0]), dead(&jobs[1])]).await.unwrap();
     let dls = store.dead_letters(&tenant, true, 10).await.unwrap();
     let (first, second) = (dls[1].id, dls[0].id);

@@ -1,14 +1,11 @@
 //! Opening a fresh store of each kind for one test.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
+use ferry_store::testing::TempDir;
 use ferry_store::{PgStore, SqliteStore, Store, TenantId};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
 /// A fresh, migrated SQLite store in a temporary directory (kept alive by the returned guard).
-pub async fn sqlite() -> (SqliteStore, tempdir::Dir) {
-    let dir = tempdir::Dir::new("store");
+pub async fn sqlite() -> (SqliteStore, TempDir) {
+    let dir = TempDir::new("store").expect("temp dir");
     let store =
         SqliteStore::open(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
@@ -55,31 +52,4 @@ macro_rules! both_backends {
             )*
         }
     };
-}
-
-/// A minimal temporary directory, removed on drop.
-pub mod tempdir {
-    use std::path::{Path, PathBuf};
-
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new(prefix: &str) -> Self {
-            let n = super::COUNTER.fetch_add(1, super::Ordering::Relaxed);
-            let p = std::env::temp_dir().join(format!("ferry-{prefix}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).expect("create temp dir");
-            Dir(p)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

@@ -242,15 +242,7 @@ async fn cursor_moves_only_with_its_enqueue<S: Store>(store: S) {
 async fn dead_letters_replay_and_discard<S: Store>(store: S) {
     store.enqueue(&[job(1), job(2)]).await.unwrap();
     let jobs = store.claim("w", 2, Duration::from_secs(30)).await.unwrap();
-    let dead = |j: &ferry_store::Job| Completion {
-        job: j.id,
-        outcome: Outcome::Dead {
-            step: "lookup product".into(),
-            error_kind: "permanent".into(),
-            error: "unknown SKU `SKU-404`".into(),
-        },
-        trace: Vec::new(),
-    };
+    let dead = |j: &ferry_store::Job| Completion::dead(j.id, "lookup product", "permanent", "unknown SKU `SKU-404`");
     store.complete("w", &[dead(&jobs[0]), dead(&jobs[1])]).await.unwrap();
     let list = store.dead_letters(&tenant(), true, 10).await.unwrap();
     assert_eq!(list.len(), 2);

@@ -39,7 +39,7 @@ crate::both_backends!(secrets_are_sealed_at_rest);
 
 #[test]
 fn master_key_file_is_created_private_and_reused() {
-    let dir = super::common::tempdir::Dir::new("key");
+    let dir = ferry_store::testing::TempDir::new("key").unwrap();
     let path = dir.path().join("keys").join("master.key");
     // SAFETY-free: the env var is read only; tests never set it.
     if std::env::var(ferry_store::secrets::MASTER_KEY_ENV).is_ok() {
