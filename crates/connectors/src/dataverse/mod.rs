@@ -1,0 +1,1 @@
+//! Dataverse (Dynamics 365 CE) Web API connector (being written).

@@ -1,0 +1,10 @@
+//! Ferry's connectors. Each remote system is one module with the same files: `auth` (token
+//! cache with refresh ahead), `client` (typed operations), `models` (wire types),
+//! `transformers` (wire ↔ canonical), `limits` (the API's published limits), `webhooks`
+//! (signature checks, event parsing), `errors` (classification into runtime failures).
+//! A connector never sleeps or retries on its own: it classifies every failure and the
+//! runtime decides. Plumbing shared by connectors lives at this crate's top level.
+
+pub mod amazon;
+pub mod dataverse;
+pub mod token;

@@ -1,0 +1,1 @@
+//! Dataverse connector tests.

@@ -1,0 +1,1 @@
+//! Mapping engine and flow definitions (being written).

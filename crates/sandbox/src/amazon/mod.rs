@@ -1,0 +1,1 @@
+//! Amazon SP-API + LWA + SQS sandbox (being written).

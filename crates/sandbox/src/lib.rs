@@ -1,0 +1,8 @@
+//! Faithful local simulators of the remote systems Ferry talks to. They are real HTTP servers
+//! on 127.0.0.1: the demo, the tests and the benchmarks talk to them over sockets exactly as
+//! to the real services. Fidelity is judged against `shared/reference/`. Plumbing shared by
+//! the simulators (fault knobs) lives at this crate's top level.
+
+pub mod amazon;
+pub mod dataverse;
+pub mod faults;

@@ -1,0 +1,1 @@
+//! Dataverse sandbox tests.
