@@ -5,6 +5,8 @@
 //! A connector never sleeps or retries on its own: it classifies every failure and the
 //! runtime decides. Plumbing shared by connectors lives at this crate's top level.
 
+#[cfg(feature = "amazon")]
 pub mod amazon;
+#[cfg(feature = "dataverse")]
 pub mod dataverse;
 pub mod token;

@@ -1,7 +1,9 @@
 //! Connector tests against the sandboxes over real sockets.
 
 mod connectors {
+    #[cfg(feature = "amazon")]
     mod amazon;
+    #[cfg(feature = "dataverse")]
     mod dataverse;
     mod token;
 }

@@ -3,6 +3,8 @@
 //! to the real services. Fidelity is judged against `shared/reference/`. Plumbing shared by
 //! the simulators (fault knobs) lives at this crate's top level.
 
+#[cfg(feature = "amazon")]
 pub mod amazon;
+#[cfg(feature = "dataverse")]
 pub mod dataverse;
 pub mod faults;
