@@ -269,7 +269,25 @@ async fn an_open_circuit_defers_jobs_without_calling_or_spending_attempts() {
     cfg.concurrency = 1;
     let pool = Pool::new(store.clone(), registry, ctx, cfg);
     let stats = pool.stats();
-    run_until(&store, pool, |s| s.ready == 0 && s.running == 0 && s.scheduled == 10 - s.dead).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(pool.run(async move {
+        let _ = stopped.await;
+    }));
+    // The node publishes its breaker states for `ferry status` (another process) to read.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = store.queue_stats().await.unwrap();
+        let reported = store.breakers().await.unwrap();
+        let open = reported.iter().any(|b| b.host == "crm.example" && b.state == "open" && b.node == "test");
+        if open && s.ready == 0 && s.running == 0 && s.scheduled == 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "breaker not reported open / jobs not deferred: {s:?} {reported:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    assert!(store.breakers().await.unwrap().is_empty(), "a stopped node withdraws its report");
     assert_eq!(remote_calls.load(Ordering::SeqCst), 3, "after 3 failures the breaker stops calls");
     assert_eq!(breakers.breakers.get("crm.example").state().as_str(), "open");
     assert!(stats.deferred.load(Ordering::Relaxed) >= 7, "the rest were deferred, not failed");
