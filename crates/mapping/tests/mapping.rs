@@ -1,1 +1,10 @@
-//! Mapping tests.
+//! Mapping tests: one binary, one submodule per area.
+
+mod mapping {
+    mod check;
+    mod filters;
+    mod flows;
+    mod preview;
+    mod suggest;
+    mod support;
+}

@@ -1,1 +1,9 @@
-//! Dataverse sandbox tests.
+//! Dataverse sandbox tests: a real server on 127.0.0.1:0, spoken to over HTTP.
+
+mod batch;
+mod crud;
+mod events;
+mod limits;
+mod query;
+pub mod samples;
+pub mod support;

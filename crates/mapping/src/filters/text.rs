@@ -1,0 +1,58 @@
+//! Text helpers: `coalesce`, `regex_replace`, `digits`, `left`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use minijinja::value::{Rest, Value};
+use minijinja::{Environment, Error};
+use regex::Regex;
+
+use super::{excerpt, fail, text_of};
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_function("coalesce", coalesce);
+    env.add_filter("coalesce", |first: Value, rest: Rest<Value>| {
+        coalesce(Rest(std::iter::once(first).chain(rest.0).collect()))
+    });
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("digits", |v: Value| {
+        Ok::<_, Error>(Value::from(text_of(&v, "digits")?.chars().filter(char::is_ascii_digit).collect::<String>()))
+    });
+    env.add_filter("left", |v: Value, n: usize| {
+        Ok::<_, Error>(Value::from(text_of(&v, "left")?.chars().take(n).collect::<String>()))
+    });
+}
+
+/// The first argument that is defined, not none and not an empty string.
+fn coalesce(values: Rest<Value>) -> Result<Value, Error> {
+    Ok(values
+        .0
+        .into_iter()
+        .find(|v| !v.is_undefined() && !v.is_none() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+        .unwrap_or(Value::from(())))
+}
+
+/// Compiled patterns are cached: a flow uses a handful, applied to every record.
+fn compiled(pattern: &str) -> Result<Arc<Regex>, Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let mut guard = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(re) = guard.get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| fail(format!("regex_replace: invalid pattern {}: {e}", excerpt(pattern))))?;
+    let re = Arc::new(re);
+    if guard.len() < 256 {
+        guard.insert(pattern.to_owned(), re.clone());
+    }
+    Ok(re)
+}
+
+/// `sku | regex_replace('-FBA$', '')`; `$1` refers to groups.
+fn regex_replace(value: Value, pattern: &str, replacement: &str) -> Result<Value, Error> {
+    let text = text_of(&value, "regex_replace")?;
+    Ok(Value::from(compiled(pattern)?.replace_all(&text, replacement).into_owned()))
+}

@@ -1,0 +1,128 @@
+//! Service protection limits and fault knobs.
+
+use std::time::Duration;
+
+use ferry_sandbox::dataverse::ServiceLimits;
+use ferry_sandbox::faults::FaultConfig;
+
+use super::support::Api;
+
+#[tokio::test]
+async fn request_count_limit_answers_429_with_retry_after_and_the_documented_error() {
+    let api = Api::start().await;
+    api.sandbox.set_limits(ServiceLimits::default().with_requests(5, Duration::from_secs(2)));
+    for _ in 0..5 {
+        assert_eq!(api.get("accounts?$select=name").await.status, 200);
+    }
+    let r = api.get("accounts?$select=name").await;
+    assert_eq!(r.status, 429);
+    let retry: u64 = r.header("Retry-After").and_then(|v| v.parse().ok()).expect("Retry-After in seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(
+        r.error(),
+        (
+            "0x80072322".to_owned(),
+            "Number of requests exceeded the limit of 5 over time window of 2 seconds.".to_owned()
+        )
+    );
+    let stats = api.sandbox.limit_stats();
+    assert_eq!((stats.admitted, stats.throttled_requests), (5, 1));
+    // After the window the identity may send again.
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    assert_eq!(api.get("accounts").await.status, 200);
+    // The scale knob keeps the published proportions.
+    let scaled = ServiceLimits::scaled(1.0 / 150.0);
+    assert_eq!((scaled.requests, scaled.window, scaled.concurrent), (40, Duration::from_secs(2), 52));
+}
+
+#[tokio::test]
+async fn concurrency_limit_refuses_requests_beyond_the_cap_immediately() {
+    let api = Api::start().await;
+    api.sandbox.set_limits(ServiceLimits::default().with_concurrency(2));
+    api.sandbox.faults().set(FaultConfig { latency: Duration::from_millis(300), ..FaultConfig::default() });
+    let calls = (0..6).map(|_| api.get("accounts"));
+    let results = futures_join(calls).await;
+    let refused: Vec<_> = results.iter().filter(|r| r.status == 429).collect();
+    assert!(!refused.is_empty(), "some of 6 concurrent requests exceed a cap of 2");
+    assert_eq!(results.iter().filter(|r| r.status == 200).count() + refused.len(), 6);
+    assert_eq!(
+        refused[0].error(),
+        ("0x80072326".to_owned(), "Number of concurrent requests exceeded the limit of 2.".to_owned())
+    );
+    assert!(refused[0].header("Retry-After").is_some());
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    let handles: Vec<_> = futures.collect();
+    // Poll them together on this task.
+    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.extend(done.into_iter().flatten());
+    out
+}
+
+#[tokio::test]
+async fn fault_knobs_inject_outages_errors_and_throttling_at_run_time() {
+    let api = Api::start().await;
+    api.sandbox.faults().start_outage(Duration::from_secs(30));
+    let r = api.get("accounts").await;
+    assert_eq!(r.status, 503);
+    assert!(r.header("Retry-After").is_some());
+    assert!(r.error().1.contains("temporarily unavailable"));
+    api.sandbox.faults().end_outage();
+    assert_eq!(api.get("accounts").await.status, 200);
+    api.sandbox.faults().set(FaultConfig { error_rate: 1.0, ..FaultConfig::default() });
+    assert_eq!(api.get("accounts").await.status, 500);
+    api.sandbox.faults().set(FaultConfig { throttle_rate: 1.0, ..FaultConfig::default() });
+    let r = api.get("accounts").await;
+    assert_eq!((r.status, r.error().0.as_str()), (429, "0x80072322"));
+    api.sandbox.faults().set(FaultConfig::default());
+    assert_eq!(api.get("accounts").await.status, 200);
+}
+
+#[tokio::test]
+async fn combined_execution_time_limit_answers_429_with_its_own_code() {
+    let api = Api::start().await;
+    api.sandbox.set_limits(ServiceLimits { execution_time: Duration::from_millis(200), ..ServiceLimits::default() });
+    api.sandbox.faults().set(FaultConfig { latency: Duration::from_millis(120), ..FaultConfig::default() });
+    assert_eq!(api.get("accounts").await.status, 200);
+    assert_eq!(api.get("accounts").await.status, 200);
+    let r = api.get("accounts").await;
+    assert_eq!(r.status, 429);
+    let (code, message) = r.error();
+    assert_eq!(code, "0x80072321");
+    assert!(
+        message.starts_with("Combined execution time of incoming requests exceeded limit of 200 milliseconds"),
+        "{message}"
+    );
+    assert_eq!(api.sandbox.limit_stats().throttled_execution, 1);
+}
+
+#[tokio::test]
+async fn sending_while_told_to_wait_lengthens_the_wait_and_is_counted() {
+    let api = Api::start().await;
+    api.sandbox.set_limits(ServiceLimits::default().with_requests(1, Duration::from_secs(2)));
+    assert_eq!(api.get("accounts").await.status, 200);
+    let first = api.get("accounts").await;
+    let first_wait: u64 = first.header("Retry-After").and_then(|v| v.parse().ok()).expect("Retry-After");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let again = api.get("accounts").await;
+    assert_eq!(again.status, 429);
+    let longer: u64 = again.header("Retry-After").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!(longer > first_wait, "{longer} > {first_wait}");
+    assert_eq!(api.sandbox.limit_stats().early_requests, 1);
+}
