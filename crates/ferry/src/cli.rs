@@ -29,8 +29,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Validate the node config without running anything.
+    /// Validate the node config and every flow in the flows folder, without running anything.
     Check,
+    /// Work with flow mappings.
+    #[command(subcommand)]
+    Map(MapCommand),
     /// Inspect, replay or discard dead letters.
     #[command(subcommand)]
     Dlq(DlqCommand),
@@ -77,6 +80,21 @@ pub enum DlqCommand {
     },
     /// Discard a dead letter (kept for the record, never run again).
     Discard { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MapCommand {
+    /// Map a sample record with a flow and print the result, or every field error.
+    Preview {
+        /// The flow's name (its `name:` in the flows folder).
+        #[arg(long)]
+        flow: String,
+        /// A JSON file with the sample record ("-" reads standard input).
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// Print the JSON Schema of flow files (for editors).
+    Schema,
 }
 
 #[derive(Debug, Subcommand)]

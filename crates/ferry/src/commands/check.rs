@@ -1,13 +1,32 @@
-//! `ferry check`: validates the node config (errors were already printed with file:line:col
-//! by the loader if there were any) and says what the node would do.
+//! `ferry check`: validates the node config (the loader already printed its errors with
+//! file:line:column if there were any) and every flow in the flows folder, without running
+//! anything, then says what the node would do.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::{EXIT_BAD_INPUT, connection_ids};
 use crate::config::NodeConfig;
 
 pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+    let flows = if cfg.flows_dir.is_dir() {
+        let (loaded, diagnostics) = ferry_mapping::check::load_dir(&cfg.flows_dir, &connection_ids(cfg));
+        if !diagnostics.is_empty() {
+            for d in &diagnostics {
+                eprintln!("error: {d}");
+            }
+            eprintln!(
+                "{} problem(s) in the flows folder {}; nothing was run.",
+                diagnostics.len(),
+                cfg.flows_dir.display()
+            );
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        loaded.into_iter().map(|f| f.flow.name.value).collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    };
     println!("{source}: OK");
     println!("  store        {}", ferry_store::redact::url(&cfg.store_url));
     println!("  tenant       {}", cfg.tenant);
@@ -17,7 +36,12 @@ pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode>
     for c in &cfg.connections {
         println!("    {:<16} {:<12} {}", c.id, c.system, c.endpoint);
     }
-    if !cfg.flows_dir.is_dir() {
+    if cfg.flows_dir.is_dir() {
+        println!("  flows        {} in {}", flows.len(), cfg.flows_dir.display());
+        for f in &flows {
+            println!("    {f}");
+        }
+    } else {
         println!("  note: flows folder {} does not exist yet", cfg.flows_dir.display());
     }
     Ok(ExitCode::SUCCESS)

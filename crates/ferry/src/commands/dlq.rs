@@ -1,9 +1,7 @@
 //! `ferry dlq list|show|replay|discard`.
 
-use std::io::Read as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use ferry_store::{DeadLetterId, Store, redact};
 
 use super::{EXIT_BAD_INPUT, cut, parse_id, table, when};
@@ -84,24 +82,13 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
             let id: DeadLetterId = parse_id(&id)?;
             let edited = match payload {
                 None => None,
-                Some(path) => {
-                    let (text, origin) = if path.as_os_str() == "-" {
-                        let mut s = String::new();
-                        std::io::stdin().read_to_string(&mut s).context("reading the payload from standard input")?;
-                        (s, "standard input".to_string())
-                    } else {
-                        let s =
-                            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                        (s, path.display().to_string())
-                    };
-                    match serde_json::from_str::<serde_json::Value>(&text) {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            eprintln!("error: {origin}:{}:{}: not valid JSON: {e}", e.line(), e.column());
-                            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-                        }
+                Some(path) => match super::read_json(&path) {
+                    Ok(v) => Some(v),
+                    Err(message) => {
+                        eprintln!("error: {message}");
+                        return Ok(ExitCode::from(EXIT_BAD_INPUT));
                     }
-                }
+                },
             };
             let job = store.replay_dead_letter(id, edited.as_ref(), &actor()).await?;
             println!(

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod demo;
 mod dlq;
+mod map;
 mod run;
 mod secrets;
 mod status;
@@ -37,6 +38,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { json } => status::run(&cfg, json).await,
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
+        Command::Map(cmd) => map::run(&cfg, cmd),
         Command::Secrets(cmd) => secrets::run(&cfg, cmd).await,
         Command::Run => run::run(&cfg).await,
         Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,
@@ -59,6 +61,25 @@ fn load_config(cli: &Cli) -> Result<NodeConfig, ConfigErrors> {
 /// "sqlite (.ferry/ferry.db)" or "postgres (host/db)", without credentials.
 pub fn describe_store(cfg: &NodeConfig, store: &impl ferry_store::Store) -> String {
     format!("{} at {}", store.backend(), ferry_store::redact::url(&cfg.store_url))
+}
+
+/// The connection ids a config defines, which flows may name.
+pub fn connection_ids(cfg: &NodeConfig) -> Vec<&str> {
+    cfg.connections.iter().map(|c| c.id.as_ref()).collect()
+}
+
+/// Reads JSON from a file or standard input ("-"); a syntax error names file:line:column.
+pub fn read_json(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    use std::io::Read as _;
+    let (text, origin) = if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("standard input: {e}"))?;
+        (s, "standard input".to_string())
+    } else {
+        let s = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        (s, path.display().to_string())
+    };
+    serde_json::from_str(&text).map_err(|e| format!("{origin}:{}:{}: not valid JSON: {e}", e.line(), e.column()))
 }
 
 /// Parses a row id argument, naming what was wrong.

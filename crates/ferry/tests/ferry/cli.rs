@@ -220,3 +220,97 @@ fn migrate_and_demo_run_from_an_empty_folder() {
     assert!(out.status.success(), "{o}\n{e}");
     assert!(o.contains("self-check passed") && o.contains("297 completed, 3 dead letters"), "{o}");
 }
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn check_validates_the_shipped_flows_with_the_example_config() {
+    let root = repo_root();
+    let out = ferry(&root).args(["--config", "ferry.example.toml", "check"]).output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}\n{e}");
+    assert!(o.contains("amazon-orders-to-crm") && o.contains("crm-orders-to-fba"), "{o}");
+
+    // Without the connections the flows name, each reference is reported where it is.
+    let dir = TempDir::new("check-flows");
+    let out = ferry(dir.path()).args(["check"]).env("FERRY_FLOWS_DIR", root.join("flows")).output().unwrap();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("amazon-orders-to-crm.yaml:8:") && e.contains("unknown connection"), "{e}");
+}
+
+#[test]
+fn check_reports_broken_flows_at_their_lines() {
+    let root = repo_root();
+    let broken = root.join("crates/mapping/tests/fixtures/broken");
+    let dir = TempDir::new("check-broken");
+    let out = ferry(dir.path()).args(["check"]).env("FERRY_FLOWS_DIR", &broken).output().unwrap();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    let files = std::fs::read_dir(&broken).unwrap().count();
+    for entry in std::fs::read_dir(&broken).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let reported = e.lines().any(|l| {
+            l.contains(&format!("{name}:"))
+                && l.split(&format!("{name}:"))
+                    .nth(1)
+                    .and_then(|r| r.split(':').next())
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+        });
+        assert!(reported, "{name} has no file:line error in:\n{e}");
+    }
+    assert!(e.contains(&format!("problem(s) in the flows folder")), "{e} ({files} files)");
+}
+
+#[test]
+fn map_preview_prints_the_mapped_order_or_each_field_error() {
+    let root = repo_root();
+    let sample = root.join("crates/mapping/tests/fixtures/samples/amazon-order.json");
+    let out = ferry(&root)
+        .args(["--config", "ferry.example.toml", "map", "preview", "--flow", "amazon-orders-to-crm", "--input"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}\n{e}");
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let order: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
+    let id = order
+        .pointer("/AmazonOrderId")
+        .or_else(|| order.pointer("/order/AmazonOrderId"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    assert!(!id.is_empty() && o.contains(id), "the output carries the order id {id}: {o}");
+    assert!(v.is_object());
+
+    let dir = TempDir::new("preview");
+    let bad = dir.path().join("order.json");
+    std::fs::write(&bad, r#"{"AmazonOrderId": "#).unwrap();
+    let out = ferry(&root)
+        .args(["--config", "ferry.example.toml", "map", "preview", "--flow", "amazon-orders-to-crm", "--input"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("order.json:1:"), "{}", text(&out).1);
+
+    std::fs::write(&bad, r#"{"unrelated": true}"#).unwrap();
+    let out = ferry(&root)
+        .args(["--config", "ferry.example.toml", "map", "preview", "--flow", "amazon-orders-to-crm", "--input"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("flow amazon-orders-to-crm, field"), "each error names the flow and field: {e}");
+
+    let out = ferry(&root)
+        .args(["--config", "ferry.example.toml", "map", "preview", "--flow", "nope", "--input"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("no flow named `nope`"));
+}

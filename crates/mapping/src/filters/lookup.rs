@@ -48,8 +48,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("xref", xref);
 }
 
+/// The `default=` argument if one was written; `default=none` is a default too (the value
+/// none), which is different from writing no default at all.
 fn default_of(kwargs: &Kwargs) -> Result<Option<Value>, Error> {
-    kwargs.get::<Option<Value>>("default")
+    if kwargs.has("default") { kwargs.get::<Value>("default").map(Some) } else { Ok(None) }
 }
 
 /// `status | value_map('amazon_to_crm_status', default='Draft')`.

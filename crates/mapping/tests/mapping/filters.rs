@@ -310,3 +310,15 @@ fn more_bad_input_for_money_address_and_dates() {
     err("{{ '1.5' | round_decimal(40) }}", r.clone(), "at most 12 decimal places");
     err("{{ record.Items | sum_decimal(attribute='Missing') }}", r, "has no value");
 }
+
+#[test]
+fn an_explicit_none_default_is_a_default() {
+    use ferry_mapping::preview::{PreviewContext, preview_expression};
+    let record = serde_json::json!({ "code": "XXX" });
+    let maps = std::collections::BTreeMap::new();
+    let ctx = PreviewContext::default();
+    let v = preview_expression("{{ record.code | lookup('currencies', default=none) }}", &record, &maps, &ctx).unwrap();
+    assert_eq!(v, serde_json::Value::Null, "default=none yields none instead of an error");
+    let err = preview_expression("{{ record.code | lookup('currencies') }}", &record, &maps, &ctx).unwrap_err();
+    assert!(err.message.contains("no entry"), "{}", err.message);
+}
