@@ -249,7 +249,6 @@ fn check_reports_broken_flows_at_their_lines() {
     let out = ferry(dir.path()).args(["check"]).env("FERRY_FLOWS_DIR", &broken).output().unwrap();
     let (_, e) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    let files = std::fs::read_dir(&broken).unwrap().count();
     for entry in std::fs::read_dir(&broken).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         let reported = e.lines().any(|l| {
@@ -261,7 +260,7 @@ fn check_reports_broken_flows_at_their_lines() {
         });
         assert!(reported, "{name} has no file:line error in:\n{e}");
     }
-    assert!(e.contains(&format!("problem(s) in the flows folder")), "{e} ({files} files)");
+    assert!(e.contains("problem(s) in the flows folder"), "{e}");
 }
 
 #[test]
