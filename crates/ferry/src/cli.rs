@@ -37,6 +37,12 @@ pub enum Command {
     /// Inspect, replay or discard dead letters.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Lookup tables that mappings read with `lookup('table')`.
+    #[command(subcommand)]
+    Lookups(LookupsCommand),
+    /// Exchange rates that mappings read with `convert_currency`.
+    #[command(subcommand)]
+    Rates(RatesCommand),
     /// Store and list encrypted secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -95,6 +101,22 @@ pub enum MapCommand {
     },
     /// Print the JSON Schema of flow files (for editors).
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LookupsCommand {
+    /// Set one entry; VALUE is JSON if it parses as JSON, else text.
+    Set { table: String, key: String, value: String },
+    /// List entries (of one table if given).
+    List { table: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RatesCommand {
+    /// Set the rate: 1 FROM buys RATE TO (e.g. `ferry rates set EUR USD 1.0842`).
+    Set { from: String, to: String, rate: String },
+    /// List the rates.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

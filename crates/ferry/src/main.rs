@@ -4,6 +4,7 @@ mod builtin;
 mod cli;
 mod commands;
 mod config;
+mod lookups;
 mod node;
 
 use std::process::ExitCode;

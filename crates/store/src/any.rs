@@ -163,4 +163,20 @@ impl Store for AnyStore {
     async fn breakers(&self) -> Result<Vec<BreakerRow>> {
         delegate!(self, s => s.breakers())
     }
+
+    async fn put_lookup(&self, tenant: &TenantId, table: &str, key: &str, value: &serde_json::Value) -> Result<()> {
+        delegate!(self, s => s.put_lookup(tenant, table, key, value))
+    }
+
+    async fn lookups(&self, tenant: &TenantId) -> Result<Vec<LookupEntry>> {
+        delegate!(self, s => s.lookups(tenant))
+    }
+
+    async fn put_rate(&self, tenant: &TenantId, rate: &FxRate) -> Result<()> {
+        delegate!(self, s => s.put_rate(tenant, rate))
+    }
+
+    async fn rates(&self, tenant: &TenantId) -> Result<Vec<FxRate>> {
+        delegate!(self, s => s.rates(tenant))
+    }
 }

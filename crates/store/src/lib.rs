@@ -130,6 +130,24 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Audit rows of a tenant, newest first.
     fn audit_log(&self, tenant: &TenantId, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>>> + Send;
 
+    /// Sets (or replaces) one entry of a tenant's lookup table.
+    fn put_lookup(
+        &self,
+        tenant: &TenantId,
+        table: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every lookup entry of a tenant, by table then key.
+    fn lookups(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<LookupEntry>>> + Send;
+
+    /// Sets the exchange rate: one unit of `from` buys `rate` units of `to`.
+    fn put_rate(&self, tenant: &TenantId, rate: &FxRate) -> impl Future<Output = Result<()>> + Send;
+
+    /// A tenant's exchange rates.
+    fn rates(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<FxRate>>> + Send;
+
     /// Records the circuit breaker states a node sees now (replacing its earlier report).
     fn record_breakers(&self, node: &str, states: &[(String, String)]) -> impl Future<Output = Result<()>> + Send;
 

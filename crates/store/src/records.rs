@@ -420,3 +420,19 @@ pub struct BreakerRow {
     pub state: String,
     pub updated_at: Timestamp,
 }
+
+/// One entry of a lookup table that mappings read with `lookup('table')`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LookupEntry {
+    pub table: String,
+    pub key: String,
+    pub value: serde_json::Value,
+}
+
+/// An exchange rate: one unit of `from` buys `rate` units of `to`. Never a float.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FxRate {
+    pub from: ferry_model::Currency,
+    pub to: ferry_model::Currency,
+    pub rate: ferry_model::Decimal,
+}

@@ -22,6 +22,12 @@ pub(crate) use dead_letter_cols;
 
 /// Statements written the same way in both dialects.
 pub(crate) mod shared {
+    pub const UPSERT_LOOKUP: &str = "INSERT INTO lookup_entries (tenant_id, table_name, key, value, updated_at) \
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, table_name, key) \
+        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+    pub const UPSERT_RATE: &str = "INSERT INTO fx_rates (tenant_id, from_currency, to_currency, rate, updated_at) \
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, from_currency, to_currency) \
+        DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at";
     pub const UPSERT_CONNECTION: &str = "INSERT INTO connections \
         (tenant_id, id, system, endpoint, credentials_ref, limits, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
         ON CONFLICT (tenant_id, id) DO UPDATE SET system = excluded.system, endpoint = excluded.endpoint, \
@@ -788,6 +794,71 @@ macro_rules! impl_store {
                                 subject: r.try_get(3).db($backend, c)?,
                                 detail: r.try_get(4).db($backend, c)?,
                             },
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn put_lookup(&self, tenant: &TenantId, table: &str, key: &str, value: &serde_json::Value) -> Result<()> {
+                sqlx::query($sql::UPSERT_LOOKUP)
+                    .bind(tenant.as_ref())
+                    .bind(table)
+                    .bind(key)
+                    .bind(value.to_string())
+                    .bind(now_micros())
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "write lookup entry")?;
+                Ok(())
+            }
+
+            async fn lookups(&self, tenant: &TenantId) -> Result<Vec<LookupEntry>> {
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT table_name, key, value FROM lookup_entries WHERE tenant_id = $1 ORDER BY table_name, key",
+                )
+                .bind(tenant.as_ref())
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "read lookup entries")?;
+                rows.into_iter()
+                    .map(|(table, key, value)| {
+                        let value = serde_json::from_str(&value).map_err(|e| StoreError::Corrupt {
+                            what: format!("lookup entry {table}/{key}"),
+                            detail: e.to_string(),
+                        })?;
+                        Ok(LookupEntry { table, key, value })
+                    })
+                    .collect()
+            }
+
+            async fn put_rate(&self, tenant: &TenantId, rate: &FxRate) -> Result<()> {
+                sqlx::query($sql::UPSERT_RATE)
+                    .bind(tenant.as_ref())
+                    .bind(rate.from.to_string())
+                    .bind(rate.to.to_string())
+                    .bind(rate.rate.to_string())
+                    .bind(now_micros())
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "write exchange rate")?;
+                Ok(())
+            }
+
+            async fn rates(&self, tenant: &TenantId) -> Result<Vec<FxRate>> {
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT from_currency, to_currency, rate FROM fx_rates WHERE tenant_id = $1 ORDER BY from_currency, to_currency",
+                )
+                .bind(tenant.as_ref())
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "read exchange rates")?;
+                rows.into_iter()
+                    .map(|(from, to, rate)| {
+                        let corrupt = |detail: String| StoreError::Corrupt { what: format!("exchange rate {from}->{to}"), detail };
+                        Ok(FxRate {
+                            from: from.parse().map_err(|e| corrupt(format!("{e}")))?,
+                            to: to.parse().map_err(|e| corrupt(format!("{e}")))?,
+                            rate: rate.parse().map_err(|e| corrupt(format!("{e}")))?,
                         })
                     })
                     .collect()

@@ -8,7 +8,7 @@ use super::{EXIT_BAD_INPUT, connection_ids, read_json};
 use crate::cli::MapCommand;
 use crate::config::NodeConfig;
 
-pub fn run(cfg: &NodeConfig, cmd: MapCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cfg: &NodeConfig, cmd: MapCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         MapCommand::Schema => {
             println!("{}", serde_json::to_string_pretty(&ferry_mapping::json_schema())?);
@@ -23,7 +23,11 @@ pub fn run(cfg: &NodeConfig, cmd: MapCommand) -> anyhow::Result<ExitCode> {
                 }
             };
             let connections = connection_ids(cfg);
-            match preview_named(&cfg.flows_dir, &flow, &connections, &input, &PreviewContext::default()) {
+            // The preview reads the same lookup tables and rates the node would.
+            let store = crate::node::open_store(cfg).await?;
+            let lookups = crate::lookups::load(&store, &cfg.tenant).await?;
+            let ctx = PreviewContext { lookups: std::sync::Arc::new(lookups), ..PreviewContext::default() };
+            match preview_named(&cfg.flows_dir, &flow, &connections, &input, &ctx) {
                 Ok(output) => {
                     println!("{}", serde_json::to_string_pretty(&output)?);
                     Ok(ExitCode::SUCCESS)

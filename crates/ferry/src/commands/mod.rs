@@ -8,6 +8,7 @@ mod map;
 mod run;
 mod secrets;
 mod status;
+mod tables;
 
 use std::process::ExitCode;
 
@@ -38,7 +39,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { json } => status::run(&cfg, json).await,
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
-        Command::Map(cmd) => map::run(&cfg, cmd),
+        Command::Map(cmd) => map::run(&cfg, cmd).await,
+        Command::Lookups(cmd) => tables::lookups(&cfg, cmd).await,
+        Command::Rates(cmd) => tables::rates(&cfg, cmd).await,
         Command::Secrets(cmd) => secrets::run(&cfg, cmd).await,
         Command::Run => run::run(&cfg).await,
         Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,

@@ -313,3 +313,66 @@ fn map_preview_prints_the_mapped_order_or_each_field_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("no flow named `nope`"));
 }
+
+#[test]
+fn preview_reads_the_stores_rates_and_lookup_tables() {
+    let dir = TempDir::new("rates");
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(
+        dir.path().join("flows/eu-orders.yaml"),
+        r#"name: eu-orders
+trigger:
+  poll: { connection: amazon, operation: searchOrders, every: 5m }
+source: { connection: amazon, operation: getOrder, as: order }
+target:
+  connection: crm
+  entity: salesorder
+  key: { ordernumber: "{{ order.AmazonOrderId }}" }
+map:
+  totalamount: "{{ order.OrderTotal | convert_currency('USD') | money_amount }}"
+  new_warehouse: "{{ order.FulfillmentChannel | lookup('warehouses') }}"
+"#,
+    )
+    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!("sqlite://{}", dir.path().join("ferry.db").display()),
+        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"http://127.0.0.1:1\"\n\n[[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"http://127.0.0.1:2\"\n",
+    );
+    let flows = format!("{}", dir.path().join("flows").display());
+    let order = dir.path().join("order.json");
+    std::fs::write(&order, r#"{"AmazonOrderId":"302-1234567-1234567","FulfillmentChannel":"AFN","OrderTotal":{"CurrencyCode":"EUR","Amount":"100.00"}}"#).unwrap();
+    let preview = || {
+        ferry(dir.path())
+            .arg("--config")
+            .arg(&cfg)
+            .args(["map", "preview", "--flow", "eu-orders", "--input"])
+            .arg(&order)
+            .env("FERRY_FLOWS_DIR", &flows)
+            .output()
+            .unwrap()
+    };
+    let out = preview();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(e.contains("no exchange rate from EUR to USD") && e.contains("lookup \"warehouses\""), "{e}");
+
+    let set = |args: &[&str]| ferry(dir.path()).arg("--config").arg(&cfg).args(args).output().unwrap();
+    assert!(set(&["rates", "set", "EUR", "USD", "1.0842"]).status.success());
+    assert!(set(&["lookups", "set", "warehouses", "AFN", "\"FBA-EU\""]).status.success());
+    let bad = set(&["rates", "set", "EUR", "usd", "1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).1.contains("\"usd\""), "{}", text(&bad).1);
+    let bad = set(&["rates", "set", "EUR", "USD", "abc"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).1.contains("`abc` is not a positive decimal"));
+
+    let out = preview();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(v["fields"]["totalamount"], "108.42", "100.00 EUR at 1.0842, exact decimal: {o}");
+    assert_eq!(v["fields"]["new_warehouse"], "FBA-EU");
+    let listed = text(&set(&["rates", "list"])).0;
+    assert!(listed.contains("EUR") && listed.contains("1.0842"), "{listed}");
+}

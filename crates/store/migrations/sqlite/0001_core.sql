@@ -136,6 +136,25 @@ CREATE TABLE echo (
     PRIMARY KEY (tenant_id, system, entity, record_id, direction)
 );
 
+-- Lookup tables and exchange rates that mappings read (`lookup('table')`, `convert_currency`).
+CREATE TABLE lookup_entries (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    table_name  TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, table_name, key)
+);
+
+CREATE TABLE fx_rates (
+    tenant_id      TEXT NOT NULL REFERENCES tenants(id),
+    from_currency  TEXT NOT NULL,
+    to_currency    TEXT NOT NULL,
+    rate           TEXT NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, from_currency, to_currency)
+);
+
 -- Circuit breaker states as each node last saw them, for `ferry status` (node-level, not tenant data).
 CREATE TABLE breakers (
     node_id     TEXT NOT NULL,

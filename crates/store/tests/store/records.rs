@@ -74,7 +74,29 @@ async fn breaker_reports_replace_the_nodes_last<S: Store>(store: S) {
     );
 }
 
+async fn lookup_tables_and_rates_are_kept_per_tenant<S: Store>(store: S) {
+    use ferry_store::FxRate;
+    store.put_lookup(&tenant(), "warehouses", "FBA-US", &json!("WH-01")).await.unwrap();
+    store.put_lookup(&tenant(), "warehouses", "FBA-US", &json!("WH-02")).await.unwrap();
+    store.put_lookup(&tenant(), "currencies", "USD", &json!({ "id": "c-usd" })).await.unwrap();
+    let entries: Vec<(String, String, serde_json::Value)> =
+        store.lookups(&tenant()).await.unwrap().into_iter().map(|e| (e.table, e.key, e.value)).collect();
+    assert_eq!(
+        entries,
+        vec![
+            ("currencies".into(), "USD".into(), json!({ "id": "c-usd" })),
+            ("warehouses".into(), "FBA-US".into(), json!("WH-02")),
+        ]
+    );
+    let rate = FxRate { from: "EUR".parse().unwrap(), to: "USD".parse().unwrap(), rate: "1.0842".parse().unwrap() };
+    store.put_rate(&tenant(), &rate).await.unwrap();
+    let newer = FxRate { rate: "1.0851".parse().unwrap(), ..rate.clone() };
+    store.put_rate(&tenant(), &newer).await.unwrap();
+    assert_eq!(store.rates(&tenant()).await.unwrap(), vec![newer], "the newest rate replaces the old, exactly");
+}
+
 crate::both_backends!(
+    lookup_tables_and_rates_are_kept_per_tenant,
     connections_upsert_and_list,
     xrefs_overwrite_and_stay_per_target,
     audit_is_newest_first,
