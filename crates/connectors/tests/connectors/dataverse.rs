@@ -1,7 +1,6 @@
 //! Dataverse connector tests, against the Dataverse sandbox over real sockets.
 
 mod batch_codec;
-mod bench;
 mod client;
 mod events;
 mod flow;

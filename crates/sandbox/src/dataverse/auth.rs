@@ -132,6 +132,11 @@ impl Tokens {
         )
     }
 
+    /// Forgets every issued token (as when a secret is rotated or a session is revoked).
+    pub fn revoke_all(&self) {
+        self.issued.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// The identity behind `Authorization: Bearer …`, if the token is valid and unexpired.
     pub fn identity(&self, authorization: Option<&str>) -> Result<String, &'static str> {
         let token = authorization

@@ -87,9 +87,9 @@ pub struct LimitStats {
     pub early_requests: u64,
 }
 
-/// Requests still in flight when a 429 leaves may arrive a little later; they were not sent
-/// "while told to wait".
-const IN_FLIGHT_GRACE: Duration = Duration::from_millis(100);
+/// Requests still in flight when a 429 leaves may arrive a little later (a loaded machine
+/// can hold them in its queues for a while); they were not sent "while told to wait".
+const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Default)]
 struct Identity {

@@ -223,6 +223,11 @@ impl DataverseSandbox {
         self.shared.tokens.set_lifetime(lifetime);
     }
 
+    /// Invalidates every token issued so far: the next call with one gets 401.
+    pub fn revoke_tokens(&self) {
+        self.shared.tokens.revoke_all();
+    }
+
     /// Registers a webhook (a `serviceendpoint` with contract 8 and its steps).
     pub fn register_webhook(&self, registration: WebhookRegistration) -> uuid::Uuid {
         self.shared.webhooks.register(registration)

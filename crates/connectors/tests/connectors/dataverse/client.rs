@@ -201,7 +201,7 @@ async fn batches_map_results_back_including_a_rolled_back_change_set() {
 #[tokio::test]
 async fn a_429_is_throttled_with_retry_after_and_nothing_is_sent_until_it_passes() {
     let sandbox = sandbox(DataverseSandboxConfig {
-        limits: ServiceLimits::default().with_requests(2, Duration::from_secs(1)),
+        limits: ServiceLimits::default().with_requests(2, Duration::from_secs(3)),
         ..Default::default()
     })
     .await;
@@ -261,4 +261,15 @@ async fn outages_and_server_errors_are_transient_and_the_client_recovers() {
     drop(sandbox);
     let err = client.create("accounts", &obj(json!({"name": "x"}))).await.unwrap_err();
     assert_eq!(err.kind(), FailureKind::Transient, "connection refused: {err}");
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_an_auth_failure_and_the_next_call_gets_a_new_one() {
+    let (sandbox, client) = start().await;
+    client.query("accounts", &Query::new(), None).await.expect("first");
+    sandbox.revoke_tokens();
+    let err = client.query("accounts", &Query::new(), None).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Auth, "{err}");
+    assert!(err.message().contains("InvalidAuthTicket"), "{err}");
+    client.query("accounts", &Query::new(), None).await.expect("the cached token was dropped and replaced");
 }

@@ -2,7 +2,12 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use ferry_connectors::dataverse::{DataverseClient, DataverseConfig};
+use ferry_runtime::failure::Failure;
 use ferry_sandbox::dataverse::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DataverseSandbox, DataverseSandboxConfig,
 };
@@ -29,4 +34,42 @@ pub async fn start() -> (DataverseSandbox, DataverseClient) {
 
 pub fn obj(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     value.as_object().cloned().unwrap_or_default()
+}
+
+/// Runs `count` writes on `workers` tasks. A throttled write waits what the connector was
+/// told (as the runtime does) and is sent again; any other failure fails the test.
+pub async fn drive<F, Fut>(client: &DataverseClient, count: usize, workers: usize, write: F) -> u64
+where
+    F: Fn(DataverseClient, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), Failure>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let write = Arc::new(write);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (next, throttled, write, client) = (next.clone(), throttled.clone(), write.clone(), client.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                loop {
+                    match write(client.clone(), i).await {
+                        Ok(()) => break,
+                        Err(Failure::Throttled { retry_after, .. }) => {
+                            throttled.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(retry_after.unwrap_or(Duration::from_secs(1))).await;
+                        }
+                        Err(other) => panic!("write {i} failed: {other}"),
+                    }
+                }
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("worker");
+    }
+    throttled.load(Ordering::Relaxed) as u64
 }
