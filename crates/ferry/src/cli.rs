@@ -46,6 +46,8 @@ pub enum Command {
     /// Store and list encrypted secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Run the local Amazon (SP-API, LWA, SQS) and Dataverse simulators until Ctrl-C.
+    Sandbox(SandboxArgs),
     /// Measure the engine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -59,6 +61,25 @@ pub struct DemoArgs {
     /// Exit when all work is done instead of waiting for Ctrl-C.
     #[arg(long)]
     pub exit_when_idle: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port of the Amazon sandbox (LWA, SP-API and the SQS-compatible queue); 0 picks one.
+    #[arg(long, default_value_t = 0)]
+    pub amazon_port: u16,
+    /// Port of the Dataverse sandbox (Entra token endpoint and Web API); 0 picks one.
+    #[arg(long, default_value_t = 0)]
+    pub dataverse_port: u16,
+    /// Amazon orders to seed at start.
+    #[arg(long, default_value_t = 0)]
+    pub orders: usize,
+    /// Share of seeded orders (0.0–1.0) carrying a SKU the catalogue does not know.
+    #[arg(long, default_value_t = 0.0)]
+    pub invalid_sku_share: f64,
+    /// Run Amazon's token buckets this many times faster than the published plans.
+    #[arg(long, default_value_t = 1.0)]
+    pub speedup: f64,
 }
 
 #[derive(Debug, Subcommand)]

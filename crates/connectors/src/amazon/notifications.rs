@@ -3,7 +3,7 @@
 //! message body or inside an EventBridge event's `detail`, parsed into an event with a dedupe
 //! key for the inbox.
 
-use ferry_model::{AmazonFulfillmentOrderId, AmazonOrderId, ConnectionId, TenantId, Timestamp};
+use ferry_model::{AmazonFulfillmentOrderId, AmazonOrderId, ConnectionId, Pii, TenantId, Timestamp};
 use ferry_store::NewEvent;
 use serde_json::{Map, Value};
 
@@ -63,8 +63,9 @@ pub struct Notification {
     pub publish_time: Option<Timestamp>,
     pub subscription_id: Option<String>,
     pub event: AmazonEvent,
-    /// The envelope as received.
-    pub raw: Value,
+    /// The envelope as received. ORDER_CHANGE carries the destination postal code, so it is
+    /// [`Pii`]: `Debug` does not print it.
+    pub raw: Pii<Value>,
 }
 
 impl Notification {
@@ -80,7 +81,7 @@ impl Notification {
             connection,
             dedupe_key: self.dedupe_key(),
             event_type: self.notification_type.clone(),
-            payload: self.raw.clone(),
+            payload: self.raw.expose().clone(),
         }
     }
 }
@@ -143,7 +144,7 @@ pub fn parse_envelope(raw: Value) -> Result<Notification, NotificationError> {
         notification_type,
         notification_id,
         event,
-        raw: raw.clone(),
+        raw: Pii::new(raw.clone()),
     })
 }
 

@@ -259,7 +259,7 @@ pub fn order_from_v0(
             Ok(line)
         })
         .collect::<Result<Vec<_>, TransformError>>()?;
-    let shipping_address = match address.and_then(|a| a.shipping_address.as_ref()) {
+    let shipping_address = match address.and_then(|a| a.shipping_address.as_ref()).or(order.shipping_address.as_ref()) {
         None => None,
         Some(a) => {
             let wire = w::CustomerAddress {
@@ -281,13 +281,18 @@ pub fn order_from_v0(
             })?)
         }
     };
-    let buyer = buyer.map(|b| {
-        let kind = match &b.buyer_name {
+    let buyer_fields = match (buyer, &order.buyer_info) {
+        (Some(b), _) => Some((b.buyer_name.clone(), b.buyer_email.clone())),
+        (None, Some(b)) => Some((b.buyer_name.clone(), b.buyer_email.clone())),
+        (None, None) => None,
+    };
+    let buyer = buyer_fields.map(|(name, email)| {
+        let kind = match &name {
             Some(name) => CustomerKind::Person(split_name(name.expose())),
             None => CustomerKind::Guest,
         };
         let mut customer = Customer::new(kind);
-        customer.email = b.buyer_email.clone();
+        customer.email = email;
         if let Some(address) = &shipping_address {
             customer.addresses.push(CustomerAddress { role: AddressRole::Shipping, address: address.clone() });
         }

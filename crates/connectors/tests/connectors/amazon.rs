@@ -37,7 +37,9 @@ pub fn spapi_reference() -> PathBuf {
 
 /// A sandbox at `speedup` and a client configured for it (same scale).
 pub async fn sandbox_and_client(speedup: f64) -> (AmazonSandbox, AmazonClient) {
-    let sandbox = AmazonSandbox::start(AmazonSandboxConfig { speedup, ..Default::default() }).await.expect("sandbox");
+    // Orders keep their seeded status: tests pick orders by status.
+    let config = AmazonSandboxConfig { speedup, order_lifecycle: false, ..Default::default() };
+    let sandbox = AmazonSandbox::start(config).await.expect("sandbox");
     let client = client_for(&sandbox, speedup);
     (sandbox, client)
 }

@@ -6,6 +6,7 @@ mod demo;
 mod dlq;
 mod map;
 mod run;
+mod sandbox;
 mod secrets;
 mod status;
 mod tables;
@@ -46,6 +47,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => run::run(&cfg).await,
         Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
     }
 }
 

@@ -376,3 +376,48 @@ map:
     let listed = text(&set(&["rates", "list"])).0;
     assert!(listed.contains("EUR") && listed.contains("1.0842"), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_command_serves_both_simulators_until_sigterm() {
+    use std::io::BufRead as _;
+    let dir = TempDir::new("sandbox");
+    let mut child = ferry(dir.path())
+        .args(["sandbox", "--orders", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.contains("Ctrl-C stops");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let url = |label: &str| {
+        lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_else(|| panic!("no {label} line in {lines:?}"))
+            .to_string()
+    };
+    assert!(lines.iter().any(|l| l.contains("orders seeded") && l.trim_end().ends_with('5')), "{lines:?}");
+    let http = reqwest::Client::new();
+    let amazon = http.get(format!("{}/orders/2026-01-01/orders", url("Amazon sandbox"))).send().await.unwrap();
+    assert_eq!(amazon.status().as_u16(), 403, "SP-API without a token is refused");
+    let body: serde_json::Value = serde_json::from_str(&amazon.text().await.unwrap()).unwrap();
+    assert!(body["errors"].is_array(), "Amazon's error body shape: {body}");
+    let dataverse = http.get(format!("{}/contacts", url("Web API"))).send().await.unwrap();
+    assert_eq!(dataverse.status().as_u16(), 401, "Dataverse without a token is refused");
+    std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -74,6 +74,10 @@ pub struct AmazonSandboxConfig {
     pub aws_secret_access_key: String,
     pub aws_region: String,
     pub queue_name: String,
+    /// Seeded orders live on: Pending ones are authorized after 30 minutes and FBA ones
+    /// are shipped by Amazon after 4 hours (Amazon's pace, sped up), each with ORDER_CHANGE.
+    /// Tests that count orders by status turn it off.
+    pub order_lifecycle: bool,
 }
 
 impl Default for AmazonSandboxConfig {
@@ -92,6 +96,7 @@ impl Default for AmazonSandboxConfig {
             aws_secret_access_key: "ferry-sandbox-aws-secret".into(),
             aws_region: "us-east-1".into(),
             queue_name: "ferry-notifications".into(),
+            order_lifecycle: true,
         }
     }
 }
@@ -173,6 +178,27 @@ impl Shared {
     pub fn publish(&self, notification: serde_json::Value) {
         self.queue().push(notification.to_string());
         self.published.notify_waiters();
+    }
+
+    /// Moves orders along their lifecycle (if enabled) and emits ORDER_CHANGE for each change.
+    pub fn advance_orders(&self) {
+        if !self.config.order_lifecycle {
+            return;
+        }
+        let speedup = self.limiter.speedup();
+        let notifications: Vec<serde_json::Value> = {
+            let mut rng = lock(&self.rng);
+            let mut orders = self.orders();
+            let changed = orders.advance(speedup, &mut rng);
+            changed
+                .iter()
+                .filter_map(|id| orders.by_id.get(id))
+                .map(|o| notify::order_change(&self.config.seller_id, o, "OrderStatusChange"))
+                .collect()
+        };
+        for notification in notifications {
+            self.publish(notification);
+        }
     }
 
     /// Moves fulfilment orders along their timeline and emits their notifications.
@@ -325,6 +351,7 @@ impl AmazonSandbox {
                 tick.tick().await;
                 match weak.upgrade() {
                     Some(shared) => {
+                        shared.advance_orders();
                         shared.advance_fulfillment();
                         shared.advance_reports();
                         shared.advance_feeds();

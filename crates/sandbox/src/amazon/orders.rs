@@ -254,7 +254,10 @@ pub async fn get_order_v0(
     Path(order_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    v0_read(&shared, "getOrder", &order_id, "", &headers, |o, _| o.render_v0()).await
+    let path = format!("/orders/v0/orders/{order_id}");
+    let buyer = shared.rdt_covers(&headers, "GET", &path, Some("buyerInfo"));
+    let address = shared.rdt_covers(&headers, "GET", &path, Some("shippingAddress"));
+    v0_read(&shared, "getOrder", &order_id, "", &headers, |o, _| o.render_v0_with(buyer, address)).await
 }
 
 pub async fn get_order_items(
@@ -353,6 +356,7 @@ fn apply_confirmation(order: &mut Order, body: &Value) -> Result<(), String> {
         Status::PartiallyShipped
     };
     order.last_updated = Timestamp::now();
+    order.changed_at = std::time::Instant::now();
     order.packages.push(Package {
         reference_id: reference,
         carrier,

@@ -85,5 +85,6 @@ pub fn order(rng: &mut fastrand::Rng, id: String, marketplace_id: &str, created:
         shipping_price: Decimal::new(499, 2),
         items,
         packages: Vec::new(),
+        changed_at: std::time::Instant::now(),
     }
 }

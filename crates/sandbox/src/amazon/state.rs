@@ -95,6 +95,8 @@ pub struct Order {
     pub shipping_price: Decimal,
     pub items: Vec<Item>,
     pub packages: Vec<Package>,
+    /// When the sandbox last changed the status (the order lifecycle counts from here).
+    pub changed_at: std::time::Instant,
 }
 
 impl Order {
@@ -200,6 +202,25 @@ impl Order {
         Value::Object(order)
     }
 
+    /// Orders v0 `Order` with the restricted data elements an RDT opened (`buyerInfo`,
+    /// `shippingAddress`), once the order is past Pending.
+    pub fn render_v0_with(&self, buyer_info: bool, shipping_address: bool) -> Value {
+        let mut order = self.render_v0();
+        if self.status.shares_address() {
+            if buyer_info {
+                order["BuyerInfo"] = json!({ "BuyerEmail": self.buyer_email, "BuyerName": self.buyer_name });
+            }
+            if shipping_address {
+                let a = &self.address;
+                order["ShippingAddress"] = json!({
+                    "Name": a.name, "AddressLine1": a.line1, "City": a.city, "StateOrRegion": a.state,
+                    "PostalCode": a.postal_code, "CountryCode": a.country, "Phone": a.phone, "AddressType": "Residential",
+                });
+            }
+        }
+        order
+    }
+
     /// Orders v0 `Order` (no restricted data).
     pub fn render_v0(&self) -> Value {
         let shipped: u32 = self.items.iter().map(|i| i.quantity_shipped).sum();
@@ -275,6 +296,46 @@ impl Order {
             value["BuyerName"] = json!(self.buyer_name);
         }
         value
+    }
+}
+
+/// Seconds at Amazon's pace a Pending order waits for payment authorization.
+pub const PENDING_FOR: f64 = 1800.0;
+/// Seconds at Amazon's pace until Amazon ships an Unshipped FBA (AFN) order.
+pub const AFN_SHIPS_AFTER: f64 = 4.0 * 3600.0;
+
+impl Orders {
+    /// Moves orders along their lifecycle (Pending → Unshipped; FBA orders Unshipped →
+    /// Shipped by Amazon); returns the ids of the orders that changed.
+    pub fn advance(&mut self, speedup: f64, rng: &mut fastrand::Rng) -> Vec<String> {
+        let now = std::time::Instant::now();
+        let mut changed = Vec::new();
+        for order in self.by_id.values_mut() {
+            let age = now.saturating_duration_since(order.changed_at).as_secs_f64() * speedup;
+            let next = match order.status {
+                Status::Pending if age >= PENDING_FOR => Status::Unshipped,
+                Status::Unshipped if order.fulfilled_by_amazon && age >= AFN_SHIPS_AFTER => Status::Shipped,
+                _ => continue,
+            };
+            if next == Status::Shipped {
+                let items: Vec<(String, u32)> = order.items.iter().map(|i| (i.item_id.clone(), i.quantity)).collect();
+                for item in &mut order.items {
+                    item.quantity_shipped = item.quantity;
+                }
+                order.packages.push(Package {
+                    reference_id: (order.packages.len() + 1).to_string(),
+                    carrier: "AMZN_US".into(),
+                    tracking_number: format!("TBA{:012}", rng.u64(0..1_000_000_000_000)),
+                    ship_time: Timestamp::now(),
+                    items,
+                });
+            }
+            order.status = next;
+            order.last_updated = Timestamp::now();
+            order.changed_at = now;
+            changed.push(order.id.clone());
+        }
+        changed
     }
 }
 

@@ -24,7 +24,10 @@ pub fn spapi_reference() -> PathBuf {
 }
 
 pub async fn start(speedup: f64) -> AmazonSandbox {
-    AmazonSandbox::start(AmazonSandboxConfig { speedup, ..Default::default() }).await.expect("sandbox starts")
+    // Orders keep their seeded status unless a test turns the lifecycle on.
+    AmazonSandbox::start(AmazonSandboxConfig { speedup, order_lifecycle: false, ..Default::default() })
+        .await
+        .expect("sandbox starts")
 }
 
 /// A raw HTTP response.

@@ -61,14 +61,15 @@ impl Region {
         }
     }
 
-    /// The region serving a marketplace, for the marketplaces Amazon lists.
+    /// The region serving a marketplace, for the marketplaces listed in the reference
+    /// (`SPAPI.md` §A.4); `None` for others, which the connection then configures.
     pub fn of_marketplace(marketplace: &AmazonMarketplaceId) -> Option<Region> {
         Some(match marketplace.as_str() {
-            "ATVPDKIKX0DER" | "A2EUQ1WTGCTBG2" | "A1AM78C64UM0Y8" | "A2Q3Y263D00KWC" => Region::NorthAmerica,
-            "A1F83G8C2ARO7P" | "A1PA6795UKMFR9" | "A13V1IB3VIYZZH" | "APJ6JRA9NG5V4" | "A1RKKUPIHCS9HS"
-            | "A1805IZSGTT6HS" | "A2NODRKZP88ZB9" | "A1C3SOZRARQ6R3" | "ARBP9OOSHTCHU" | "A33AVAJ2PDY3EV"
-            | "A2VIGQ35RCS4UG" | "A21TJRUUN4KGV" | "AMEN7PMS3EDWL" => Region::Europe,
-            "A1VC38T7YXB528" | "A39IBJ37TRP1C6" | "A19VAU5U5O7RUS" => Region::FarEast,
+            "ATVPDKIKX0DER" | "A2EUQ1WTGCTBG2" | "A1AM78C64UM0Y8" => Region::NorthAmerica,
+            "A1F83G8C2ARO7P" | "A1PA6795UKMFR9" | "A13V1IB3VIYZZH" | "APJ6JRA9NG5V4" | "A1RKKUPIHCS9HS" => {
+                Region::Europe
+            }
+            "A1VC38T7YXB528" => Region::FarEast,
             _ => return None,
         })
     }

@@ -9,7 +9,7 @@ use super::{AmazonClient, HttpRequest, decode, encode_component};
 use crate::amazon::models::orders_v0::{
     ConfirmShipmentRequest, Order, OrderAddress, OrderBuyerInfo, OrderItem, OrderItemsList, OrdersList, Response,
 };
-use crate::amazon::rdt::RestrictedResource;
+use crate::amazon::rdt::{DataElement, RestrictedResource};
 
 pub const API: &str = "ordersV0";
 
@@ -97,6 +97,20 @@ impl AmazonClient {
         payload("getOrders", "GetOrdersResponse", &response)
     }
 
+    /// Every order of v0 getOrders, following `NextToken` to the end.
+    pub async fn get_orders_v0_all(&self, request: &GetOrdersRequest) -> Result<Vec<Order>, Failure> {
+        let mut request = request.clone();
+        let mut orders = Vec::new();
+        loop {
+            let page = self.get_orders_v0(&request).await?;
+            orders.extend(page.orders);
+            match page.next_token.filter(|t| !t.is_empty()) {
+                Some(token) => request.next_token = Some(token),
+                None => return Ok(orders),
+            }
+        }
+    }
+
     /// v0 getOrder.
     pub async fn get_order_v0(&self, order_id: &str) -> Result<Order, Failure> {
         let response = self.execute(API, "getOrder", &get_order_request(order_id)).await?;
@@ -129,6 +143,15 @@ impl AmazonClient {
     pub async fn get_order_buyer_info(&self, order_id: &str) -> Result<OrderBuyerInfo, Failure> {
         let response = self.execute(API, "getOrderBuyerInfo", &get_order_buyer_info_request(order_id)).await?;
         payload("getOrderBuyerInfo", "GetOrderBuyerInfoResponse", &response)
+    }
+
+    /// v0 getOrder with an RDT for exactly this order and `elements` (buyerInfo,
+    /// shippingAddress): the order with those restricted fields.
+    pub async fn get_order_v0_restricted(&self, order_id: &str, elements: &[DataElement]) -> Result<Order, Failure> {
+        let request = get_order_request(order_id);
+        let resources = [RestrictedResource::get(request.path.clone(), elements.to_vec())];
+        let response = self.execute_restricted(API, "getOrder", &request, &resources).await?;
+        payload("getOrder", "GetOrderResponse", &response)
     }
 
     /// getOrderAddress with an RDT for this order's address path: the full address.

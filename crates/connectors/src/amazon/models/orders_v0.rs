@@ -49,6 +49,24 @@ pub struct Order {
     pub order_total: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketplace_id: Option<String>,
+    /// Restricted: only with an RDT for data element `shippingAddress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
+    /// Restricted: only with an RDT for data element `buyerInfo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_info: Option<BuyerInfo>,
+    #[serde(flatten)]
+    pub extra: Pii<Extra>,
+}
+
+/// `BuyerInfo` of a v0 order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BuyerInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<Pii<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_name: Option<Pii<String>>,
     #[serde(flatten)]
     pub extra: Pii<Extra>,
 }

@@ -10,7 +10,7 @@ use super::sandbox_and_client;
 
 #[tokio::test]
 async fn financial_events_tie_to_the_settlement_report_of_the_same_orders() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     sandbox.seed_orders(700, 0.0);
     let shipped: Vec<String> = sandbox.with_orders(|o| {
         o.by_id

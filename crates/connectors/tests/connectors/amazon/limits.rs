@@ -99,3 +99,18 @@ async fn rates_announced_by_amazon_replace_the_defaults_in_the_runtime_bucket() 
     assert_eq!(bucket.limits().0, 40.0);
     assert_eq!(client.call_spec("amazon", "orders_2026-01-01", "getOrder").unwrap().rate_per_sec, 40.0);
 }
+
+#[test]
+fn marketplaces_map_to_their_regional_endpoints() {
+    use ferry_connectors::amazon::Region;
+    use ferry_model::AmazonMarketplaceId;
+    let region = |id: &str| Region::of_marketplace(&AmazonMarketplaceId::new(id).unwrap());
+    assert_eq!(region("ATVPDKIKX0DER").map(Region::endpoint), Some("https://sellingpartnerapi-na.amazon.com"));
+    assert_eq!(region("A1PA6795UKMFR9").map(Region::endpoint), Some("https://sellingpartnerapi-eu.amazon.com"));
+    assert_eq!(region("A1VC38T7YXB528").map(Region::endpoint), Some("https://sellingpartnerapi-fe.amazon.com"));
+    assert_eq!(
+        region("A1F83G8C2ARO7P").map(Region::sandbox_endpoint),
+        Some("https://sandbox.sellingpartnerapi-eu.amazon.com")
+    );
+    assert_eq!(region("ZZZZZZZZZZ"), None);
+}

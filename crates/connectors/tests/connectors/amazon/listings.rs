@@ -11,7 +11,7 @@ use super::sandbox_and_client;
 
 #[tokio::test]
 async fn quantity_and_price_patches_change_the_listing() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let seller = sandbox.config().seller_id.clone();
     let sku = AmazonSellerSku::new("FERRY-SKU-0005").unwrap();
     let item = client.get_listings_item(&seller, &sku, &["summaries", "fulfillmentAvailability"]).await.unwrap();
@@ -62,7 +62,7 @@ async fn quantity_and_price_patches_change_the_listing() {
 #[tokio::test]
 async fn a_json_listings_feed_updates_listings_in_bulk_and_reports_bad_messages() {
     use ferry_connectors::amazon::client::feeds::ListingsPatchMessage;
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let seller = sandbox.config().seller_id.clone();
     let mut messages: Vec<ListingsPatchMessage> = (1..=10)
         .map(|n| ListingsPatchMessage {

@@ -18,7 +18,7 @@ fn week_ago() -> Timestamp {
 
 #[tokio::test]
 async fn search_orders_follows_pagination_to_the_end_and_to_a_cursor() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let seeded = sandbox.seed_orders(57, 0.0);
     let request = SearchOrdersRequest {
         created_after: Some(week_ago()),
@@ -52,7 +52,7 @@ async fn search_orders_follows_pagination_to_the_end_and_to_a_cursor() {
 
 #[tokio::test]
 async fn get_order_with_included_data_becomes_a_canonical_order() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let ids = sandbox.seed_orders(30, 0.0);
     let id = sandbox
         .with_orders(|o| {
@@ -89,13 +89,24 @@ async fn get_order_with_included_data_becomes_a_canonical_order() {
 
 #[tokio::test]
 async fn v0_fallback_reads_build_the_same_order() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let ids = sandbox.seed_orders(30, 0.0);
     let id = sandbox
         .with_orders(|o| {
             ids.iter().find(|id| o.by_id[*id].status == ferry_sandbox::amazon::state::Status::Unshipped).cloned()
         })
         .expect("an unshipped order");
+    // getOrders v0 follows NextToken to the end.
+    let all = client
+        .get_orders_v0_all(&ferry_connectors::amazon::client::orders_v0::GetOrdersRequest {
+            marketplace_ids: client.config().marketplace_ids.clone(),
+            created_after: Some(week_ago()),
+            max_results_per_page: Some(7),
+            ..Default::default()
+        })
+        .await
+        .expect("getOrders v0");
+    assert_eq!(all.len(), 30);
     let order = client.get_order_v0(&id).await.expect("getOrder v0");
     let items = client.get_order_items(&id).await.expect("items");
     // Without a Restricted Data Token: no name, street or email.
@@ -119,6 +130,18 @@ async fn v0_fallback_reads_build_the_same_order() {
     sandbox.expire_tokens();
     assert!(client.get_order_address_restricted(&id).await.unwrap().shipping_address.unwrap().name.is_some());
     let v0 = order_from_v0(&order, &items, Some(&address), Some(&buyer)).expect("v0 transform");
+    // getOrder with an RDT for exactly the data elements the flow needs.
+    use ferry_connectors::amazon::rdt::DataElement;
+    let only_address = client.get_order_v0_restricted(&id, &[DataElement::ShippingAddress]).await.unwrap();
+    assert!(only_address.shipping_address.is_some() && only_address.buyer_info.is_none());
+    let both =
+        client.get_order_v0_restricted(&id, &[DataElement::BuyerInfo, DataElement::ShippingAddress]).await.unwrap();
+    let from_order = order_from_v0(&both, &items, None, None).unwrap();
+    assert_eq!(from_order.shipping_address, v0.shipping_address, "the same address by either restricted path");
+    assert_eq!(
+        from_order.buyer.as_ref().and_then(|b| b.exposed_email().map(str::to_owned)),
+        v0.buyer.as_ref().and_then(|b| b.exposed_email().map(str::to_owned))
+    );
     let wire = client
         .get_order(&GetOrderRequest::new(&AmazonOrderId::new(&id).unwrap(), IncludedData::for_order_flow(true, true)))
         .await
@@ -133,7 +156,7 @@ async fn v0_fallback_reads_build_the_same_order() {
 
 #[tokio::test]
 async fn confirm_shipment_ships_the_order_and_rejects_bad_input_with_amazons_message() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let ids = sandbox.seed_orders(40, 0.0);
     let (id, items) = sandbox
         .with_orders(|o| {
@@ -193,7 +216,7 @@ async fn confirm_shipment_ships_the_order_and_rejects_bad_input_with_amazons_mes
 
 #[tokio::test]
 async fn errors_are_classified_with_amazons_code() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     // Unknown order: permanent NotFound with Amazon's code and a request id.
     let missing = GetOrderRequest { order_id: "111-1111111-1111111".into(), included_data: vec![] };
     match client.get_order(&missing).await {
@@ -226,7 +249,7 @@ async fn errors_are_classified_with_amazons_code() {
 
 #[tokio::test]
 async fn lwa_tokens_are_cached_refreshed_once_on_403_then_auth_fails() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let ids = sandbox.seed_orders(3, 0.0);
     let request = GetOrderRequest { order_id: ids[0].clone(), included_data: vec![] };
     for _ in 0..3 {
@@ -247,7 +270,7 @@ async fn lwa_tokens_are_cached_refreshed_once_on_403_then_auth_fails() {
     assert_eq!(sandbox.stats().lwa_requests.load(Ordering::Relaxed), 3);
 
     // A wrong refresh token is an auth failure naming LWA's error, without the secret.
-    let mut bad = client_for(&sandbox, 1000.0).config().clone();
+    let mut bad = client_for(&sandbox, 100_000.0).config().clone();
     bad.credentials.refresh_token = ferry_store::secrets::SecretValue::new("Atzr|wrong-and-secret");
     let bad = ferry_connectors::amazon::AmazonClient::new(bad).unwrap();
     let failure = bad.get_order(&request).await.unwrap_err();
@@ -263,7 +286,7 @@ async fn lwa_tokens_are_cached_refreshed_once_on_403_then_auth_fails() {
 
 #[tokio::test]
 async fn tokens_are_refreshed_ahead_of_expiry_without_a_rejected_call() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let ids = sandbox.seed_orders(1, 0.0);
     // Two-second tokens: the cache renews at half-life (its refresh-ahead margin is longer).
     sandbox.set_token_lifetime(std::time::Duration::from_secs(2));
@@ -282,7 +305,7 @@ async fn credentials_come_from_the_encrypted_secrets_store() {
     use ferry_store::secrets::{MasterKey, SecretValue};
     use ferry_store::{SqliteStore, Store};
 
-    let (sandbox, _) = sandbox_and_client(1000.0).await;
+    let (sandbox, _) = sandbox_and_client(100_000.0).await;
     let dir = ferry_store::testing::TempDir::new("ferry-amazon-secrets").unwrap();
     let store = SqliteStore::open(&dir.path().join("ferry.db").to_string_lossy()).await.unwrap();
     store.migrate().await.unwrap();
@@ -293,14 +316,16 @@ async fn credentials_come_from_the_encrypted_secrets_store() {
     assert!(matches!(missing, CredentialsError::Missing { .. }));
     assert_eq!(missing.to_string(), "secret amazon.client_id of tenant acme is missing");
     let c = sandbox.config().clone();
-    for (name, value) in
-        [("amazon.client_id", &c.client_id), ("amazon.client_secret", &c.client_secret), ("amazon.refresh_token", &c.refresh_token)]
-    {
+    for (name, value) in [
+        ("amazon.client_id", &c.client_id),
+        ("amazon.client_secret", &c.client_secret),
+        ("amazon.refresh_token", &c.refresh_token),
+    ] {
         store.put_secret(&key.seal(&tenant, name, &SecretValue::new(value.clone())).unwrap()).await.unwrap();
     }
     let credentials = LwaCredentials::from_store(&store, &key, &tenant, "amazon").await.unwrap();
     assert!(!format!("{credentials:?}").contains(&c.client_secret), "secrets redacted in Debug");
-    let mut config = client_for(&sandbox, 1000.0).config().clone();
+    let mut config = client_for(&sandbox, 100_000.0).config().clone();
     config.credentials = credentials;
     let client = ferry_connectors::amazon::AmazonClient::new(config).unwrap();
     let ids = sandbox.seed_orders(1, 0.0);

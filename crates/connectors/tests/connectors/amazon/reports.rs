@@ -15,7 +15,7 @@ use super::sandbox_and_client;
 
 #[tokio::test]
 async fn a_settlement_report_from_shipped_orders_ties_to_its_deposit() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     sandbox.seed_orders(200, 0.0);
     let shipped = sandbox.with_orders(|o| {
         o.by_id.values().filter(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped).count()
@@ -62,7 +62,7 @@ async fn a_settlement_report_from_shipped_orders_ties_to_its_deposit() {
 
 #[tokio::test]
 async fn a_requested_report_is_resumed_after_a_restart_not_requested_again() {
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100.0).await;
     let dir = TempDir::new("ferry-amazon-tracker").unwrap();
     let url = dir.path().join("ferry.db").to_string_lossy().into_owned();
     let tenant = TenantId::new("acme").unwrap();
@@ -79,8 +79,9 @@ async fn a_requested_report_is_resumed_after_a_restart_not_requested_again() {
         store.ensure_tenant(&tenant, "Acme").await.unwrap();
         let tracker = ReportTracker { store: &store, tenant: &tenant };
         match tracker.request_or_resume(&client, "fba-inventory", &spec).await.unwrap() {
+            // 100x: queued for 150 ms, done after 600 ms.
             ReportProgress::Pending { report_id, status } => {
-                assert_eq!(status, "IN_QUEUE");
+                assert!(status == "IN_QUEUE" || status == "IN_PROGRESS", "{status}");
                 report_id
             }
             other => panic!("a fresh report is pending, got {other:?}"),
@@ -131,7 +132,7 @@ fn document_charsets_are_read_from_the_content_type() {
 #[tokio::test]
 async fn windows_1252_documents_arrive_as_utf8() {
     use ferry_connectors::amazon::models::listings::ListingsItemPutRequest;
-    let (sandbox, client) = sandbox_and_client(1000.0).await;
+    let (sandbox, client) = sandbox_and_client(100_000.0).await;
     let seller = sandbox.config().seller_id.clone();
     let sku = ferry_model::AmazonSellerSku::new("FERRY-SKU-0004").unwrap();
     let mut attributes = serde_json::Map::new();

@@ -72,7 +72,7 @@ async fn store(dir: &TempDir) -> (SqliteStore, TenantId, ConnectionId) {
 
 #[tokio::test]
 async fn notifications_reach_the_inbox_once_and_are_deleted_only_after() {
-    let (sandbox, _) = super::sandbox_and_client(1000.0).await;
+    let (sandbox, _) = super::sandbox_and_client(100_000.0).await;
     let secret = sandbox.config().aws_secret_access_key.clone();
     let sqs = consumer(&sandbox, &secret);
     let dir = TempDir::new("ferry-amazon-sqs").unwrap();
@@ -86,7 +86,10 @@ async fn notifications_reach_the_inbox_once_and_are_deleted_only_after() {
     store.accept_event(&n.to_event(tenant.clone(), connection.clone()), &[]).await.unwrap();
 
     let jobs = |n: &ferry_connectors::amazon::notifications::Notification| {
-        vec![NewJob::new(TenantId::new("acme").unwrap(), "amazon-orders", n.raw.clone()).dedupe_key(n.dedupe_key())]
+        vec![
+            NewJob::new(TenantId::new("acme").unwrap(), "amazon-orders", n.raw.expose().clone())
+                .dedupe_key(n.dedupe_key()),
+        ]
     };
     let mut stored = 0;
     let mut duplicates = 0;
@@ -114,7 +117,7 @@ async fn notifications_reach_the_inbox_once_and_are_deleted_only_after() {
 
 #[tokio::test]
 async fn a_wrong_aws_secret_is_an_auth_failure() {
-    let (sandbox, _) = super::sandbox_and_client(1000.0).await;
+    let (sandbox, _) = super::sandbox_and_client(100_000.0).await;
     let failure = consumer(&sandbox, "not-the-secret").receive(1, 0, None).await.unwrap_err();
     assert_eq!(failure.kind(), FailureKind::Auth, "{failure}");
     assert!(failure.message().contains("signature"), "{failure}");
@@ -123,7 +126,7 @@ async fn a_wrong_aws_secret_is_an_auth_failure() {
 
 #[tokio::test]
 async fn destinations_are_grantless_and_subscriptions_are_the_sellers() {
-    let (sandbox, client) = super::sandbox_and_client(1000.0).await;
+    let (sandbox, client) = super::sandbox_and_client(100_000.0).await;
     assert_eq!(client.get_subscription("ORDER_CHANGE").await.unwrap(), None);
     let destination =
         client.create_sqs_destination("ferry", "arn:aws:sqs:us-east-1:000000000000:ferry-notifications").await.unwrap();
@@ -150,7 +153,10 @@ async fn the_eventbridge_ingress_stores_before_it_answers_and_checks_the_key_fir
         api_key_header: "x-api-key".into(),
         api_key: SecretValue::new("eventbridge-key"),
         jobs_for: Box::new(|n| {
-            vec![NewJob::new(TenantId::new("acme").unwrap(), "amazon-events", n.raw.clone()).dedupe_key(n.dedupe_key())]
+            vec![
+                NewJob::new(TenantId::new("acme").unwrap(), "amazon-events", n.raw.expose().clone())
+                    .dedupe_key(n.dedupe_key()),
+            ]
         }),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -44,7 +44,7 @@ fn conform(model: &Value, path: &str, method: &str, reply: &Reply, failures: &mu
 
 #[tokio::test]
 async fn every_served_operation_answers_in_the_models_shapes() {
-    let sandbox = start(1000.0).await;
+    let sandbox = start(100_000.0).await;
     let ids = sandbox.seed_orders(40, 0.1);
     let token = token(&sandbox).await;
     let t = Some(token.as_str());
@@ -103,6 +103,17 @@ async fn every_served_operation_answers_in_the_models_shapes() {
             checks += conform(&v0, path, "get", &reply, &mut failures);
         }
     }
+    // v0 getOrder with an RDT for its restricted data elements.
+    let rdt = call(&sandbox, t, "POST", "/tokens/2021-03-01/restrictedDataToken", Some(json!({ "restrictedResources": ids.iter().map(|id| json!({ "method": "GET", "path": format!("/orders/v0/orders/{id}"), "dataElements": ["buyerInfo", "shippingAddress"] })).collect::<Vec<_>>() }))).await;
+    let rdt = rdt.body["restrictedDataToken"].as_str().unwrap().to_owned();
+    let mut restricted = 0;
+    for id in &ids {
+        let reply = call(&sandbox, Some(&rdt), "GET", &format!("/orders/v0/orders/{id}"), None).await;
+        restricted += usize::from(reply.body["payload"]["BuyerInfo"].is_object());
+        checks += conform(&v0, "/orders/v0/orders/{orderId}", "get", &reply, &mut failures);
+    }
+    assert!(restricted > 0, "shipped or unshipped orders carry BuyerInfo with the RDT");
+
     // confirmShipment: a 400 and a 204.
     let (id, items) = sandbox
         .with_orders(|o| {
@@ -297,7 +308,7 @@ async fn emitted_notifications_and_fulfilment_responses_match_amazons_schemas() 
 
 #[tokio::test]
 async fn reports_and_finances_answer_in_the_models_shapes() {
-    let sandbox = start(1000.0).await;
+    let sandbox = start(100_000.0).await;
     sandbox.seed_orders(60, 0.0);
     let token = token(&sandbox).await;
     let t = Some(token.as_str());
@@ -382,7 +393,7 @@ async fn reports_and_finances_answer_in_the_models_shapes() {
 
 #[tokio::test]
 async fn listings_feeds_tokens_and_notification_settings_answer_in_the_models_shapes() {
-    let sandbox = start(1000.0).await;
+    let sandbox = start(100_000.0).await;
     let ids = sandbox.seed_orders(5, 0.0);
     let token = token(&sandbox).await;
     let t = Some(token.as_str());

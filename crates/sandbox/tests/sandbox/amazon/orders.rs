@@ -104,9 +104,9 @@ async fn fault_knobs_inject_latency_errors_outages_and_throttle_storms() {
     assert_eq!((reply.status, reply.body["errors"][0]["code"].as_str()), (429, Some("QuotaExceeded")));
 
     sandbox.faults().set(FaultConfig::default());
-    sandbox.faults().start_outage(Duration::from_millis(200));
+    sandbox.faults().start_outage(Duration::from_millis(800));
     assert_eq!(call(&sandbox, Some(&token), "GET", &path, None).await.status, 503);
-    tokio::time::sleep(Duration::from_millis(220)).await;
+    tokio::time::sleep(Duration::from_millis(850)).await;
     assert_eq!(call(&sandbox, Some(&token), "GET", &path, None).await.status, 200, "the outage ends by itself");
 }
 
@@ -150,4 +150,38 @@ async fn seeding_respects_the_invalid_sku_share_and_searches_filter() {
     assert_eq!(seen, expected);
     let bad_token = call(&sandbox, Some(&token), "GET", "/orders/2026-01-01/orders?createdAfter=2020-01-01T00:00:00Z&marketplaceIds=ATVPDKIKX0DER&paginationToken=garbage", None).await;
     assert_eq!(bad_token.status, 400);
+}
+
+#[tokio::test]
+async fn seeded_orders_live_on_and_announce_each_change() {
+    use ferry_sandbox::amazon::state::Status;
+    // 36000x: payment authorization (30 min) takes 50 ms, Amazon's FBA shipping (4 h) 400 ms.
+    let config = ferry_sandbox::amazon::AmazonSandboxConfig { speedup: 36_000.0, ..Default::default() };
+    let sandbox = ferry_sandbox::amazon::AmazonSandbox::start(config).await.unwrap();
+    sandbox.seed_orders(60, 0.0);
+    let pending = sandbox.with_orders(|o| o.by_id.values().filter(|o| o.status == Status::Pending).count());
+    let afn_unshipped = sandbox.with_orders(|o| {
+        o.by_id
+            .values()
+            .filter(|o| o.fulfilled_by_amazon && matches!(o.status, Status::Pending | Status::Unshipped))
+            .count()
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    sandbox.with_orders(|o| {
+        assert!(o.by_id.values().all(|o| o.status != Status::Pending), "authorized");
+        for order in o.by_id.values().filter(|o| o.fulfilled_by_amazon && o.status != Status::Canceled) {
+            assert_eq!(order.status, Status::Shipped, "Amazon shipped its own orders");
+            assert!(order.items.iter().all(|i| i.quantity_shipped == i.quantity));
+            assert!(order.packages.iter().all(|p| p.tracking_number.starts_with("TBA")));
+        }
+    });
+    let changes = sandbox
+        .queued_notifications()
+        .iter()
+        .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap())
+        .filter(|n| {
+            n["Payload"]["OrderChangeNotification"]["OrderChangeTrigger"]["ChangeReason"] == "OrderStatusChange"
+        })
+        .count();
+    assert_eq!(changes, pending + afn_unshipped, "one ORDER_CHANGE per status change");
 }
