@@ -410,6 +410,33 @@ impl AmazonSandbox {
         ids
     }
 
+    /// Refunds a shipped order in full, as a customer return would: its RefundEvent
+    /// (negative charges, commission refunded less Amazon's refund administration fee) posts now.
+    pub fn refund_order(&self, id: &str) -> Result<(), String> {
+        let mut orders = self.shared.orders();
+        match orders.by_id.get(id).map(|o| o.status) {
+            None => return Err(format!("order {id} does not exist")),
+            Some(state::Status::Shipped) => {}
+            Some(other) => return Err(format!("order {id} is {other:?}; only a shipped order can be refunded")),
+        }
+        if orders.refunds.contains_key(id) {
+            return Err(format!("order {id} is already refunded"));
+        }
+        orders.refunds.insert(id.to_owned(), Timestamp::now());
+        Ok(())
+    }
+
+    /// Charges an account-level fee (posted now), listed as a ServiceFeeEvent.
+    pub fn charge_service_fee(&self, fee_type: &str, reason: &str, amount: rust_decimal::Decimal, currency: &str) {
+        self.shared.orders().service_fees.push(state::ServiceFee {
+            posted: Timestamp::now(),
+            fee_type: fee_type.to_owned(),
+            reason: reason.to_owned(),
+            amount,
+            currency: currency.to_owned(),
+        });
+    }
+
     /// Runs a closure on the order store (tests use it to inspect or prepare state).
     pub fn with_orders<R>(&self, f: impl FnOnce(&mut state::Orders) -> R) -> R {
         f(&mut self.shared.orders())

@@ -339,8 +339,24 @@ impl Orders {
     }
 }
 
-/// Every order of the sandbox's seller, by id.
+/// Every order of the sandbox's seller, by id, with the money events after shipment.
 #[derive(Debug, Default)]
 pub struct Orders {
     pub by_id: BTreeMap<String, Order>,
+    /// Refunded orders and when the refund posted.
+    pub refunds: BTreeMap<String, Timestamp>,
+    /// Account-level fees (subscription, storage …) not tied to an order.
+    pub service_fees: Vec<ServiceFee>,
+}
+
+/// A fee Amazon charges the seller outside any order (ServiceFeeEvent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceFee {
+    pub posted: Timestamp,
+    /// Amazon's FeeType, e.g. `Subscription`, `FBAStorageFee`.
+    pub fee_type: String,
+    pub reason: String,
+    /// Positive amount charged; events carry it negative.
+    pub amount: Decimal,
+    pub currency: String,
 }

@@ -310,6 +310,12 @@ async fn emitted_notifications_and_fulfilment_responses_match_amazons_schemas() 
 async fn reports_and_finances_answer_in_the_models_shapes() {
     let sandbox = start(100_000.0).await;
     sandbox.seed_orders(60, 0.0);
+    // Every kind of financial event is on the wire: shipments, a refund and a service fee.
+    let shipped = sandbox.with_orders(|o| {
+        o.by_id.values().find(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped).map(|o| o.id.clone())
+    });
+    sandbox.refund_order(&shipped.expect("a shipped order")).unwrap();
+    sandbox.charge_service_fee("FBAStorageFee", "Monthly inventory storage", "12.34".parse().unwrap(), "USD");
     let token = token(&sandbox).await;
     let t = Some(token.as_str());
     let (reports, finances) = (model("reports_2021-06-30"), model("financesV0"));
@@ -373,6 +379,9 @@ async fn reports_and_finances_answer_in_the_models_shapes() {
         &by_group,
         &mut failures,
     );
+    let lists = &by_group.body["payload"]["FinancialEvents"];
+    assert_eq!(lists["RefundEventList"].as_array().map(Vec::len), Some(1), "{lists}");
+    assert_eq!(lists["ServiceFeeEventList"].as_array().map(Vec::len), Some(1), "{lists}");
     let bad = call(&sandbox, t, "GET", "/finances/v0/financialEvents?MaxResultsPerPage=0", None).await;
     assert_eq!(bad.status, 400);
     conform(&finances, "/finances/v0/financialEvents", "get", &bad, &mut failures);
