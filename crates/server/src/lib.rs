@@ -1,0 +1,1 @@
+//! Ferry server (being written).

@@ -1,0 +1,3 @@
+//! Server tests over real sockets.
+
+mod server {}
