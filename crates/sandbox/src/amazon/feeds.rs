@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
-use super::http::{invalid_input, json_response, not_found};
+use super::http::{gate, invalid_input, json_response, not_found};
 use super::notify;
 
 const API: &str = "feeds_2021-06-30";
@@ -203,10 +203,7 @@ fn finished_notification(seller_id: &str, feed: &Feed) -> Value {
 }
 
 pub(crate) async fn create_document(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let rate = match shared.gate(API, "createFeedDocument", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "createFeedDocument", &headers);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if body.get("contentType").and_then(Value::as_str).is_none_or(str::is_empty) {
         return invalid_input("contentType is required", rate);
@@ -233,10 +230,7 @@ pub(crate) async fn upload(State(shared): State<Arc<Shared>>, Path(id): Path<Str
 }
 
 pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let rate = match shared.gate(API, "createFeed", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "createFeed", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),
@@ -278,10 +272,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap
 }
 
 pub(crate) async fn get(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let rate = match shared.gate(API, "getFeed", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getFeed", &headers);
     shared.advance_feeds();
     match shared.feeds().feeds.get(&id) {
         Some(feed) => json_response(StatusCode::OK, &feed.render(), rate),
@@ -294,10 +285,7 @@ pub(crate) async fn document(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let rate = match shared.gate(API, "getFeedDocument", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getFeedDocument", &headers);
     if !shared.reports().documents.contains_key(&id) {
         return not_found(format!("Feed document {id} was not found"), rate);
     }

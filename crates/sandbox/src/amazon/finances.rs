@@ -13,7 +13,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::{Query, invalid_input, json_response};
+use super::http::{Query, gate, invalid_input, json_response};
 use super::state::{Order, ServiceFee, Status};
 
 const API: &str = "financesV0";
@@ -173,10 +173,7 @@ fn page(
 }
 
 pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let rate = match shared.gate(API, "listFinancialEvents", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "listFinancialEvents", &headers);
     page(&shared, &Query::parse(raw.as_deref()), |_| true, true, rate)
 }
 
@@ -186,10 +183,7 @@ pub(crate) async fn by_order(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let rate = match shared.gate(API, "listFinancialEventsByOrderId", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "listFinancialEventsByOrderId", &headers);
     page(&shared, &Query::parse(raw.as_deref()), |o| o.id == id, false, rate)
 }
 
@@ -199,10 +193,7 @@ pub(crate) async fn by_group(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let rate = match shared.gate(API, "listFinancialEventsByGroupId", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "listFinancialEventsByGroupId", &headers);
     if group != OPEN_GROUP {
         return super::http::not_found(format!("Financial event group {group} was not found"), rate);
     }

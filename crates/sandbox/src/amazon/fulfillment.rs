@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::{Query, invalid_input, json_response, not_found};
+use super::http::{Query, gate, invalid_input, json_response, not_found};
 use super::notify;
 
 const API: &str = "fulfillmentOutbound_2020-07-01";
@@ -308,10 +308,7 @@ impl Fulfillment {
 }
 
 pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let rate = match shared.gate(API, "createFulfillmentOrder", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "createFulfillmentOrder", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),
@@ -346,10 +343,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap
 }
 
 pub(crate) async fn get(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let rate = match shared.gate(API, "getFulfillmentOrder", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getFulfillmentOrder", &headers);
     shared.advance_fulfillment();
     let fulfillment = shared.fulfillment();
     match fulfillment.orders.get(&id) {
@@ -369,10 +363,7 @@ pub(crate) async fn get(State(shared): State<Arc<Shared>>, Path(id): Path<String
 }
 
 pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let rate = match shared.gate(API, "listAllFulfillmentOrders", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "listAllFulfillmentOrders", &headers);
     shared.advance_fulfillment();
     let query = Query::parse(raw.as_deref());
     let since = match query.get("queryStartDate").map(str::parse::<Timestamp>) {
@@ -400,10 +391,7 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
 }
 
 pub(crate) async fn cancel(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let rate = match shared.gate(API, "cancelFulfillmentOrder", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "cancelFulfillmentOrder", &headers);
     shared.advance_fulfillment();
     let notification = {
         let mut fulfillment = shared.fulfillment();
@@ -439,10 +427,7 @@ pub(crate) async fn tracking(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let rate = match shared.gate(API, "getPackageTrackingDetails", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getPackageTrackingDetails", &headers);
     shared.advance_fulfillment();
     let query = Query::parse(raw.as_deref());
     let Some(number) = query.get("packageNumber").and_then(|n| n.parse::<i32>().ok()) else {
@@ -484,10 +469,7 @@ pub(crate) async fn tracking(
 }
 
 pub(crate) async fn preview(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let rate = match shared.gate(API, "getFulfillmentPreview", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getFulfillmentPreview", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),

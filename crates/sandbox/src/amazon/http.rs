@@ -115,3 +115,15 @@ impl Query {
             .collect()
     }
 }
+
+/// Admits a request (token, then the operation's token bucket) or returns the sandbox's
+/// error response from the calling handler; evaluates to the rate to announce.
+macro_rules! gate {
+    ($shared:expr, $($args:tt)*) => {
+        match $shared.gate($($args)*).await {
+            Ok(rate) => rate,
+            Err(response) => return response,
+        }
+    };
+}
+pub(crate) use gate;

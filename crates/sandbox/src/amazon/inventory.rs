@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::fulfillment::{FoStatus, Fulfillment};
-use super::http::{Query, invalid_input, json_response};
+use super::http::{Query, gate, invalid_input, json_response};
 use super::{notify, seed};
 
 const API: &str = "fbaInventory";
@@ -104,10 +104,7 @@ pub(crate) async fn summaries(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let rate = match shared.gate(API, "getInventorySummaries", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getInventorySummaries", &headers);
     let query = Query::parse(raw.as_deref());
     if query.get("granularityType") != Some("Marketplace") {
         return invalid_input("granularityType is required and must be Marketplace", rate);

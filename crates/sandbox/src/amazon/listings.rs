@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
-use super::http::{Query, invalid_input, json_response, not_found};
+use super::http::{Query, gate, invalid_input, json_response, not_found};
 use super::seed;
 
 const API: &str = "listingsItems_2021-08-01";
@@ -106,10 +106,7 @@ pub(crate) async fn get(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let rate = match shared.gate(API, "getListingsItem", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getListingsItem", &headers);
     let query = Query::parse(raw.as_deref());
     let marketplace = match check_seller(&shared, &seller, &query, rate) {
         Ok(m) => m,
@@ -144,10 +141,7 @@ pub(crate) async fn put(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let rate = match shared.gate(API, "putListingsItem", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "putListingsItem", &headers);
     let query = Query::parse(raw.as_deref());
     if let Err(response) = check_seller(&shared, &seller, &query, rate) {
         return *response;
@@ -185,10 +179,7 @@ pub(crate) async fn patch(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let rate = match shared.gate(API, "patchListingsItem", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "patchListingsItem", &headers);
     let query = Query::parse(raw.as_deref());
     if let Err(response) = check_seller(&shared, &seller, &query, rate) {
         return *response;

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::{invalid_input, json_response, not_found};
+use super::http::{gate, invalid_input, json_response, not_found};
 
 const API: &str = "notifications";
 
@@ -69,10 +69,7 @@ pub(crate) async fn create_subscription(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match shared.gate(API, "createSubscription", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "createSubscription", &headers);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let (Some(version), Some(destination)) =
         (body.get("payloadVersion").and_then(Value::as_str), body.get("destinationId").and_then(Value::as_str))
@@ -101,10 +98,7 @@ pub(crate) async fn get_subscription(
     Path(kind): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let rate = match shared.gate(API, "getSubscription", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getSubscription", &headers);
     match super::lock(&shared.notifications_api).subscriptions.get(&kind) {
         Some(s) => json_response(StatusCode::OK, &json!({ "payload": s }), rate),
         None => not_found(format!("No subscription for {kind}"), rate),

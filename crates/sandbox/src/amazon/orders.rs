@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::{Query, empty_response, invalid_input, json_response, not_found};
+use super::http::{Query, empty_response, gate, invalid_input, json_response, not_found};
 use super::state::{Order, Package, Status};
 
 const V2026: &str = "orders_2026-01-01";
@@ -105,10 +105,7 @@ fn page_size(query: &Query, name: &str) -> Result<usize, String> {
 }
 
 pub async fn search_orders(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let rate = match shared.gate(V2026, "searchOrders", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, V2026, "searchOrders", &headers);
     let query = Query::parse(raw.as_deref());
     let marketplaces = query.list("marketplaceIds");
     if marketplaces.is_empty() {
@@ -167,10 +164,7 @@ pub async fn get_order(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let rate = match shared.gate(V2026, "getOrder", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, V2026, "getOrder", &headers);
     let included = Query::parse(raw.as_deref()).list("includedData");
     if let Some(bad) = included.iter().find(|s| !INCLUDED_DATA.contains(&s.as_str())) {
         return invalid_input(format!("includedData has an unknown value {bad:?}"), rate);
@@ -183,10 +177,7 @@ pub async fn get_order(
 
 /// v0 getOrders: the fallback for accounts not yet on 2026-01-01.
 pub async fn get_orders_v0(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let rate = match shared.gate(V0, "getOrders", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, V0, "getOrders", &headers);
     let query = Query::parse(raw.as_deref());
     let marketplaces = query.list("MarketplaceIds");
     if marketplaces.is_empty() {
@@ -237,10 +228,7 @@ async fn v0_read(
     headers: &HeaderMap,
     render: impl FnOnce(&Order, bool) -> Value,
 ) -> Response {
-    let rate = match shared.gate(V0, operation, headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, V0, operation, headers);
     let path = format!("/orders/v0/orders/{order_id}{suffix}");
     let restricted = shared.rdt_covers(headers, "GET", &path, None);
     match shared.orders().by_id.get(order_id) {
@@ -373,10 +361,7 @@ pub async fn confirm_shipment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match shared.gate(V0, "confirmShipment", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, V0, "confirmShipment", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),
@@ -403,10 +388,7 @@ pub async fn update_shipment_status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match shared.gate(V0, "updateShipmentStatus", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, V0, "updateShipmentStatus", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),

@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::{Query, invalid_input, json_response, not_found};
+use super::http::{Query, gate, invalid_input, json_response, not_found};
 use super::state::{Orders, Status};
 use super::{fulfillment, notify, settlement};
 
@@ -293,10 +293,7 @@ fn finished_notification(seller_id: &str, report: &Report) -> Value {
 }
 
 pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let rate = match shared.gate(API, "createReport", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "createReport", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),
@@ -333,10 +330,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap
 }
 
 pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let rate = match shared.gate(API, "getReports", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getReports", &headers);
     shared.advance_reports();
     let query = Query::parse(raw.as_deref());
     let types = query.list("reportTypes");
@@ -374,10 +368,7 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
 }
 
 pub(crate) async fn get(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let rate = match shared.gate(API, "getReport", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getReport", &headers);
     shared.advance_reports();
     match shared.reports().reports.get(&id) {
         Some(report) => json_response(StatusCode::OK, &report.render(), rate),
@@ -390,10 +381,7 @@ pub(crate) async fn document(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let rate = match shared.gate(API, "getReportDocument", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "getReportDocument", &headers);
     if !shared.reports().documents.contains_key(&id) {
         return not_found(format!("Report document {id} was not found"), rate);
     }

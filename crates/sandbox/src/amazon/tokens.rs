@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::{invalid_input, json_response};
+use super::http::{gate, invalid_input, json_response};
 
 const API: &str = "tokens_2021-03-01";
 
@@ -56,10 +56,7 @@ impl Shared {
 }
 
 pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let rate = match shared.gate(API, "createRestrictedDataToken", &headers).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
+    let rate = gate!(shared, API, "createRestrictedDataToken", &headers);
     let body: Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => return invalid_input(format!("request body is not valid JSON: {e}"), rate),
