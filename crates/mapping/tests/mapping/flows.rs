@@ -233,3 +233,59 @@ fn duplicate_keys_in_a_flow_file_are_reported() {
     assert_eq!(err.pos.line, 2, "{err}");
     assert!(err.message.contains("duplicate"), "{err}");
 }
+
+#[test]
+fn unknown_settlement_types_hold_those_lines_and_post_the_rest() {
+    let dir = ferry_store_free_temp("settlement");
+    let path = dir.join("settlement-to-journal.yaml");
+    std::fs::write(
+        &path,
+        r#"name: settlement-to-journal
+trigger:
+  events: { connection: amazon, types: [REPORT_PROCESSING_FINISHED] }
+source: { connection: amazon, operation: getReportDocument, as: settlement }
+target:
+  connection: fno
+  entity: LedgerJournalHeaders
+  key: { JournalBatchNumber: "AMZ-{{ settlement.id }}" }
+  lines:
+    entity: LedgerJournalLines
+    from: "{{ settlement.lines }}"
+    on_error: hold_line
+    map:
+      AccountDisplayValue: "{{ line.type | value_map('settlement_accounts') }}"
+      CreditAmount: "{{ line.amount | decimal }}"
+map:
+  Description: "Amazon settlement {{ settlement.id }}"
+value_maps:
+  settlement_accounts: { Order: "401100", Refund: "401200", ServiceFee: "620300" }
+"#,
+    )
+    .unwrap();
+    let flow = load_flow(&path).expect("parses");
+    let mapping = CompiledMapping::compile(&flow).expect("compiles");
+    let report = json!({
+        "id": "12345678901",
+        "lines": [
+            { "type": "Order", "amount": "19.99" },
+            { "type": "BrandNewFeeType", "amount": "-1.00" },
+            { "type": "Refund", "amount": "-19.99" },
+            { "type": "ServiceFee", "amount": "-39.99" },
+        ]
+    });
+    let out = mapping.apply(&report, &(Arc::new(TableLookups::new()) as Arc<dyn LookupSource>)).expect("posts");
+    assert_eq!(out.outcome, Outcome::Mapped, "the report still posts");
+    let accounts: Vec<&Value> = out.lines.iter().map(|l| &l["AccountDisplayValue"]).collect();
+    assert_eq!(accounts, vec![&json!("401100"), &json!("401200"), &json!("620300")]);
+    assert_eq!(out.held_lines.len(), 1, "only the unknown type is held");
+    assert_eq!(out.held_lines[0].index, 1);
+    assert!(out.held_lines[0].errors[0].message.contains("settlement_accounts"), "{:?}", out.held_lines[0].errors);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn ferry_store_free_temp(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferry-mapping-{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
