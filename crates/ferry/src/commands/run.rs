@@ -1,6 +1,12 @@
-//! `ferry run`: a node working the queue until SIGTERM or Ctrl-C, then draining.
+//! `ferry run`: a node working the queue and serving its HTTP listener (health, readiness,
+//! metrics, webhook ingress) until SIGTERM or Ctrl-C, then draining.
 
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context as _;
+use ferry_server::{Server, ServerConfig};
+use tokio::sync::watch;
 
 use crate::config::NodeConfig;
 
@@ -8,16 +14,42 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
     let pool = crate::node::pool(store.clone(), cfg)?;
     let stats = pool.stats();
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (node.listen / FERRY_LISTEN)", cfg.listen))?;
+    let listening = listener.local_addr().unwrap_or(cfg.listen);
+    let server = Server::new(store.clone(), ServerConfig::new(cfg.tenant.clone()).pool_stats(stats.clone()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let serving = tokio::spawn(async move {
+        server
+            .serve(listener, async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
     tracing::info!(
         store = %super::describe_store(cfg, &store),
+        listen = %listening,
         workers = cfg.workers,
         concurrency = cfg.concurrency,
         "node running; SIGTERM or Ctrl-C drains and stops"
     );
-    pool.run(crate::node::shutdown_signal()).await;
+    pool.run(async move {
+        crate::node::shutdown_signal().await;
+        // The listener stops with the workers: readiness goes away as the drain starts.
+        let _ = stop_tx.send(true);
+    })
+    .await;
+    match serving.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP listener stopped with an error"),
+        Err(e) => tracing::warn!(error = %e, "HTTP listener task failed"),
+        Ok(Ok(())) => {}
+    }
+    drop(stop_rx);
     tracing::info!(
-        completed = stats.completed.load(std::sync::atomic::Ordering::Relaxed),
-        dead = stats.dead.load(std::sync::atomic::Ordering::Relaxed),
+        completed = stats.completed.load(Ordering::Relaxed),
+        dead = stats.dead.load(Ordering::Relaxed),
         "drained; stopped"
     );
     Ok(ExitCode::SUCCESS)

@@ -65,3 +65,41 @@ async fn sigterm_drains_in_flight_jobs_and_exits_cleanly() {
     assert_eq!(ledger.applied.len(), 20);
     assert_eq!(ledger.deliveries, 20, "a drained job is not sent twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_node_serves_health_readiness_and_metrics() {
+    use std::io::BufRead as _;
+    let dir = TempDir::new("serve");
+    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+    let config = write_config(dir.path(), &url, "");
+    let mut child = ferry(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    // Keep reading stderr so the node never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("node running")
+                && let Some(addr) = line.split("listen=").nth(1).and_then(|r| r.split_whitespace().next())
+            {
+                let _ = addr_tx.send(addr.to_string());
+            }
+        }
+    });
+    let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("the node logs where it listens");
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("http://{addr}{path}")).send();
+    assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 200);
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("ferry_jobs_total") && metrics.contains("ferry_dead_letters_open"), "{metrics}");
+    std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(get("/healthz").await.is_err(), "the listener closes with the node");
+}

@@ -163,7 +163,11 @@ async fn serve(sock: tokio::net::TcpStream, ledger: Arc<Mutex<Ledger>>, delay: D
 pub fn write_config(dir: &Path, store_url: &str, extra: &str) -> PathBuf {
     let path = dir.join("ferry.toml");
     let text =
-        format!("[node]\ndata_dir = \"{}\"\n\n[store]\nurl = \"{store_url}\"\n\n{extra}\n", dir.join("data").display());
+        // Port 0: every node a test starts listens on a free port of its own.
+        format!(
+            "[node]\ndata_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\n\n[store]\nurl = \"{store_url}\"\n\n{extra}\n",
+            dir.join("data").display()
+        );
     std::fs::write(&path, text).expect("write config");
     path
 }
