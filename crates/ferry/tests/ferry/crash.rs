@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ferry_store::{AnyStore, NewJob, Store, TenantId};
 use serde_json::json;
 
-use super::support::{Receiver, TempDir, ferry, pg_url, write_config};
+use super::support::{Receiver, TempDir, node, pg_url, write_config};
 
 const JOBS: u32 = 2_000;
 const KILLS: u32 = 6;
@@ -38,14 +38,7 @@ async fn crash_and_restart(store_url: String, dir: TempDir) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let spawn = |n: u32| {
         let log = std::fs::File::create(dir.path().join(format!("node-{n}.log"))).unwrap();
-        ferry(dir.path())
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn ferry run")
+        node(dir.path(), &config).stderr(Stdio::from(log)).spawn().expect("spawn ferry run")
     };
     for n in 0..KILLS {
         let mut child = spawn(n);

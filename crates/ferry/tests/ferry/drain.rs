@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ferry_store::{AnyStore, NewJob, Store, TenantId};
 use serde_json::json;
 
-use super::support::{Receiver, TempDir, ferry, write_config};
+use super::support::{Receiver, TempDir, node, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_jobs_and_exits_cleanly() {
@@ -28,16 +28,7 @@ async fn sigterm_drains_in_flight_jobs_and_exits_cleanly() {
         .collect();
     store.enqueue(&jobs).await.unwrap();
     let config = write_config(dir.path(), &url, "[workers]\ncount = 1\nconcurrency = 4\nlease_seconds = 30\n");
-    let run = || {
-        ferry(dir.path())
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let run = || node(dir.path(), &config).stderr(Stdio::piped()).spawn().unwrap();
     let child = run();
     let deadline = Instant::now() + Duration::from_secs(20);
     while store.queue_stats().await.unwrap().running == 0 {
@@ -72,14 +63,7 @@ async fn a_running_node_serves_health_readiness_and_metrics() {
     let dir = TempDir::new("serve");
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
     let config = write_config(dir.path(), &url, "");
-    let mut child = ferry(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = node(dir.path(), &config).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     // Keep reading stderr so the node never blocks on a full pipe.

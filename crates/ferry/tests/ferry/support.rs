@@ -27,6 +27,13 @@ pub fn ferry(dir: &Path) -> Command {
     c
 }
 
+/// `ferry --config CONFIG run` in `dir`, stdout discarded (the node logs to stderr).
+pub fn node(dir: &Path, config: &Path) -> Command {
+    let mut c = ferry(dir);
+    c.arg("--config").arg(config).arg("run").stdout(Stdio::null());
+    c
+}
+
 /// Runs a command with `stdin` text and returns its output.
 pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
     use std::io::Write as _;
