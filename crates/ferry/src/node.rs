@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use ferry_runtime::{JobContext, Pool, PoolConfig, Registry, Resilience};
+use ferry_runtime::{CallObserver, JobContext, Pool, PoolConfig, Registry, Resilience};
 use ferry_store::{AnyStore, Connection, Store};
 
 use crate::config::NodeConfig;
@@ -47,11 +47,15 @@ pub fn pool_config(cfg: &NodeConfig) -> PoolConfig {
     p
 }
 
-/// A pool with the built-in flows.
-pub fn pool<S: Store>(store: S, cfg: &NodeConfig) -> anyhow::Result<Pool<S>> {
+/// A pool with the built-in flows; `observer` (the node's metrics) hears of every remote call.
+pub fn pool<S: Store>(store: S, cfg: &NodeConfig, observer: Option<Arc<dyn CallObserver>>) -> anyhow::Result<Pool<S>> {
     let mut registry = Registry::new();
     crate::builtin::register(&mut registry)?;
-    let ctx = JobContext { resilience: Arc::new(Resilience::default()) };
+    let resilience = match observer {
+        Some(o) => Resilience::default().with_observer(o),
+        None => Resilience::default(),
+    };
+    let ctx = JobContext { resilience: Arc::new(resilience) };
     Ok(Pool::new(store, registry, ctx, pool_config(cfg)))
 }
 

@@ -15,4 +15,4 @@ mod resilience;
 pub use decide::{decide, human};
 pub use handler::{Effects, Handler, HandlerFuture, JobContext, JobError, Registry};
 pub use pool::{Pool, PoolConfig, PoolStats, default_node_id};
-pub use resilience::{CallSpec, Resilience};
+pub use resilience::{CallObserver, CallSpec, Resilience};

@@ -3,6 +3,7 @@
 //! their own; this decides whether to wait briefly, defer the job, or record a failure.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::breaker::{BreakerConfig, Breakers};
@@ -23,6 +24,14 @@ pub struct CallSpec<'a> {
     pub max_concurrency: usize,
 }
 
+/// Told about every remote call, for metrics (`/metrics` implements it).
+pub trait CallObserver: Send + Sync {
+    /// A call answered: `outcome` is "ok" or the failure class ("transient", "throttled", …).
+    fn api_call(&self, connection: &str, operation: &str, outcome: &str);
+    /// A call waited for, or was deferred by, a rate limit (ours or the remote's 429).
+    fn throttled(&self, connection: &str, operation: &str);
+}
+
 /// Shared resilience state of a node.
 pub struct Resilience {
     pub limiters: RateLimiters,
@@ -30,6 +39,7 @@ pub struct Resilience {
     pub breakers: Breakers,
     /// A rate-limit wait up to this long is slept through in place; a longer one defers the job.
     pub max_inline_wait: Duration,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl Default for Resilience {
@@ -45,6 +55,19 @@ impl Resilience {
             caps: ConcurrencyCaps::new(),
             breakers: Breakers::new(breaker),
             max_inline_wait,
+            observer: None,
+        }
+    }
+
+    /// Reports every call to `observer` (the node's metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, f: impl FnOnce(&dyn CallObserver)) {
+        if let Some(o) = &self.observer {
+            f(o.as_ref());
         }
     }
 
@@ -61,8 +84,12 @@ impl Resilience {
         loop {
             match bucket.try_acquire() {
                 Ok(()) => break,
-                Err(wait) if wait <= self.max_inline_wait => tokio::time::sleep(wait).await,
+                Err(wait) if wait <= self.max_inline_wait => {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
+                    tokio::time::sleep(wait).await
+                }
                 Err(wait) => {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
                     return Err(JobError::Deferred {
                         step: step.into(),
                         wait,
@@ -83,9 +110,14 @@ impl Resilience {
         match call.await {
             Ok(v) => {
                 breaker.record_success();
+                self.observe(|o| o.api_call(spec.connection, spec.operation, "ok"));
                 Ok(v)
             }
             Err(failure) => {
+                self.observe(|o| o.api_call(spec.connection, spec.operation, failure.kind().as_str()));
+                if matches!(failure, Failure::Throttled { .. }) {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
+                }
                 match &failure {
                     // The remote is unwell or unreachable: this is what the breaker counts.
                     Failure::Transient { .. } => breaker.record_failure(),

@@ -351,3 +351,14 @@ fn number(value: f64) -> String {
         value.to_string()
     }
 }
+
+/// The runtime reports every remote call here.
+impl ferry_runtime::CallObserver for Metrics {
+    fn api_call(&self, connection: &str, operation: &str, outcome: &str) {
+        self.record_api_call(connection, operation, outcome);
+    }
+
+    fn throttled(&self, connection: &str, operation: &str) {
+        self.record_throttle(connection, operation);
+    }
+}

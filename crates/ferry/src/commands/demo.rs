@@ -55,7 +55,7 @@ pub async fn run(cfg: &NodeConfig, _configured: bool, args: DemoArgs) -> anyhow:
 
     let mut node_cfg = cfg.clone();
     node_cfg.node_id = Some("demo".into());
-    let mut pool = crate::node::pool(store.clone(), &node_cfg)?;
+    let mut pool = crate::node::pool(store.clone(), &node_cfg, None)?;
     pool = pool.with_retry(RetryPolicy {
         max_attempts: 3,
         base: Duration::from_millis(50),

@@ -12,13 +12,15 @@ use crate::config::NodeConfig;
 
 pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
-    let pool = crate::node::pool(store.clone(), cfg)?;
+    let metrics = std::sync::Arc::new(ferry_server::metrics::Metrics::new());
+    let pool = crate::node::pool(store.clone(), cfg, Some(metrics.clone()))?;
     let stats = pool.stats();
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {} (node.listen / FERRY_LISTEN)", cfg.listen))?;
     let listening = listener.local_addr().unwrap_or(cfg.listen);
-    let server = Server::new(store.clone(), ServerConfig::new(cfg.tenant.clone()).pool_stats(stats.clone()));
+    let server =
+        Server::with_metrics(store.clone(), ServerConfig::new(cfg.tenant.clone()).pool_stats(stats.clone()), metrics);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut server_stop = stop_rx.clone();
     let serving = tokio::spawn(async move {

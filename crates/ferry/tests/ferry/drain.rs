@@ -61,7 +61,14 @@ async fn sigterm_drains_in_flight_jobs_and_exits_cleanly() {
 async fn a_running_node_serves_health_readiness_and_metrics() {
     use std::io::BufRead as _;
     let dir = TempDir::new("serve");
+    let receiver = Receiver::start(Duration::ZERO).await;
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+    let tenant: TenantId = "default".parse().unwrap();
+    let store = AnyStore::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.ensure_tenant(&tenant, "default").await.unwrap();
+    let payload = json!({ "url": receiver.url(), "body": { "n": 1 }, "idempotency_key": "metrics-1" });
+    store.enqueue(&[NewJob::new(tenant, "builtin.http_call", payload)]).await.unwrap();
     let config = write_config(dir.path(), &url, "");
     let mut child = node(dir.path(), &config).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -81,8 +88,22 @@ async fn a_running_node_serves_health_readiness_and_metrics() {
     let get = |path: &str| http.get(format!("http://{addr}{path}")).send();
     assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
     assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.queue_stats().await.unwrap().completed < 1 {
+        assert!(Instant::now() < deadline, "the job was not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("ferry_jobs_total") && metrics.contains("ferry_dead_letters_open"), "{metrics}");
+    assert!(metrics.contains("ferry_dead_letters_open 0"), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l.starts_with("ferry_api_requests_total{")
+            && l.contains("connection=\"http\"")
+            && l.contains("operation=\"post\"")
+            && l.contains("status=\"ok\"")
+            && l.ends_with(" 1")),
+        "the delivered call is counted: {metrics}"
+    );
+    assert!(metrics.lines().any(|l| l.starts_with("ferry_jobs_total{outcome=\"completed\"} 1")), "{metrics}");
     std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(child.wait().unwrap().success());
     assert!(get("/healthz").await.is_err(), "the listener closes with the node");

@@ -360,3 +360,44 @@ async fn drain_finishes_short_jobs_and_releases_long_ones() {
     assert_eq!(long.attempts, 0, "the interrupted attempt is refunded");
     assert!(long.lease_owner.is_none());
 }
+
+#[derive(Default)]
+struct Seen(std::sync::Mutex<Vec<String>>);
+
+impl ferry_runtime::CallObserver for Seen {
+    fn api_call(&self, connection: &str, operation: &str, outcome: &str) {
+        self.0.lock().unwrap().push(format!("call {connection}/{operation} {outcome}"));
+    }
+    fn throttled(&self, connection: &str, operation: &str) {
+        self.0.lock().unwrap().push(format!("throttle {connection}/{operation}"));
+    }
+}
+
+#[tokio::test]
+async fn every_remote_call_is_reported_to_the_observer() {
+    let seen = Arc::new(Seen::default());
+    let resilience = Resilience::new(BreakerConfig::default(), Duration::from_millis(1)).with_observer(seen.clone());
+    let spec = CallSpec {
+        connection: "amazon",
+        operation: "getOrder",
+        host: "sp.example",
+        rate_per_sec: 0.5,
+        burst: 2,
+        max_concurrency: 4,
+    };
+    resilience.call("get", &spec, async { Ok::<_, Failure>(()) }).await.unwrap();
+    let throttled = resilience.call("get", &spec, async { Err::<(), _>(Failure::throttled(None, "429")) }).await;
+    assert!(matches!(throttled, Err(JobError::Failed { .. })));
+    // The 429 paused the bucket: the next call is deferred without being sent.
+    let deferred = resilience.call("get", &spec, async { Ok::<_, Failure>(()) }).await;
+    assert!(matches!(deferred, Err(JobError::Deferred { .. })), "{deferred:?}");
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        vec![
+            "call amazon/getOrder ok",
+            "call amazon/getOrder throttled",
+            "throttle amazon/getOrder",
+            "throttle amazon/getOrder",
+        ]
+    );
+}
