@@ -9,6 +9,7 @@ pub mod errors;
 pub mod limits;
 pub mod models;
 pub mod notifications;
+pub mod poll;
 pub mod rdt;
 pub mod settlement;
 pub mod sigv4;

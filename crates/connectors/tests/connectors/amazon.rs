@@ -8,6 +8,7 @@ mod listings;
 mod model_examples;
 mod notifications;
 mod orders;
+mod poll;
 mod reports;
 mod settlement;
 mod sqs;
