@@ -20,7 +20,7 @@ mod time;
 pub use any::AnyStore;
 pub use error::StoreError;
 pub use ferry_model::{ConnectionId, TenantId};
-pub use postgres::PgStore;
+pub use postgres::{PgStore, create_pg_schema, drop_pg_schema};
 pub use records::*;
 pub use sqlite::SqliteStore;
 pub use time::{from_micros, now_micros, to_micros};

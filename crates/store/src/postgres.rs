@@ -31,6 +31,38 @@ impl PgStore {
     }
 }
 
+/// Creates (or empties) `schema` in the database at `base` and returns a URL whose
+/// connections work inside it: a database of its own for a test or a benchmark run.
+pub async fn create_pg_schema(base: &str, schema: &str) -> Result<String, StoreError> {
+    check_schema_name(base, schema)?;
+    schema_statement(base, format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).await?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options[search_path]={schema}"))
+}
+
+/// Drops a schema made by [`create_pg_schema`].
+pub async fn drop_pg_schema(base: &str, schema: &str) -> Result<(), StoreError> {
+    check_schema_name(base, schema)?;
+    schema_statement(base, format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await
+}
+
+/// The name goes into SQL unquoted, so only `[a-z0-9_]` is accepted.
+fn check_schema_name(base: &str, schema: &str) -> Result<(), StoreError> {
+    let ok = !schema.is_empty() && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Open { url: crate::redact::url(base), reason: format!("invalid schema name `{schema}`") })
+    }
+}
+
+async fn schema_statement(base: &str, sql: String) -> Result<(), StoreError> {
+    let admin = PgStore::open(base, 1).await?;
+    let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(admin.pool()).await;
+    admin.pool().close().await;
+    result.map(|_| ()).map_err(|source| StoreError::Database { backend: "postgres", context: "manage schema", source })
+}
+
 mod sql {
     use crate::sql_store::job_cols;
     pub use crate::sql_store::shared::*;

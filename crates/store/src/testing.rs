@@ -31,11 +31,8 @@ pub async fn fresh_pg_schema(hint: &str) -> Result<Option<String>, String> {
         }
         Err(e) => return Err(format!("PostgreSQL is required (FERRY_REQUIRE_PG=1) but unreachable at {base}: {e}")),
     };
-    let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(admin.pool()).await.map_err(|e| format!("create schema: {e}"))?;
     admin.pool().close().await;
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Ok(Some(format!("{base}{sep}options[search_path]={schema}")))
+    crate::create_pg_schema(&base, &schema).await.map(Some).map_err(|e| format!("create schema: {e}"))
 }
 
 /// Connects to `url`, creating its database first if the server says it does not exist.

@@ -8,6 +8,7 @@ mod selfcheck;
 use ferry_runtime::Registry;
 
 pub use http_call::HttpCall;
+pub use noop::Noop;
 pub use selfcheck::Behaviour;
 
 /// Flow names.

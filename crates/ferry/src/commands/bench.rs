@@ -36,15 +36,11 @@ async fn queue(args: QueueBenchArgs) -> anyhow::Result<ExitCode> {
                 }
                 "postgres" => {
                     let schema = format!("bench_{}", std::process::id());
-                    let admin = PgStore::open(&args.pg_url, 1).await?;
-                    let reset = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(reset)).execute(admin.pool()).await?;
-                    let sep = if args.pg_url.contains('?') { '&' } else { '?' };
-                    let url = format!("{}{sep}options[search_path]={schema}", args.pg_url);
+                    let url = ferry_store::create_pg_schema(&args.pg_url, &schema).await?;
                     let store = PgStore::open(&url, (workers * 3).max(4)).await?;
-                    let r = measure(store, args.jobs, workers).await;
-                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(admin.pool()).await?;
+                    let r = measure(store.clone(), args.jobs, workers).await;
+                    store.pool().close().await;
+                    ferry_store::drop_pg_schema(&args.pg_url, &schema).await?;
                     r?
                 }
                 other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
@@ -71,7 +67,7 @@ async fn measure<S: Store>(store: S, jobs: u32, workers: u32) -> anyhow::Result<
     let tenant: TenantId = "bench".parse()?;
     store.ensure_tenant(&tenant, "bench").await?;
     let batch: Vec<NewJob> =
-        (0..1_000).map(|i| NewJob::new(tenant.clone(), "noop", serde_json::json!({ "i": i }))).collect();
+        (0..1_000).map(|i| NewJob::new(tenant.clone(), crate::builtin::NOOP, serde_json::json!({ "i": i }))).collect();
     let start = Instant::now();
     let mut left = jobs;
     while left > 0 {
@@ -82,7 +78,7 @@ async fn measure<S: Store>(store: S, jobs: u32, workers: u32) -> anyhow::Result<
     let enqueued = start.elapsed();
 
     let mut registry = Registry::new();
-    registry.register("noop", NoopBench);
+    registry.register(crate::builtin::NOOP, crate::builtin::Noop);
     let config = PoolConfig {
         node_id: "bench".into(),
         workers: workers as usize,
@@ -123,13 +119,6 @@ async fn measure<S: Store>(store: S, jobs: u32, workers: u32) -> anyhow::Result<
         second_half_rate: (t / 2.0) / (drained.as_secs_f64() - half).max(1e-9),
         end_to_end_rate: t / (enqueued + drained).as_secs_f64().max(1e-9),
     })
-}
-
-struct NoopBench;
-impl ferry_runtime::Handler for NoopBench {
-    fn run<'a>(&'a self, _: &'a JobContext, _: &'a ferry_store::Job) -> ferry_runtime::HandlerFuture<'a> {
-        Box::pin(async { Ok(ferry_runtime::Effects::default()) })
-    }
 }
 
 fn cores() -> usize {
