@@ -286,9 +286,5 @@ pub(crate) async fn document(
     headers: HeaderMap,
 ) -> Response {
     let rate = gate!(shared, API, "getFeedDocument", &headers);
-    if !shared.reports().documents.contains_key(&id) {
-        return not_found(format!("Feed document {id} was not found"), rate);
-    }
-    let url = format!("{}/documents/{id}", shared.base_url());
-    json_response(StatusCode::OK, &json!({ "feedDocumentId": id, "url": url, "compressionAlgorithm": "GZIP" }), rate)
+    super::reports::document_reply(&shared, &id, "Feed document", "feedDocumentId", rate)
 }

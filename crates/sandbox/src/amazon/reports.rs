@@ -382,11 +382,17 @@ pub(crate) async fn document(
     headers: HeaderMap,
 ) -> Response {
     let rate = gate!(shared, API, "getReportDocument", &headers);
-    if !shared.reports().documents.contains_key(&id) {
-        return not_found(format!("Report document {id} was not found"), rate);
+    document_reply(&shared, &id, "Report document", "reportDocumentId", rate)
+}
+
+/// A report or feed document's metadata: where to download it (both are served gzip-compressed
+/// from the one document store).
+pub(crate) fn document_reply(shared: &Shared, id: &str, what: &str, id_field: &str, rate: Option<f64>) -> Response {
+    if !shared.reports().documents.contains_key(id) {
+        return not_found(format!("{what} {id} was not found"), rate);
     }
     let url = format!("{}/documents/{id}", shared.base_url());
-    json_response(StatusCode::OK, &json!({ "reportDocumentId": id, "url": url, "compressionAlgorithm": "GZIP" }), rate)
+    json_response(StatusCode::OK, &json!({ id_field: id, "url": url, "compressionAlgorithm": "GZIP" }), rate)
 }
 
 /// The document bytes behind a document URL (no SP-API token: the URL is the credential, as
