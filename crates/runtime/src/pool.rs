@@ -312,7 +312,7 @@ impl<S: Store> Worker<S> {
                     permit,
                     Arc::clone(&self.registry),
                     self.ctx.clone(),
-                    self.config.clone(),
+                    (self.config.retry, self.config.job_timeout),
                     done_tx.clone(),
                 ));
             }
@@ -342,21 +342,22 @@ async fn run_job(
     permit: OwnedSemaphorePermit,
     registry: Arc<Registry>,
     ctx: JobContext,
-    config: PoolConfig,
+    (retry, timeout): (RetryPolicy, Duration),
     done: mpsc::Sender<Completion>,
 ) {
-    let result = execute(&job, &registry, &ctx, &config).await;
-    let completion = decide(&job, result, &config.retry, Timestamp::now());
+    let job = Arc::new(job);
+    let result = execute(&job, &registry, ctx, timeout).await;
+    let completion = decide(&job, result, &retry, Timestamp::now());
     // The slot frees only once the outcome is queued for commit: backpressure on claims.
     let _ = done.send(completion).await;
     drop(permit);
 }
 
 async fn execute(
-    job: &Job,
-    registry: &Arc<Registry>,
-    ctx: &JobContext,
-    config: &PoolConfig,
+    job: &Arc<Job>,
+    registry: &Registry,
+    ctx: JobContext,
+    timeout: Duration,
 ) -> Result<crate::Effects, JobError> {
     if job.attempts > job.max_attempts {
         // Only a crash mid-run gets here: the last attempt was claimed but never finished.
@@ -366,23 +367,16 @@ async fn execute(
             Failure::permanent(format!("job {} used all {} attempts; last error: {last}", job.id, job.max_attempts)),
         ));
     }
-    if registry.get(&job.flow).is_none() {
+    let Some(handler) = registry.get(&job.flow).cloned() else {
         let known = registry.names().join(", ");
         return Err(JobError::failed(
             "dispatch",
             Failure::permanent(format!("job {}: unknown flow `{}` (loaded flows: {known})", job.id, job.flow)),
         ));
-    }
-    let registry = Arc::clone(registry);
-    let ctx = ctx.clone();
-    let owned = job.clone();
-    let task = tokio::spawn(async move {
-        match registry.get(&owned.flow) {
-            Some(handler) => handler.run(&ctx, &owned).await,
-            None => Err(JobError::failed("dispatch", Failure::permanent("flow vanished"))),
-        }
-    });
-    match tokio::time::timeout(config.job_timeout, task).await {
+    };
+    let owned = Arc::clone(job);
+    let mut task = tokio::spawn(async move { handler.run(&ctx, &owned).await });
+    match tokio::time::timeout(timeout, &mut task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) if join.is_panic() => Err(JobError::failed(
             "run",
@@ -392,10 +386,11 @@ async fn execute(
             )),
         )),
         Ok(Err(_)) => Err(JobError::failed("run", Failure::transient("job was cancelled"))),
-        Err(_) => Err(JobError::failed(
-            "run",
-            Failure::transient(format!("job {} timed out after {:?}", job.id, config.job_timeout)),
-        )),
+        Err(_) => {
+            // Stop it: a timed-out run must not go on beside its own retry.
+            task.abort();
+            Err(JobError::failed("run", Failure::transient(format!("job {} timed out after {timeout:?}", job.id))))
+        }
     }
 }
 
