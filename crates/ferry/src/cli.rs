@@ -55,7 +55,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How many self-check jobs to run.
+    /// Amazon orders the sandbox receives (about 2% with a SKU the CRM does not know).
+    #[arg(long, default_value_t = 200)]
+    pub orders: usize,
+    /// Run the sandboxes' clocks and rate plans this many times faster than the real services.
+    #[arg(long, default_value_t = 600.0)]
+    pub speedup: f64,
+    /// Run the runtime self-check (queue, retries, throttling, dead letters) instead.
+    #[arg(long)]
+    pub self_check: bool,
+    /// How many jobs the self-check runs.
     #[arg(long, default_value_t = 2_000)]
     pub jobs: u32,
     /// Exit when all work is done instead of waiting for Ctrl-C.

@@ -62,6 +62,8 @@ struct RawConnection {
     credentials: Option<String>,
     #[serde(default)]
     limits: Option<toml::Table>,
+    #[serde(default)]
+    options: Option<toml::Table>,
 }
 
 /// A connection as configured.
@@ -73,6 +75,8 @@ pub struct ConnectionConfig {
     /// Name of the secret with its credentials.
     pub credentials: Option<String>,
     pub limits: serde_json::Value,
+    /// System-specific settings (marketplaces, token URL, queue URL, poll intervals).
+    pub options: serde_json::Value,
 }
 
 /// The validated node config.
@@ -258,6 +262,7 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
                 endpoint: endpoint.clone(),
                 credentials: c.credentials.clone(),
                 limits: c.limits.as_ref().map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or_default(),
+                options: c.options.as_ref().map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or_default(),
             });
         }
     }

@@ -4,6 +4,7 @@ mod builtin;
 mod cli;
 mod commands;
 mod config;
+mod flows;
 mod lookups;
 mod node;
 

@@ -81,3 +81,70 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// A node with its flows wired: the pool (built-in flows plus the order flows when the config
+/// has an Amazon and a Dataverse connection), the engine that feeds them, and the server
+/// settings (EventBridge ingress and Dataverse webhook when their keys are set as secrets).
+pub struct Assembled {
+    pub pool: Pool<AnyStore>,
+    pub engine: Option<Arc<crate::flows::Engine>>,
+    pub server: ferry_server::ServerConfig,
+}
+
+/// Builds the node `cfg` describes on `store`; `key` opens the connections' secrets.
+pub async fn assemble(
+    cfg: &NodeConfig,
+    store: AnyStore,
+    metrics: Arc<ferry_server::metrics::Metrics>,
+    key: &ferry_store::secrets::MasterKey,
+) -> anyhow::Result<Assembled> {
+    let observer: Arc<dyn CallObserver> = metrics;
+    let resilience = Arc::new(Resilience::default().with_observer(observer));
+    let mut registry = Registry::new();
+    crate::builtin::register(&mut registry)?;
+    let engine = crate::flows::Engine::build(cfg, &store, resilience.clone(), key).await?.map(Arc::new);
+    let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
+    if let Some(engine) = &engine {
+        engine.register(&mut registry, &store);
+        let routes = engine.routes();
+        let secret = |name: String| {
+            let store = store.clone();
+            let tenant = cfg.tenant.clone();
+            async move {
+                match store.secret(&tenant, &name).await {
+                    Ok(Some(sealed)) => key.open(&sealed).map(Some).map_err(anyhow::Error::from),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        };
+        let amazon_prefix = credentials_prefix(cfg, &routes.amazon);
+        if let Some(api_key) = secret(format!("{amazon_prefix}.eventbridge_api_key")).await? {
+            let r = routes.clone();
+            server = server.amazon(
+                ferry_server::AmazonIngress::new(routes.amazon.clone(), "x-api-key", api_key)
+                    .jobs(move |n| r.amazon(n)),
+            );
+        }
+        let crm_prefix = credentials_prefix(cfg, &routes.crm);
+        if let Some(webhook_key) = secret(format!("{crm_prefix}.webhook_key")).await? {
+            let r = routes.clone();
+            server = server.dataverse(
+                ferry_server::DataverseWebhook::with_key(routes.crm.clone(), webhook_key).jobs(move |e| r.dataverse(e)),
+            );
+        }
+    }
+    let ctx = JobContext { resilience };
+    let pool = Pool::new(store, registry, ctx, pool_config(cfg));
+    server = server.pool_stats(pool.stats());
+    Ok(Assembled { pool, engine, server })
+}
+
+/// The secret-name prefix of a connection: its `credentials`, else its id.
+pub fn credentials_prefix(cfg: &NodeConfig, connection: &ferry_model::ConnectionId) -> String {
+    cfg.connections
+        .iter()
+        .find(|c| &c.id == connection)
+        .and_then(|c| c.credentials.clone())
+        .unwrap_or_else(|| connection.to_string())
+}

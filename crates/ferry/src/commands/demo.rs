@@ -1,5 +1,5 @@
-//! `ferry demo`. Until the Amazon and Dataverse sandboxes land, the demo is the runtime's own
-//! self-check: a stream of jobs through the real queue on an embedded SQLite file, some of
+//! `ferry demo`: the order flows on the sandboxes ([`super::demo_orders`]), or with
+//! `--self-check` the runtime's own self-check: a stream of jobs through the real queue on an embedded SQLite file, some of
 //! which fail once, get throttled, or are rejected for good, with live progress and a summary
 //! that checks every path did what it should.
 
@@ -25,9 +25,13 @@ fn behaviour(i: u32) -> Behaviour {
 }
 
 pub async fn run(cfg: &NodeConfig, _configured: bool, args: DemoArgs) -> anyhow::Result<ExitCode> {
-    println!("Ferry demo: runtime self-check.");
-    println!("(The Amazon → Dynamics demo arrives with the sandboxes; this runs the durable queue, retries,");
-    println!(" throttling and dead letters on an embedded SQLite store, end to end.)");
+    if args.self_check { self_check(cfg, args).await } else { super::demo_orders::run(cfg, args).await }
+}
+
+/// `ferry demo --self-check`: the durable queue, retries, throttling and dead letters on an
+/// embedded SQLite store, end to end, without remote systems.
+async fn self_check(cfg: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    println!("Ferry runtime self-check.");
     std::fs::create_dir_all(&cfg.data_dir)?;
     let path = cfg.data_dir.join("demo.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -113,9 +117,6 @@ pub async fn run(cfg: &NodeConfig, _configured: bool, args: DemoArgs) -> anyhow:
     let ok = q.completed == expect_done && q.dead_letters_open == expect_dead && q.ready + q.scheduled + q.running == 0;
     if ok {
         println!("self-check passed: every job completed or was dead-lettered as expected; nothing lost or duplicated");
-        if !args.exit_when_idle {
-            println!("(the self-check ends when idle; the live Amazon → Dynamics demo will keep running)");
-        }
         Ok(ExitCode::SUCCESS)
     } else {
         println!("self-check FAILED: expected {expect_done} completed and {expect_dead} dead letters, got {q:?}");

@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod demo;
+mod demo_orders;
 mod dlq;
 mod map;
 mod run;

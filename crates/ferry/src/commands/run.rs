@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context as _;
-use ferry_server::{Server, ServerConfig};
+use ferry_server::Server;
 use tokio::sync::watch;
 
 use crate::config::NodeConfig;
@@ -13,15 +13,28 @@ use crate::config::NodeConfig;
 pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
     let metrics = std::sync::Arc::new(ferry_server::metrics::Metrics::new());
-    let pool = crate::node::pool(store.clone(), cfg, Some(metrics.clone()))?;
+    let key = super::secrets::master_key(cfg)?;
+    let assembled = crate::node::assemble(cfg, store.clone(), metrics.clone(), &key).await?;
+    let pool = assembled.pool;
     let stats = pool.stats();
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {} (node.listen / FERRY_LISTEN)", cfg.listen))?;
     let listening = listener.local_addr().unwrap_or(cfg.listen);
-    let server =
-        Server::with_metrics(store.clone(), ServerConfig::new(cfg.tenant.clone()).pool_stats(stats.clone()), metrics);
+    let server = Server::with_metrics(store.clone(), assembled.server, metrics);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let polls = match &assembled.engine {
+        Some(engine) => {
+            tracing::info!(flows = ?engine.flow_names(), "order flows running");
+            Some(engine.spawn_polls(
+                store.clone(),
+                stop_rx.clone(),
+                Default::default(),
+                jiff::SignedDuration::from_hours(24 * 7),
+            ))
+        }
+        None => None,
+    };
     let mut server_stop = stop_rx.clone();
     let serving = tokio::spawn(async move {
         server
@@ -49,6 +62,9 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         Ok(Ok(())) => {}
     }
     drop(stop_rx);
+    if let Some(mut polls) = polls {
+        while polls.join_next().await.is_some() {}
+    }
     tracing::info!(
         completed = stats.completed.load(Ordering::Relaxed),
         dead = stats.dead.load(Ordering::Relaxed),

@@ -215,7 +215,7 @@ fn migrate_and_demo_run_from_an_empty_folder() {
     let (o, e) = text(&out);
     assert!(out.status.success(), "{e}");
     assert!(o.contains("up to date") && o.contains("sqlite"), "{o}");
-    let out = ferry(dir.path()).args(["demo", "--jobs", "300", "--exit-when-idle"]).output().unwrap();
+    let out = ferry(dir.path()).args(["demo", "--self-check", "--jobs", "300", "--exit-when-idle"]).output().unwrap();
     let (o, e) = text(&out);
     assert!(out.status.success(), "{o}\n{e}");
     assert!(o.contains("self-check passed") && o.contains("297 completed, 3 dead letters"), "{o}");
@@ -238,7 +238,7 @@ fn check_validates_the_shipped_flows_with_the_example_config() {
     let out = ferry(dir.path()).args(["check"]).env("FERRY_FLOWS_DIR", root.join("flows")).output().unwrap();
     let (_, e) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
-    assert!(e.contains("amazon-orders-to-crm.yaml:8:") && e.contains("unknown connection"), "{e}");
+    assert!(e.contains("amazon-orders-to-crm.yaml:13:") && e.contains("unknown connection"), "{e}");
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn check_reports_broken_flows_at_their_lines() {
 #[test]
 fn map_preview_prints_the_mapped_order_or_each_field_error() {
     let root = repo_root();
-    let sample = root.join("crates/mapping/tests/fixtures/samples/amazon-order.json");
+    let sample = root.join("crates/mapping/tests/fixtures/samples/canonical-order.json");
     let out = ferry(&root)
         .args(["--config", "ferry.example.toml", "map", "preview", "--flow", "amazon-orders-to-crm", "--input"])
         .arg(&sample)
@@ -276,11 +276,7 @@ fn map_preview_prints_the_mapped_order_or_each_field_error() {
     assert!(out.status.success(), "{o}\n{e}");
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let order: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
-    let id = order
-        .pointer("/AmazonOrderId")
-        .or_else(|| order.pointer("/order/AmazonOrderId"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
+    let id = order.pointer("/id/id").and_then(|v| v.as_str()).unwrap_or("");
     assert!(!id.is_empty() && o.contains(id), "the output carries the order id {id}: {o}");
     assert!(v.is_object());
 

@@ -56,18 +56,41 @@ fn preview_returns_each_error_with_field_and_expression() {
 #[test]
 fn preview_named_finds_the_flow_in_the_folder() {
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    // F1 reads Ferry's canonical order, not Amazon's wire shape.
     let input: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples/amazon-order.json"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples/canonical-order.json"),
         )
         .expect("sample"),
     )
     .expect("json");
     let ctx = PreviewContext {
-        lookups: Arc::new(TableLookups::new().with_table_entry("currencies", "USD", json!("cur-usd"))),
-        base: Default::default(),
+        lookups: Arc::new(
+            TableLookups::new()
+                .with_record(
+                    "contact",
+                    "emailaddress1",
+                    "jane.doe.x1@marketplace.amazon.com",
+                    json!({"contactid": "c-1"}),
+                )
+                .with_record("product", "productnumber", "MUG-BLUE-12", json!({"productid": "p-1"})),
+        ),
+        base: json!({"transactioncurrencyid": "cur-usd"}).as_object().cloned().unwrap_or_default(),
     };
     let out = preview_named(&flows, "amazon-orders-to-crm", &["amazon", "crm"], &input, &ctx).expect("maps");
+    assert_eq!(out["outcome"], json!("mapped"));
+    assert_eq!(out["key"], json!({"ordernumber": "902-3159896-1390916"}));
     assert_eq!(out["fields"]["name"], json!("AMZ-902-3159896-1390916"));
+    assert_eq!(out["fields"]["statuscode"], json!(3));
+    assert_eq!(out["fields"]["transactioncurrencyid"], json!("cur-usd"), "the preview layers on the default");
+    assert_eq!(out["lines"], json!([{"new_asin": "B00EXAMPLE", "productdescription": "Blue mug, 12 oz"}]));
+    assert_eq!(out["actions"], json!([]));
+
+    // Without the product in the CRM the preview shows the dead letter the run would make.
+    let ctx = PreviewContext { lookups: Arc::new(TableLookups::new()), base: Default::default() };
+    let out = preview_named(&flows, "amazon-orders-to-crm", &["amazon", "crm"], &input, &ctx).expect("maps");
+    assert_eq!(out["outcome"], json!("dead_letter"));
+    assert_eq!(out["reason"], json!("lookup `product` found nothing for line 0"));
+    assert_eq!(out["actions"], json!([{"lookup": "customer", "line": null, "policy": "create"}]));
     assert!(matches!(preview_named(&flows, "nope", &["amazon", "crm"], &input, &ctx), Err(PreviewError::NotFound(_))));
 }

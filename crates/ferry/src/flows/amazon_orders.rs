@@ -1,0 +1,470 @@
+//! F1: an Amazon order becomes a CRM sales order with its order products.
+//!
+//! One job per order change. The job reads the order (the poll page's copy when it carries
+//! everything the flow needs, else getOrder, through a Restricted Data Token when buyer data is
+//! allowed), turns it into the canonical order, reads what it refers to in the CRM (products by
+//! SKU, the buyer's contact, currency, price list, unit, the CRM order's current state), maps it
+//! with the flow file on top of the connector's default transformer, and writes the order and
+//! its lines in one `$batch` change set, upserted by alternate keys: running it twice, or after
+//! a crash half-way, leaves exactly one CRM order with exactly its lines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferry_connectors::amazon::client::orders::{self as orders_api, GetOrderRequest, IncludedData};
+use ferry_connectors::amazon::models::orders::{GetOrderResponse, Order as WireOrder};
+use ferry_connectors::amazon::rdt::{DataElement, RestrictedResource};
+use ferry_connectors::amazon::{errors as amazon_errors, transformers};
+use ferry_connectors::dataverse::transformers::{
+    CustomFields, CustomerRef, OrderRefs, customer_to_row, money_value, order_to_salesorder,
+};
+use ferry_connectors::dataverse::{Batch, Literal, Outcome as BatchOutcome, RecordKey, is_conflict};
+use ferry_mapping::{CompiledMapping, LookupError, LookupSource, Outcome};
+use ferry_model::{AmazonOrderId, Currency, DataverseId, Order, Sku};
+use ferry_runtime::failure::Failure;
+use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
+use ferry_store::{Job, RunRecord, Xref, XrefKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::crm::{CrmReader, OrderState};
+use super::remote::Amazon;
+use super::settings::{BuyerPii, FlowSettings};
+
+/// The flow's name (its file in `flows/`).
+pub const FLOW: &str = "amazon-orders-to-crm";
+
+/// Columns of salesorder and salesorderdetail that hold money: Dataverse wants numbers.
+const MONEY_COLUMNS: &[&str] = &[
+    "totalamount",
+    "freightamount",
+    "discountamount",
+    "priceperunit",
+    "tax",
+    "manualdiscountamount",
+    "baseamount",
+    "extendedamount",
+];
+
+/// What a job of this flow carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderJob {
+    pub order_id: String,
+    /// `poll` or `notification`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The order as a searchOrders page returned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<WireOrder>,
+}
+
+/// The custom columns Ferry's CRM solution adds (DESIGN §2: Amazon Order Id, ASIN, …).
+pub fn custom_fields() -> CustomFields {
+    CustomFields {
+        order_source_id: Some("new_amazonorderid".into()),
+        marketplace_id: Some("new_marketplaceid".into()),
+        fulfillment_channel: Some("new_fulfillmentchannel".into()),
+        line_source_id: Some("new_sourcelineid".into()),
+        asin: Some("new_asin".into()),
+        tracking_number: Some("new_trackingnumber".into()),
+        carrier: Some("new_carrier".into()),
+    }
+}
+
+pub struct AmazonOrdersToCrm {
+    pub mapping: Arc<CompiledMapping>,
+    pub settings: FlowSettings,
+    pub amazon: Arc<Amazon>,
+    pub crm: Arc<CrmReader>,
+}
+
+impl Handler for AmazonOrdersToCrm {
+    fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a> {
+        Box::pin(self.sync(ctx, job))
+    }
+}
+
+/// What the CRM has of the things an order refers to, for the mapping's lookups.
+struct Prefetched {
+    contact: Option<(String, DataverseId)>,
+    products: HashMap<String, ferry_connectors::dataverse::Record>,
+}
+
+impl LookupSource for Prefetched {
+    fn table(&self, _: &str, _: &str) -> Result<Option<Value>, LookupError> {
+        Ok(None)
+    }
+    fn xref(&self, _: &str, _: &str) -> Result<Option<String>, LookupError> {
+        Ok(None)
+    }
+    fn rate(&self, _: Currency, _: Currency) -> Result<Option<ferry_model::Decimal>, LookupError> {
+        Ok(None)
+    }
+    fn find(&self, entity: &str, by: &str, key: &str) -> Result<Option<Value>, LookupError> {
+        match (entity, by) {
+            ("contact", "emailaddress1") => Ok(self
+                .contact
+                .as_ref()
+                .filter(|(email, _)| email.eq_ignore_ascii_case(key.trim()))
+                .map(|(_, id)| json!({ "contactid": id.to_string() }))),
+            ("product", "productnumber") => Ok(self.products.get(key).map(|r| Value::Object(r.fields.clone()))),
+            _ => Err(LookupError(format!(
+                "flow {FLOW} reads {entity} by {by} only through its built-in lookups (contact by emailaddress1, product by productnumber)"
+            ))),
+        }
+    }
+}
+
+fn permanent(step: &str, code: &str, message: impl Into<String>) -> JobError {
+    JobError::failed(step, Failure::permanent_with_code(code, message))
+}
+
+/// Maps the CRM status code the flow chose to its state (DYNAMICS.md §A.5 pairs).
+pub fn state_of_status(status: i64) -> Option<i64> {
+    match status {
+        1 | 2 | 690970000 => Some(0),
+        3 => Some(1),
+        4 => Some(2),
+        100001 | 100002 => Some(3),
+        100003 => Some(4),
+        _ => None,
+    }
+}
+
+impl AmazonOrdersToCrm {
+    async fn fetch(&self, ctx: &JobContext, order_id: &AmazonOrderId) -> Result<WireOrder, JobError> {
+        let full = self.settings.buyer_pii == BuyerPii::Full;
+        let request = GetOrderRequest::new(order_id, IncludedData::for_order_flow(full, full));
+        let client = &self.amazon.client;
+        self.amazon
+            .call(ctx, orders_api::API, "getOrder", async {
+                let http = request.to_http();
+                let response = if full {
+                    // One generic-path RDT serves every order for its hour.
+                    let resources = [RestrictedResource::get(
+                        "/orders/2026-01-01/orders/{orderId}",
+                        vec![DataElement::BuyerInfo, DataElement::ShippingAddress],
+                    )];
+                    client.execute_restricted(orders_api::API, "getOrder", &http, &resources).await?
+                } else {
+                    client.execute(orders_api::API, "getOrder", &http).await?
+                };
+                serde_json::from_slice::<GetOrderResponse>(&response.body)
+                    .map(|r| r.order)
+                    .map_err(|e| amazon_errors::bad_response("getOrder", "GetOrderResponse", &e))
+            })
+            .await
+    }
+
+    /// A poll page's copy is enough unless the flow wants buyer data the page lacks.
+    fn page_copy_is_complete(&self, order: &WireOrder) -> bool {
+        self.settings.buyer_pii == BuyerPii::Guest || (order.buyer.is_some() && order.recipient.is_some())
+    }
+
+    async fn sync(&self, ctx: &JobContext, job: &Job) -> Result<Effects, JobError> {
+        let payload: OrderJob = job.payload_as().map_err(|e| JobError::bad_payload(job, e))?;
+        let order_id = AmazonOrderId::new(&payload.order_id)
+            .map_err(|e| permanent("decode", "bad_order_id", format!("job {}: {e}", job.id)))?;
+        let wire = match payload.order {
+            Some(order) if self.page_copy_is_complete(&order) => order,
+            _ => self.fetch(ctx, &order_id).await?,
+        };
+        let mut order = transformers::order_from_2026(&wire)
+            .map_err(|e| permanent("transform", "bad_order", format!("order {order_id}: {e}")))?;
+        if self.settings.buyer_pii == BuyerPii::Guest
+            && let Some(buyer) = order.buyer.as_mut()
+        {
+            // Guest policy: only the relay email reaches the CRM.
+            buyer.kind = ferry_model::CustomerKind::Guest;
+            buyer.phone = None;
+            buyer.addresses.clear();
+        }
+        let record = order.id.to_string();
+        let ordernumber = order.id.id().to_owned();
+
+        // What the order refers to in the CRM.
+        let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
+        let products = self.crm.products_by_sku(ctx, &skus).await?;
+        if let Some((n, line)) = order.lines.iter().enumerate().find(|(_, l)| !products.contains_key(l.sku.as_str())) {
+            return Err(permanent(
+                "lookup product",
+                "unknown_sku",
+                format!(
+                    "order {ordernumber} line {}: unknown SKU '{}': no CRM product has productnumber '{}'; add the product, then replay",
+                    n + 1,
+                    line.sku,
+                    line.sku
+                ),
+            ));
+        }
+        let existing = self.crm.order_state(ctx, &ordernumber).await?;
+        let email = order.buyer.as_ref().and_then(|b| b.exposed_email()).map(|e| e.trim().to_ascii_lowercase());
+        let contact = match &email {
+            Some(email) if !email.is_empty() => {
+                self.crm.contact_by_email(ctx, email).await?.map(|id| (email.clone(), id))
+            }
+            _ => None,
+        };
+        let refs = self.refs(ctx, &order, &products, contact.as_ref().map(|c| c.1)).await?;
+        let default = order_to_salesorder(&order, &refs, &custom_fields())
+            .map_err(|e| permanent("transform", "bad_order", e.to_string()))?;
+
+        // The flow's mapping on top of the default.
+        let lookups: Arc<dyn LookupSource> = Arc::new(Prefetched { contact, products });
+        let input = serde_json::to_value(&order)
+            .map_err(|e| permanent("map", "bad_order", format!("order {ordernumber}: {e}")))?;
+        let mapped =
+            self.mapping.apply_shared(Arc::new(input), default.header.clone(), &lookups).map_err(|errors| {
+                let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                permanent("map", "mapping", text.join("; "))
+            })?;
+        match &mapped.outcome {
+            Outcome::Mapped => {}
+            Outcome::Skipped => {
+                return Ok(trace_only(&record, "map", "skipped", "only_if is false: nothing written".into()));
+            }
+            Outcome::DeadLetter(reason) => return Err(permanent("map", "lookup", reason.clone())),
+            Outcome::HoldForReview(reason) => return Err(permanent("map", "hold_for_review", reason.clone())),
+        }
+        let mut header = mapped.fields;
+        let key = match mapped.key.get("ordernumber").and_then(Value::as_str) {
+            Some(n) if !n.is_empty() => RecordKey::Alternate(vec![("ordernumber".into(), Literal::String(n.into()))]),
+            _ => return Err(permanent("map", "mapping", format!("flow {FLOW}: the key ordernumber is empty"))),
+        };
+        if mapped.actions.iter().any(|a| a.lookup == "customer")
+            && header_customer_missing(&header)
+            && let Some(email) = email.as_deref().filter(|e| !e.is_empty())
+        {
+            let id = self.create_contact(ctx, &order, email).await?;
+            header.insert("customerid_contact@odata.bind".into(), Value::String(format!("/contacts({id})")));
+        }
+        let lines = merge_lines(&ordernumber, default.lines, mapped.lines)?;
+        let status = header.remove("statuscode").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+        let state = status.and_then(state_of_status);
+        money_to_numbers(&mut header, &record)?;
+
+        if let Some(current) = existing
+            && current.is_closed()
+        {
+            // Dataverse keeps closed orders read-only; a person or an earlier run closed it.
+            let note = if Some(current.statecode) == state {
+                "already in its final state".to_owned()
+            } else {
+                format!("closed in the CRM (state {}); Amazon status {} not applied", current.statecode, order.status)
+            };
+            return Ok(with_xref(trace_only(&record, "write", "ok", note), &job.tenant, &ordernumber, current.id));
+        }
+        match (state, status) {
+            (Some(0), Some(s)) | (Some(1), Some(s)) => {
+                header.insert("statecode".into(), json!(state));
+                header.insert("statuscode".into(), json!(s));
+            }
+            _ => {}
+        }
+        let id = self.write(ctx, &key, header, lines).await?;
+        let subject = format!("Amazon order {ordernumber}");
+        match (state, status) {
+            (Some(3), Some(s)) => {
+                let status = if s == 100002 {
+                    ferry_connectors::dataverse::models::FulfilledStatus::Partial
+                } else {
+                    ferry_connectors::dataverse::models::FulfilledStatus::Complete
+                };
+                let client = &self.crm.crm().client;
+                self.crm.crm().call(ctx, "fulfil order", client.fulfill_sales_order(id, status, &subject)).await?;
+            }
+            (Some(2), _) => {
+                let client = &self.crm.crm().client;
+                self.crm.crm().call(ctx, "cancel order", client.cancel_sales_order(id, &subject)).await?;
+            }
+            _ => {}
+        }
+        let note = format!("salesorder {id} written with {} line(s)", order.lines.len());
+        Ok(with_xref(trace_only(&record, "write", "ok", note), &job.tenant, &ordernumber, id))
+    }
+
+    async fn refs(
+        &self,
+        ctx: &JobContext,
+        order: &Order,
+        products: &HashMap<String, ferry_connectors::dataverse::Record>,
+        contact: Option<DataverseId>,
+    ) -> Result<OrderRefs, JobError> {
+        let currency = self
+            .crm
+            .reference(ctx, "transactioncurrencies", "transactioncurrencyid", "isocurrencycode", order.currency.code())
+            .await?;
+        let price_level =
+            self.crm.reference(ctx, "pricelevels", "pricelevelid", "name", &self.settings.price_list).await?;
+        let unit = self.crm.reference(ctx, "uoms", "uomid", "name", &self.settings.unit).await?;
+        let products =
+            products.iter().filter_map(|(sku, row)| Some((Sku::new(sku).ok()?, row.id("productid")?))).collect();
+        Ok(OrderRefs {
+            customer: contact.map(CustomerRef::Contact),
+            currency: Some(currency),
+            price_level: Some(price_level),
+            products,
+            unit: Some(unit),
+        })
+    }
+
+    /// Creates the buyer's contact, keyed by email so two orders of one buyer racing each
+    /// other end with one contact: the loser's create conflicts and it reads the winner's.
+    async fn create_contact(&self, ctx: &JobContext, order: &Order, email: &str) -> Result<DataverseId, JobError> {
+        let crm = self.crm.crm();
+        let mut body = match &order.buyer {
+            Some(buyer) => customer_to_row(buyer, None).body,
+            None => Map::new(),
+        };
+        body.insert("emailaddress1".into(), Value::String(email.to_owned()));
+        body.entry("lastname")
+            .or_insert_with(|| Value::String(ferry_connectors::dataverse::transformers::GUEST_LAST_NAME.into()));
+        let key = RecordKey::alternate("emailaddress1", email);
+        let created = crm
+            .call(ctx, "create customer", async {
+                match crm.client.create_only("contacts", &key, &body).await {
+                    Ok(id) => Ok(Some(id)),
+                    Err(e) if is_conflict(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        match created {
+            Some(id) => Ok(id),
+            None => self.crm.contact_by_email(ctx, email).await?.ok_or_else(|| {
+                JobError::failed(
+                    "create customer",
+                    Failure::transient("the buyer's contact conflicted but is not readable yet"),
+                )
+            }),
+        }
+    }
+
+    /// The order and its lines in one change set: all of it is written or none.
+    async fn write(
+        &self,
+        ctx: &JobContext,
+        key: &RecordKey,
+        header: Map<String, Value>,
+        lines: Vec<LineRow>,
+    ) -> Result<DataverseId, JobError> {
+        let write = ferry_connectors::dataverse::transformers::SalesOrderWrite {
+            key: key.clone(),
+            header,
+            lines,
+            state: ferry_connectors::dataverse::transformers::StateAction::None,
+        };
+        let mut batch = Batch::new();
+        write.add_to_batch(&mut batch).map_err(|e| permanent("write", "batch", e.to_string()))?;
+        let crm = self.crm.crm();
+        let results = crm.call(ctx, "write order", crm.client.execute_batch(&batch, false)).await?;
+        let mut order_id = None;
+        for result in &results {
+            match &result.outcome {
+                BatchOutcome::Succeeded { id, .. } if result.index == 0 => order_id = *id,
+                BatchOutcome::Succeeded { .. } => {}
+                BatchOutcome::Failed(failure) => return Err(JobError::failed("write order", failure.clone())),
+                BatchOutcome::RolledBack | BatchOutcome::NotExecuted => {}
+            }
+        }
+        match order_id {
+            Some(id) => Ok(id),
+            None => match self.crm.order_state(ctx, &key_value(key)).await? {
+                Some(OrderState { id, .. }) => Ok(id),
+                None => Err(JobError::failed("write order", Failure::transient("the $batch answer named no order id"))),
+            },
+        }
+    }
+}
+
+fn key_value(key: &RecordKey) -> String {
+    match key {
+        RecordKey::Alternate(parts) => match parts.first() {
+            Some((_, Literal::String(s))) => s.clone(),
+            _ => String::new(),
+        },
+        RecordKey::Id(id) => id.to_string(),
+    }
+}
+
+fn header_customer_missing(header: &Map<String, Value>) -> bool {
+    !header.keys().any(|k| k.starts_with("customerid_"))
+}
+
+/// An order line ready to write: its key (when lines have one) and its columns.
+type LineRow = (Option<RecordKey>, Map<String, Value>);
+
+/// The flow's line fields over the default's line of the same position.
+fn merge_lines(
+    ordernumber: &str,
+    default: Vec<LineRow>,
+    mapped: Vec<Map<String, Value>>,
+) -> Result<Vec<LineRow>, JobError> {
+    if mapped.len() != default.len() {
+        return Err(permanent(
+            "map",
+            "mapping",
+            format!(
+                "flow {FLOW}, order {ordernumber}: the flow mapped {} of {} lines; every order line must be written",
+                mapped.len(),
+                default.len()
+            ),
+        ));
+    }
+    default
+        .into_iter()
+        .zip(mapped)
+        .map(|((key, mut body), extra)| {
+            for (column, value) in extra {
+                if value.is_null() {
+                    continue;
+                }
+                body.insert(column, value);
+            }
+            money_to_numbers(&mut body, ordernumber)?;
+            Ok((key, body))
+        })
+        .collect()
+}
+
+/// Money the mapping left as decimal text becomes the exact JSON number Dataverse expects.
+fn money_to_numbers(body: &mut Map<String, Value>, record: &str) -> Result<(), JobError> {
+    for column in MONEY_COLUMNS {
+        if let Some(Value::String(text)) = body.get(*column) {
+            let amount: ferry_model::Decimal = text.parse().map_err(|_| {
+                permanent("map", "mapping", format!("{record}: {column} is not a decimal amount: '{text}'"))
+            })?;
+            let number = money_value(amount, record, column).map_err(|e| permanent("map", "mapping", e.to_string()))?;
+            body.insert((*column).to_owned(), number);
+        }
+    }
+    Ok(())
+}
+
+fn trace_only(record: &str, step: &str, outcome: &str, message: String) -> Effects {
+    Effects {
+        trace: vec![RunRecord {
+            record: record.to_owned(),
+            step: step.into(),
+            outcome: outcome.into(),
+            message,
+            at: ferry_model::Timestamp::now(),
+        }],
+        ..Effects::default()
+    }
+}
+
+fn with_xref(mut effects: Effects, tenant: &ferry_model::TenantId, ordernumber: &str, id: DataverseId) -> Effects {
+    effects.xrefs.push(Xref {
+        key: XrefKey {
+            tenant: tenant.clone(),
+            source_system: "amazon".into(),
+            source_entity: "order".into(),
+            source_id: ordernumber.to_owned(),
+            target_system: "dataverse".into(),
+            target_entity: "salesorder".into(),
+        },
+        target_id: id.to_string(),
+    });
+    effects
+}

@@ -1,0 +1,149 @@
+//! F2, back: a fulfilment order's status, carrier, tracking number and ship date go onto its
+//! CRM order, each shipment also as a task on the order's timeline. A complete fulfilment
+//! fulfils the CRM order; a cancelled or unfulfillable one is a dead letter for a person to
+//! look at (the CRM order stays as it is). Every write is keyed (the order by its number, the
+//! task by an id derived from the shipment), so a repeat changes nothing.
+
+use std::sync::Arc;
+
+use ferry_connectors::amazon::client::fulfillment_outbound as fba_api;
+use ferry_connectors::amazon::transformers::shipments_from_fulfillment;
+use ferry_connectors::dataverse::models::FulfilledStatus;
+use ferry_connectors::dataverse::transformers::shipment_to_rows;
+use ferry_connectors::dataverse::{Concurrency, RecordKey};
+use ferry_model::AmazonFulfillmentOrderId;
+use ferry_runtime::failure::Failure;
+use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
+use ferry_store::{Job, RunRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::amazon_orders::custom_fields;
+use super::crm::CrmReader;
+use super::remote::Amazon;
+
+/// The built-in companion flow of `crm-orders-to-fba`.
+pub const FLOW: &str = "crm-orders-to-fba.status";
+
+/// Column with the fulfilment order's status on the CRM order.
+pub const STATUS_COLUMN: &str = "new_fulfillmentstatus";
+/// Column with the ship date.
+pub const SHIP_DATE_COLUMN: &str = "new_shipdate";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusJob {
+    pub seller_fulfillment_order_id: String,
+}
+
+pub struct FbaStatusToCrm {
+    pub amazon: Arc<Amazon>,
+    pub crm: Arc<CrmReader>,
+}
+
+impl Handler for FbaStatusToCrm {
+    fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a> {
+        Box::pin(self.sync(ctx, job))
+    }
+}
+
+fn permanent(step: &str, code: &str, message: impl Into<String>) -> JobError {
+    JobError::failed(step, Failure::permanent_with_code(code, message))
+}
+
+/// A task id that is the same for the same shipment, so its upsert never makes a second task.
+fn task_id(fulfilment_order: &str, shipment: &str) -> uuid::Uuid {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("ferry:fba-shipment:{fulfilment_order}:{shipment}").as_bytes(),
+    )
+}
+
+impl FbaStatusToCrm {
+    async fn sync(&self, ctx: &JobContext, job: &Job) -> Result<Effects, JobError> {
+        let payload: StatusJob = job.payload_as().map_err(|e| JobError::bad_payload(job, e))?;
+        let id = AmazonFulfillmentOrderId::new(&payload.seller_fulfillment_order_id)
+            .map_err(|e| permanent("decode", "bad_id", format!("job {}: {e}", job.id)))?;
+        let record = format!("amazon:fulfillmentorder:{id}");
+        let client = &self.amazon.client;
+        let result =
+            self.amazon.call(ctx, fba_api::API, "getFulfillmentOrder", client.get_fulfillment_order(&id)).await?;
+        let status = result.fulfillment_order.fulfillment_order_status.clone();
+        let ordernumber = result.fulfillment_order.displayable_order_id.clone();
+        let Some(order) = self.crm.order_state(ctx, &ordernumber).await? else {
+            return Err(permanent(
+                "read order",
+                "missing_order",
+                format!("fulfilment order {id} names CRM order {ordernumber}, which the CRM does not have"),
+            ));
+        };
+        let shipments = shipments_from_fulfillment(&result)
+            .map_err(|e| permanent("transform", "bad_fulfillment", e.to_string()))?;
+        let crm = self.crm.crm();
+        let mut fulfil = None;
+        let mut trace = Vec::new();
+        let unshipped: i64 = result
+            .fulfillment_order_items
+            .iter()
+            .map(|i| i.quantity - i.cancelled_quantity - i.unfulfillable_quantity)
+            .sum::<i64>()
+            - shipments.iter().map(|s| i64::from(s.total_quantity())).sum::<i64>();
+        let fields = custom_fields();
+        if !order.is_closed() {
+            let mut update = serde_json::Map::new();
+            update.insert(STATUS_COLUMN.into(), Value::String(status.clone()));
+            for (n, shipment) in shipments.iter().enumerate() {
+                let write = shipment_to_rows(shipment, order.id, unshipped <= 0, &fields);
+                update.extend(write.order_update);
+                if let Some(at) = shipment.shipped_at {
+                    update.insert(SHIP_DATE_COLUMN.into(), Value::String(at.strftime("%Y-%m-%d").to_string()));
+                }
+                let shipment_key = shipment.id.as_ref().map(|r| r.id().to_owned()).unwrap_or_else(|| n.to_string());
+                let task = ferry_model::DataverseId::new(task_id(id.as_str(), &shipment_key))
+                    .map_err(|e| permanent("write task", "bad_id", e.to_string()))?;
+                crm.call(ctx, "write task", crm.client.upsert("tasks", &RecordKey::Id(task), &write.task)).await?;
+                fulfil = fulfil.or(write.fulfil);
+            }
+            // Shipping address columns come from the CRM; Amazon's copy is not written back.
+            update.retain(|k, _| !k.starts_with("shipto_"));
+            crm.call(
+                ctx,
+                "write order",
+                crm.client.update("salesorders", &RecordKey::Id(order.id), &update, Concurrency::Exists),
+            )
+            .await?;
+            trace.push(format!("CRM order {ordernumber}: status {status}, {} shipment(s)", shipments.len()));
+        }
+        match status.as_str() {
+            "CANCELLED" | "UNFULFILLABLE" => {
+                return Err(permanent(
+                    "fulfilment",
+                    "needs_attention",
+                    format!(
+                        "fulfilment order {id} of CRM order {ordernumber} is {status}: a person must decide (refund, other warehouse, cancel)"
+                    ),
+                ));
+            }
+            "COMPLETE" if !order.is_closed() => {
+                let subject = format!("Fulfilled by Amazon ({id})");
+                let status = fulfil.unwrap_or(FulfilledStatus::Complete);
+                crm.call(ctx, "fulfil order", crm.client.fulfill_sales_order(order.id, status, &subject)).await?;
+                trace.push("fulfilled".into());
+            }
+            _ => {}
+        }
+        Ok(Effects {
+            trace: vec![RunRecord {
+                record,
+                step: "write order".into(),
+                outcome: "ok".into(),
+                message: if trace.is_empty() {
+                    "CRM order closed already; nothing written".into()
+                } else {
+                    trace.join("; ")
+                },
+                at: ferry_model::Timestamp::now(),
+            }],
+            ..Effects::default()
+        })
+    }
+}

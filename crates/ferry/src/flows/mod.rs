@@ -1,0 +1,236 @@
+//! The shipped order flows as executable handlers, and what feeds them: the events that start
+//! them (Amazon notifications, Dataverse webhooks) and the polls that back the events up.
+//!
+//! - F1 `amazon-orders-to-crm` ([`amazon_orders`]): Amazon order → CRM sales order.
+//! - F2 `crm-orders-to-fba` ([`crm_to_fba`]): submitted CRM order → FBA fulfilment order, and
+//!   its companion [`fba_status`]: fulfilment status and tracking → CRM order.
+//!
+//! The flow files in the flows folder carry the mappings; the handlers carry the steps.
+
+pub mod amazon_orders;
+pub mod crm;
+pub mod crm_to_fba;
+pub mod fba_status;
+pub mod remote;
+pub mod routing;
+pub mod schedule;
+pub mod settings;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use ferry_connectors::amazon::sqs::{SqsConfig, SqsConsumer};
+use ferry_connectors::amazon::{AmazonClient, AmazonConfig, LwaCredentials};
+use ferry_connectors::dataverse::{DataverseClient, DataverseConfig};
+use ferry_mapping::CompiledMapping;
+use ferry_model::AmazonMarketplaceId;
+use ferry_runtime::{Registry, Resilience};
+use ferry_store::secrets::{MasterKey, SecretValue};
+use ferry_store::{AnyStore, Store};
+use serde_json::Value;
+
+use crate::config::{ConnectionConfig, NodeConfig};
+use remote::{Amazon, Crm};
+use settings::FlowSettings;
+
+/// The remote systems and flows of a node that has an Amazon and a Dataverse connection.
+pub struct Engine {
+    pub tenant: ferry_model::TenantId,
+    pub amazon: Arc<Amazon>,
+    pub crm: Arc<crm::CrmReader>,
+    pub amazon_connection: ferry_model::ConnectionId,
+    pub crm_connection: ferry_model::ConnectionId,
+    pub marketplace_ids: Vec<AmazonMarketplaceId>,
+    pub sqs: Option<Arc<SqsConsumer>>,
+    pub f1: Option<(Arc<CompiledMapping>, FlowSettings)>,
+    pub f2: Option<Arc<CompiledMapping>>,
+    pub schedule: schedule::Intervals,
+}
+
+fn option<'a>(conn: &'a ConnectionConfig, name: &str) -> Option<&'a Value> {
+    conn.options.get(name)
+}
+
+fn option_str(conn: &ConnectionConfig, name: &str) -> Option<String> {
+    option(conn, name).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn seconds(conn: &ConnectionConfig, name: &str, default: f64) -> Duration {
+    let secs = option(conn, name).and_then(Value::as_f64).filter(|s| s.is_finite() && *s > 0.0).unwrap_or(default);
+    Duration::from_secs_f64(secs)
+}
+
+fn scale(conn: &ConnectionConfig) -> f64 {
+    conn.limits.get("scale").and_then(Value::as_f64).filter(|s| s.is_finite() && *s > 0.0).unwrap_or(1.0)
+}
+
+async fn secret(
+    store: &AnyStore,
+    key: &MasterKey,
+    tenant: &ferry_model::TenantId,
+    name: &str,
+) -> anyhow::Result<SecretValue> {
+    let sealed = store
+        .secret(tenant, name)
+        .await?
+        .with_context(|| format!("secret {name} is not set (ferry secrets set {name})"))?;
+    Ok(key.open(&sealed)?)
+}
+
+impl Engine {
+    /// Builds the clients from the config's connections and their secrets, and compiles the
+    /// order flows found in the flows folder. `None` when the config has no Amazon + Dataverse
+    /// pair (the node then runs only the built-in flows).
+    pub async fn build(
+        cfg: &NodeConfig,
+        store: &AnyStore,
+        resilience: Arc<Resilience>,
+        key: &MasterKey,
+    ) -> anyhow::Result<Option<Engine>> {
+        let amazon_conn = cfg.connections.iter().find(|c| c.system == "amazon");
+        let crm_conn = cfg.connections.iter().find(|c| c.system == "dataverse");
+        let (Some(amazon_conn), Some(crm_conn)) = (amazon_conn, crm_conn) else {
+            return Ok(None);
+        };
+        let tenant = &cfg.tenant;
+        let prefix = amazon_conn.credentials.clone().unwrap_or_else(|| amazon_conn.id.to_string());
+        let credentials = LwaCredentials::from_store(store, key, tenant, &prefix)
+            .await
+            .with_context(|| format!("connection {}: LWA credentials", amazon_conn.id))?;
+        let marketplace_ids: Vec<AmazonMarketplaceId> = match option(amazon_conn, "marketplace_ids") {
+            Some(Value::Array(ids)) => ids
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| AmazonMarketplaceId::new(s).map_err(|e| anyhow::anyhow!("connection {}: {e}", amazon_conn.id)))
+                .collect::<anyhow::Result<_>>()?,
+            _ => bail!("connection {}: options.marketplace_ids is required (e.g. [\"ATVPDKIKX0DER\"])", amazon_conn.id),
+        };
+        let mut amazon_config = AmazonConfig::production(
+            ferry_connectors::amazon::Region::NorthAmerica,
+            credentials,
+            marketplace_ids.clone(),
+        );
+        amazon_config.endpoint = amazon_conn.endpoint.trim_end_matches('/').to_owned();
+        if let Some(url) = option_str(amazon_conn, "token_url") {
+            amazon_config.token_url = url;
+        }
+        amazon_config.limits_scale = scale(amazon_conn);
+        let client = AmazonClient::new(amazon_config)
+            .map_err(|e| anyhow::anyhow!("connection {}: {e}", amazon_conn.id))?
+            .with_runtime(resilience.clone(), amazon_conn.id.to_string());
+        let amazon = Arc::new(Amazon { client, connection: amazon_conn.id.to_string() });
+        let sqs = match option_str(amazon_conn, "queue_url") {
+            Some(queue_url) => {
+                let access_key_id = secret(store, key, tenant, &format!("{prefix}.aws_access_key_id")).await?;
+                let secret_access_key = secret(store, key, tenant, &format!("{prefix}.aws_secret_access_key")).await?;
+                Some(Arc::new(SqsConsumer::new(SqsConfig {
+                    endpoint: option_str(amazon_conn, "sqs_endpoint")
+                        .unwrap_or_else(|| queue_url.split("/000000000000").next().unwrap_or(&queue_url).to_owned()),
+                    queue_url,
+                    region: option_str(amazon_conn, "aws_region").unwrap_or_else(|| "us-east-1".into()),
+                    credentials: ferry_connectors::amazon::sigv4::AwsCredentials {
+                        access_key_id: access_key_id.expose().to_owned(),
+                        secret_access_key,
+                        session_token: None,
+                    },
+                })))
+            }
+            None => None,
+        };
+
+        let crm_prefix = crm_conn.credentials.clone().unwrap_or_else(|| crm_conn.id.to_string());
+        let client_id = option_str(crm_conn, "client_id")
+            .with_context(|| format!("connection {}: options.client_id is required", crm_conn.id))?;
+        let entra_tenant = option_str(crm_conn, "tenant")
+            .with_context(|| format!("connection {}: options.tenant (the Entra tenant) is required", crm_conn.id))?;
+        let client_secret = secret(store, key, tenant, &format!("{crm_prefix}.client_secret")).await?;
+        let mut dv_config = DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret);
+        if let Some(authority) = option_str(crm_conn, "authority") {
+            dv_config = dv_config.with_authority(authority);
+        }
+        let dv = DataverseClient::new(dv_config).map_err(|e| anyhow::anyhow!("connection {}: {e}", crm_conn.id))?;
+        let crm = crm::CrmReader::new(Crm::new(dv, crm_conn.id.to_string(), scale(crm_conn)));
+
+        let known: Vec<&str> = cfg.connections.iter().map(|c| c.id.as_ref()).collect();
+        let (flows, problems) = ferry_mapping::check::load_dir(&cfg.flows_dir, &known);
+        if !problems.is_empty() {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            bail!("the flows folder {} has problems:\n{}", cfg.flows_dir.display(), text.join("\n"));
+        }
+        let compile = |name: &str| -> anyhow::Result<Option<(Arc<CompiledMapping>, ferry_mapping::Flow)>> {
+            let Some(file) = flows.iter().find(|f| f.flow.name.value == name) else { return Ok(None) };
+            let mapping = CompiledMapping::compile_file(&file.flow, &file.path, None)
+                .map_err(|d| anyhow::anyhow!("{}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+            Ok(Some((Arc::new(mapping), file.flow.clone())))
+        };
+        let f1 = match compile(amazon_orders::FLOW)? {
+            Some((mapping, flow)) => {
+                let settings =
+                    FlowSettings::from_flow(amazon_orders::FLOW, &flow.settings).map_err(anyhow::Error::msg)?;
+                Some((mapping, settings))
+            }
+            None => None,
+        };
+        let f2 = compile(crm_to_fba::FLOW)?.map(|(m, _)| m);
+        Ok(Some(Engine {
+            tenant: tenant.clone(),
+            amazon,
+            crm,
+            amazon_connection: amazon_conn.id.clone(),
+            crm_connection: crm_conn.id.clone(),
+            marketplace_ids,
+            sqs,
+            f1,
+            f2,
+            schedule: schedule::Intervals {
+                orders: seconds(amazon_conn, "poll_seconds", 300.0),
+                notifications: seconds(amazon_conn, "queue_wait_seconds", 1.0),
+                fulfilment: seconds(amazon_conn, "fulfilment_poll_seconds", 600.0),
+                crm: seconds(crm_conn, "poll_seconds", 120.0),
+            },
+        }))
+    }
+
+    /// Registers the flows whose files are in the flows folder.
+    pub fn register(&self, registry: &mut Registry, store: &AnyStore) {
+        if let Some((mapping, settings)) = &self.f1 {
+            registry.register(
+                amazon_orders::FLOW,
+                amazon_orders::AmazonOrdersToCrm {
+                    mapping: mapping.clone(),
+                    settings: settings.clone(),
+                    amazon: self.amazon.clone(),
+                    crm: self.crm.clone(),
+                },
+            );
+        }
+        if let Some(mapping) = &self.f2 {
+            registry.register(
+                crm_to_fba::FLOW,
+                crm_to_fba::CrmOrdersToFba {
+                    mapping: mapping.clone(),
+                    amazon: self.amazon.clone(),
+                    crm: self.crm.clone(),
+                    store: store.clone(),
+                },
+            );
+            registry.register(
+                fba_status::FLOW,
+                fba_status::FbaStatusToCrm { amazon: self.amazon.clone(), crm: self.crm.clone() },
+            );
+        }
+    }
+
+    /// The flows that are running, for messages.
+    pub fn flow_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.f1.is_some() {
+            names.push(amazon_orders::FLOW);
+        }
+        if self.f2.is_some() {
+            names.extend([crm_to_fba::FLOW, fba_status::FLOW]);
+        }
+        names
+    }
+}

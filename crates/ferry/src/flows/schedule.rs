@@ -1,0 +1,216 @@
+//! The polls that run beside the events: the searchOrders safety net under ORDER_CHANGE, the
+//! SQS notification queue, Dataverse change tracking on sales orders, and the fulfilment-order
+//! list under FULFILLMENT_ORDER_STATUS. Each moves its cursor in the same transaction as the
+//! jobs it enqueues, so a crash repeats at most one page and loses nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ferry_connectors::amazon::IncludedData;
+use ferry_connectors::amazon::poll::OrderPoll;
+use ferry_connectors::dataverse::ChangeTrackingSource;
+use ferry_store::{AnyStore, CursorUpdate, Store};
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::routing::Routes;
+use super::settings::BuyerPii;
+use super::{Engine, amazon_orders, crm_to_fba};
+
+/// How often each poll runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    pub orders: Duration,
+    /// Long-poll wait of one SQS receive.
+    pub notifications: Duration,
+    pub fulfilment: Duration,
+    pub crm: Duration,
+}
+
+/// Counters of what the polls brought in (the demo's progress line reads them).
+#[derive(Debug, Default)]
+pub struct PollStats {
+    pub notifications: AtomicU64,
+    pub orders_polled: AtomicU64,
+    pub crm_changes: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// Cursor of the fulfilment-order poll.
+pub const FULFILMENT_CURSOR: &str = "amazon/fulfillment-orders";
+/// Cursor of the searchOrders poll.
+pub const ORDERS_CURSOR: &str = "amazon/orders";
+
+impl Engine {
+    /// Routes of this engine's flows.
+    pub fn routes(&self) -> Routes {
+        Routes {
+            tenant: self.tenant.clone(),
+            amazon: self.amazon_connection.clone(),
+            crm: self.crm_connection.clone(),
+            orders_to_crm: self.f1.is_some(),
+            crm_to_fba: self.f2.is_some(),
+        }
+    }
+
+    /// Starts every poll this engine's flows need; they stop when `stop` turns true.
+    pub fn spawn_polls(
+        self: &Arc<Self>,
+        store: AnyStore,
+        stop: watch::Receiver<bool>,
+        stats: Arc<PollStats>,
+        initial_lookback: SignedDuration,
+    ) -> JoinSet<()> {
+        let mut set = JoinSet::new();
+        if let Some((_, settings)) = &self.f1 {
+            let full = settings.buyer_pii == BuyerPii::Full;
+            let poll = OrderPoll {
+                tenant: self.tenant.clone(),
+                connection: self.amazon_connection.clone(),
+                marketplace_ids: self.marketplace_ids.clone(),
+                cursor: ORDERS_CURSOR.into(),
+                flow: amazon_orders::FLOW.into(),
+                initial_lookback,
+                // Buyer and recipient need a Restricted Data Token: with the `full` policy
+                // the job reads them through getOrder; the page carries the rest.
+                included_data: IncludedData::for_order_flow(false, false)
+                    .into_iter()
+                    .chain(if full { None } else { Some(IncludedData::Buyer) })
+                    .collect(),
+                page_size: 100,
+            };
+            let (engine, store, stats) = (self.clone(), store.clone(), stats.clone());
+            set.spawn(every(self.schedule.orders, stop.clone(), move || {
+                let (engine, store, stats, poll) = (engine.clone(), store.clone(), stats.clone(), poll.clone());
+                async move {
+                    match poll.run(&engine.amazon.client, &store, Timestamp::now()).await {
+                        Ok(outcome) => {
+                            stats.orders_polled.fetch_add(outcome.jobs_enqueued as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            stats.errors.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(error = %e, "searchOrders poll failed; the next poll resumes from the cursor");
+                        }
+                    }
+                }
+            }));
+        }
+        if let Some(sqs) = &self.sqs {
+            let (sqs, store, stats, routes) = (sqs.clone(), store.clone(), stats.clone(), self.routes());
+            let wait = self.schedule.notifications.as_secs().clamp(0, 20) as u8;
+            let mut stop = stop.clone();
+            set.spawn(async move {
+                loop {
+                    if *stop.borrow() {
+                        return;
+                    }
+                    let poll = sqs.poll_into(&store, &routes.tenant, &routes.amazon, wait, |n| routes.amazon(n));
+                    tokio::select! {
+                        _ = stop.changed() => return,
+                        result = poll => match result {
+                            Ok(report) => {
+                                stats.notifications.fetch_add(report.stored as u64, Ordering::Relaxed);
+                                if report.received == 0 && wait == 0 {
+                                    tokio::time::sleep(Duration::from_millis(200)).await;
+                                }
+                            }
+                            Err(e) => {
+                                stats.errors.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(error = %e, "notification queue receive failed; retrying");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        },
+                    }
+                }
+            });
+        }
+        if self.f2.is_some() {
+            let source = ChangeTrackingSource {
+                tenant: self.tenant.clone(),
+                connection: self.crm_connection.clone(),
+                entity_set: "salesorders".into(),
+                primary_id: "salesorderid".into(),
+                select: vec!["salesorderid".into(), "statecode".into(), "statuscode".into()],
+                flow: crm_to_fba::FLOW.into(),
+                page_size: Some(500),
+            };
+            let (engine, store2, stats2) = (self.clone(), store.clone(), stats.clone());
+            set.spawn(every(self.schedule.crm, stop.clone(), move || {
+                let (engine, store, stats, source) = (engine.clone(), store2.clone(), stats2.clone(), source.clone());
+                async move {
+                    match source.poll(&store, &engine.crm.crm().client).await {
+                        Ok(outcome) => {
+                            stats.crm_changes.fetch_add(outcome.enqueued as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            stats.errors.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(error = %e, "Dataverse change tracking poll failed; retrying next time");
+                        }
+                    }
+                }
+            }));
+            let (engine, store, stats) = (self.clone(), store.clone(), stats.clone());
+            set.spawn(every(self.schedule.fulfilment, stop.clone(), move || {
+                let (engine, store, stats) = (engine.clone(), store.clone(), stats.clone());
+                async move {
+                    if let Err(e) = engine.poll_fulfilment_orders(&store).await {
+                        stats.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(error = %e, "fulfilment order poll failed; retrying next time");
+                    }
+                }
+            }));
+        }
+        set
+    }
+
+    /// One fulfilment-order poll: a status job per order changed since the cursor.
+    pub async fn poll_fulfilment_orders(&self, store: &AnyStore) -> anyhow::Result<usize> {
+        let since = match store.cursor(&self.tenant, FULFILMENT_CURSOR).await? {
+            Some(text) => Some(text.parse::<Timestamp>()?),
+            None => None,
+        };
+        let started = Timestamp::now();
+        let orders = self.amazon.client.list_all_fulfillment_orders(since).await?;
+        let routes = self.routes();
+        let jobs: Vec<_> = orders
+            .iter()
+            .map(|o| {
+                routes.fulfilment_status(
+                    &o.seller_fulfillment_order_id,
+                    &format!("{}:{}", o.fulfillment_order_status, o.status_updated_date),
+                )
+            })
+            .collect();
+        // A minute of overlap: an order updated while the page was read is read again.
+        let next = started.saturating_sub(SignedDuration::from_secs(60)).unwrap_or(started);
+        let update =
+            CursorUpdate { tenant: self.tenant.clone(), name: FULFILMENT_CURSOR.into(), value: next.to_string() };
+        let ids = store.enqueue_with_cursor(&jobs, &update).await?;
+        Ok(ids.iter().flatten().count())
+    }
+}
+
+/// Runs `tick` now and then every `period` until `stop` turns true.
+async fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, tick: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period.max(Duration::from_millis(50)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = interval.tick() => {}
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick() => {}
+        }
+    }
+}
