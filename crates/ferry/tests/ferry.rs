@@ -4,5 +4,6 @@ mod ferry {
     mod cli;
     mod crash;
     mod drain;
+    mod flows;
     pub mod support;
 }

@@ -254,8 +254,11 @@ impl AmazonOrdersToCrm {
             };
             return Ok(with_xref(trace_only(&record, "write", "ok", note), &job.tenant, &ordernumber, current.id));
         }
+        // The state is written only when it changes: a re-run never reopens an order that
+        // another flow (F2's tracking) moved on meanwhile.
+        let unchanged = existing.is_some_and(|c| Some(c.statecode) == state && Some(c.statuscode) == status);
         match (state, status) {
-            (Some(0), Some(s)) | (Some(1), Some(s)) => {
+            (Some(0), Some(s)) | (Some(1), Some(s)) if !unchanged => {
                 header.insert("statecode".into(), json!(state));
                 header.insert("statuscode".into(), json!(s));
             }

@@ -113,8 +113,10 @@ impl FbaStatusToCrm {
             .await?;
             trace.push(format!("CRM order {ordernumber}: status {status}, {} shipment(s)", shipments.len()));
         }
-        match status.as_str() {
-            "CANCELLED" | "UNFULFILLABLE" => {
+        // Amazon's FulfillmentOrderStatus values: New, Received, Planning, Processing,
+        // Cancelled, Complete, CompletePartialled, Unfulfillable, Invalid.
+        match status.to_ascii_lowercase().as_str() {
+            "cancelled" | "unfulfillable" | "invalid" => {
                 return Err(permanent(
                     "fulfilment",
                     "needs_attention",
@@ -123,7 +125,7 @@ impl FbaStatusToCrm {
                     ),
                 ));
             }
-            "COMPLETE" if !order.is_closed() => {
+            "complete" | "completepartialled" if !order.is_closed() => {
                 let subject = format!("Fulfilled by Amazon ({id})");
                 let status = fulfil.unwrap_or(FulfilledStatus::Complete);
                 crm.call(ctx, "fulfil order", crm.client.fulfill_sales_order(order.id, status, &subject)).await?;

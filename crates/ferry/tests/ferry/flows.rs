@@ -1,0 +1,336 @@
+//! F1 and F2 end to end through real sockets: the Amazon and Dataverse sandboxes in this
+//! process with faults switched on, `ferry run` as a child process, and the result checked
+//! through the Dataverse sandbox's own OData API.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry_connectors::dataverse::{DataverseClient, DataverseConfig, Query, RecordKey};
+use ferry_sandbox::amazon::fulfillment::FoStatus;
+use ferry_sandbox::amazon::state::Status;
+use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
+use ferry_sandbox::dataverse::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DataverseSandbox, DataverseSandboxConfig, ServiceLimits,
+    WebhookAuth, WebhookRegistration,
+};
+use ferry_sandbox::faults::FaultConfig;
+use ferry_store::secrets::SecretValue;
+use ferry_store::{AnyStore, Store};
+use serde_json::{Value, json};
+
+use super::support::{TempDir, ferry, run_with_stdin, text};
+
+const SPEEDUP: f64 = 600.0;
+const CRM_SCALE: f64 = 20.0;
+
+struct World {
+    amazon: AmazonSandbox,
+    dataverse: DataverseSandbox,
+    crm: DataverseClient,
+    dir: TempDir,
+    config: std::path::PathBuf,
+    skus: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
+    let amazon_cfg = AmazonSandboxConfig { speedup: SPEEDUP, order_lifecycle: false, ..AmazonSandboxConfig::default() };
+    let amazon = AmazonSandbox::start(amazon_cfg.clone()).await.expect("amazon sandbox");
+    let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
+        limits: ServiceLimits { requests: (6000.0 * CRM_SCALE) as u32, ..ServiceLimits::default() },
+        alternate_keys: vec![("salesorderdetail".into(), vec!["new_sourcelineid".into()])],
+        ..DataverseSandboxConfig::default()
+    })
+    .await
+    .expect("dataverse sandbox");
+    dataverse.seed_reference_data().expect("reference data");
+    let crm = DataverseClient::new(
+        DataverseConfig::new(
+            dataverse.base_url(),
+            DEFAULT_TENANT,
+            DEFAULT_CLIENT_ID,
+            SecretValue::new(DEFAULT_CLIENT_SECRET),
+        )
+        .with_authority(dataverse.authority_url()),
+    )
+    .expect("client");
+    let skus: Vec<String> =
+        (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
+    for (n, sku) in skus.iter().enumerate() {
+        let channel = if n % 5 == 4 { "MFN" } else { "FBA" };
+        add_product(&crm, sku, channel).await;
+    }
+    let dir = TempDir::new(name);
+    let port = free_port();
+    let options = format!(
+        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\ncredentials = \"amazon\"\nlimits = {{ scale = {SPEEDUP} }}\n\
+         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", poll_seconds = 1.0, queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0 }}\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\ncredentials = \"crm\"\nlimits = {{ scale = {CRM_SCALE} }}\n\
+         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", poll_seconds = 1.0 }}\n",
+        amazon.base_url(),
+        amazon_cfg.marketplace_id,
+        amazon.token_url(),
+        amazon.queue_url(),
+        dataverse.base_url(),
+        dataverse.authority_url(),
+    );
+    let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let config = dir.path().join("ferry.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\ndata_dir = \"{}\"\nflows_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\n[workers]\ncount = 2\nconcurrency = 32\nlease_seconds = 10\n\n{options}",
+            dir.path().join("data").display(),
+            flows.display()
+        ),
+    )
+    .expect("config");
+    let webhook_key = "test-webhook-key-0123456789";
+    for (name, value) in [
+        ("amazon.client_id", amazon_cfg.client_id.as_str()),
+        ("amazon.client_secret", amazon_cfg.client_secret.as_str()),
+        ("amazon.refresh_token", amazon_cfg.refresh_token.as_str()),
+        ("amazon.aws_access_key_id", amazon_cfg.aws_access_key_id.as_str()),
+        ("amazon.aws_secret_access_key", amazon_cfg.aws_secret_access_key.as_str()),
+        ("crm.client_secret", DEFAULT_CLIENT_SECRET),
+        ("crm.webhook_key", webhook_key),
+    ] {
+        let out = run_with_stdin(ferry(dir.path()).arg("--config").arg(&config).args(["secrets", "set", name]), value);
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    dataverse.register_webhook(WebhookRegistration {
+        url: format!("http://127.0.0.1:{port}/ingress/dataverse/crm"),
+        entity: "salesorder".into(),
+        messages: vec!["Create".into(), "Update".into()],
+        auth: WebhookAuth::WebhookKey(webhook_key.into()),
+    });
+    let ids = amazon.seed_orders(orders, 0.02);
+    (World { amazon, dataverse, crm, dir, config, skus }, ids)
+}
+
+async fn add_product(crm: &DataverseClient, sku: &str, channel: &str) {
+    let body = json!({ "name": format!("Product {sku}"), "new_fulfillmentchannel": channel });
+    crm.upsert("products", &RecordKey::alternate("productnumber", sku), body.as_object().expect("object"))
+        .await
+        .expect("product");
+}
+
+impl World {
+    fn start(&self) -> Child {
+        ferry(self.dir.path())
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("FERRY_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferry run")
+    }
+
+    async fn store(&self) -> AnyStore {
+        AnyStore::open(&format!("sqlite://{}", self.dir.path().join("data/ferry.db").display())).await.expect("store")
+    }
+
+    /// Amazon orders F1 writes (Pending orders are left out by the flow's `only_if`).
+    fn expected(&self, ids: &[String]) -> (Vec<String>, Vec<String>) {
+        self.amazon.with_orders(|o| {
+            let (mut valid, mut unknown) = (Vec::new(), Vec::new());
+            for id in ids {
+                let order = &o.by_id[id];
+                if order.status == Status::Pending {
+                    continue;
+                }
+                if order.items.iter().all(|i| self.skus.contains(&i.sku)) {
+                    valid.push(id.clone());
+                } else {
+                    unknown.push(id.clone());
+                }
+            }
+            (valid, unknown)
+        })
+    }
+
+    /// Waits until the CRM has `want` orders, the queue is empty and every fulfilment order
+    /// has reached its end, for two seconds in a row.
+    async fn settle(&self, store: &AnyStore, want: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut quiet = 0;
+        loop {
+            let q = store.queue_stats().await.expect("stats");
+            let open = self.amazon.with_fulfillment(|f| {
+                f.orders
+                    .values()
+                    .filter(|o| !matches!(o.status, FoStatus::Complete | FoStatus::Cancelled | FoStatus::Unfulfillable))
+                    .count()
+            });
+            let crm = self.dataverse.row_count("salesorders");
+            if crm >= want && open == 0 && q.ready + q.scheduled + q.running == 0 {
+                quiet += 1;
+                if quiet >= 8 {
+                    return;
+                }
+            } else {
+                quiet = 0;
+            }
+            assert!(Instant::now() < deadline, "not settled: {crm}/{want} CRM orders, {open} open fulfilments, {q:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Every check the issue names, through the Dataverse Web API.
+    async fn verify(&self, valid: &[String]) {
+        let query =
+            Query::new().expand("order_details", &["quantity", "priceperunit", "_productid_value", "new_sourcelineid"]);
+        let rows = self.crm.query_all("salesorders", &query, None).await.expect("orders");
+        let mut by_number: HashMap<String, Vec<&ferry_connectors::dataverse::Record>> = HashMap::new();
+        for row in &rows {
+            by_number.entry(row.str("ordernumber").unwrap_or_default().to_owned()).or_default().push(row);
+        }
+        assert_eq!(rows.len(), valid.len(), "one CRM order per valid Amazon order and nothing else");
+        let products = self.crm.query_all("products", &Query::new(), None).await.expect("products");
+        let sku_of: HashMap<String, String> = products
+            .iter()
+            .filter_map(|p| Some((p.str("productid")?.to_owned(), p.str("productnumber")?.to_owned())))
+            .collect();
+        let fulfilment = self.amazon.with_fulfillment(|f| {
+            f.orders
+                .values()
+                .map(|o| {
+                    (
+                        o.request["displayableOrderId"].as_str().unwrap_or_default().to_owned(),
+                        (o.status, o.package.as_ref().map(|p| p.tracking_number.clone())),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        self.amazon.with_orders(|o| {
+            for id in valid {
+                let order = &o.by_id[id];
+                let found = by_number.get(id).unwrap_or_else(|| panic!("order {id} is not in the CRM"));
+                assert_eq!(found.len(), 1, "order {id} exists exactly once");
+                let row = found[0];
+                let lines = row.get("order_details").and_then(Value::as_array).cloned().unwrap_or_default();
+                assert_eq!(lines.len(), order.items.len(), "order {id} has its {} lines once each", order.items.len());
+                for item in &order.items {
+                    let line = lines
+                        .iter()
+                        .find(|l| l["new_sourcelineid"] == json!(format!("{id}.{}", item.item_id)))
+                        .unwrap_or_else(|| panic!("order {id} line {} missing", item.item_id));
+                    assert_eq!(line["quantity"].as_f64(), Some(f64::from(item.quantity)), "order {id} quantity");
+                    let price: ferry_model::Decimal = line["priceperunit"].to_string().parse().expect("price");
+                    assert_eq!(price, item.unit_price, "order {id} unit price");
+                    let product = line["_productid_value"].as_str().and_then(|p| sku_of.get(p));
+                    assert_eq!(product, Some(&item.sku), "order {id} line product is SKU {}", item.sku);
+                }
+                let total: ferry_model::Decimal =
+                    row.get("totalamount").map(|v| v.to_string()).unwrap_or_default().parse().expect("total");
+                assert_eq!(total, order.total(), "order {id} total");
+                let state = row.get("statecode").and_then(Value::as_i64);
+                let shipped_by_fba = fulfilment.iter().any(|(n, (s, _))| n == id && *s == FoStatus::Complete);
+                let want = match order.status {
+                    Status::Unshipped if shipped_by_fba => 3,
+                    Status::Unshipped => 1,
+                    Status::Shipped => 3,
+                    Status::Canceled => 2,
+                    other => panic!("order {id} has unexpected status {other:?}"),
+                };
+                assert_eq!(state, Some(want), "order {id} ({:?}) state", order.status);
+                // F2: MFN orders the seller ships with at least one FBA line → one fulfilment order.
+                let fba_lines = order
+                    .items
+                    .iter()
+                    .filter(|i| self.skus.iter().position(|s| s == &i.sku).is_none_or(|n| n % 5 != 4))
+                    .count();
+                let eligible = order.status == Status::Unshipped && !order.fulfilled_by_amazon && fba_lines > 0;
+                let made: Vec<_> = fulfilment.iter().filter(|(n, _)| n == id).collect();
+                assert_eq!(made.len(), usize::from(eligible), "order {id}: fulfilment orders");
+                if let Some((_, (FoStatus::Complete, Some(tracking)))) = made.first() {
+                    assert_eq!(
+                        row.str("new_trackingnumber"),
+                        Some(tracking.as_str()),
+                        "order {id} tracking in the CRM"
+                    );
+                }
+            }
+        });
+    }
+
+    /// Adds the unknown SKUs as products (and FBA stock) and replays every dead letter.
+    async fn fix_and_replay(&self, store: &AnyStore, unknown: &[String]) {
+        let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
+        let dead = store.dead_letters(&tenant, true, 10_000).await.expect("dead letters");
+        let missing: Vec<String> = self.amazon.with_orders(|o| {
+            unknown
+                .iter()
+                .flat_map(|id| o.by_id[id].items.iter().filter(|i| !self.skus.contains(&i.sku)).map(|i| i.sku.clone()))
+                .collect()
+        });
+        for id in unknown {
+            let sku = self
+                .amazon
+                .with_orders(|o| o.by_id[id].items.iter().find(|i| !self.skus.contains(&i.sku)).map(|i| i.sku.clone()));
+            let sku = sku.expect("unknown sku");
+            assert!(
+                dead.iter().any(|d| d.error.contains(id.as_str()) && d.error.contains(&sku)),
+                "order {id} is a dead letter naming SKU {sku}"
+            );
+        }
+        for sku in &missing {
+            add_product(&self.crm, sku, "FBA").await;
+            self.amazon.with_fulfillment(|f| {
+                f.inventory.insert(sku.clone(), 100);
+            });
+        }
+        for d in dead {
+            store.replay_dead_letter(d.id, None, "test").await.expect("replay");
+        }
+    }
+}
+
+async fn scenario(name: &str, kills: usize) {
+    let (w, ids) = world(name, 500).await;
+    let (valid, unknown) = w.expected(&ids);
+    assert!(!unknown.is_empty(), "the seed has unknown SKUs");
+    w.amazon.faults().set(FaultConfig { error_rate: 0.05, ..FaultConfig::default() });
+    w.dataverse.faults().set(FaultConfig { error_rate: 0.05, ..FaultConfig::default() });
+    let mut child = w.start();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.dataverse.faults().start_outage(Duration::from_secs(10));
+    let mut rng = fastrand::Rng::with_seed(kills as u64 + 11);
+    for _ in 0..kills {
+        tokio::time::sleep(Duration::from_millis(rng.u64(700..2_500))).await;
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        child = w.start();
+    }
+    let store = w.store().await;
+    w.settle(&store, valid.len(), Duration::from_secs(240)).await;
+    w.amazon.faults().set(FaultConfig::default());
+    w.dataverse.faults().set(FaultConfig::default());
+    w.fix_and_replay(&store, &unknown).await;
+    let all: Vec<String> = valid.iter().chain(&unknown).cloned().collect();
+    w.settle(&store, all.len(), Duration::from_secs(120)).await;
+    child.kill().expect("stop");
+    let _ = child.wait();
+    let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
+    for d in store.dead_letters(&tenant, true, 50).await.expect("dead letters") {
+        eprintln!("open dead letter after replay: {} {} {}", d.flow, d.step, d.error);
+    }
+    w.verify(&all).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_orders_through_faults_an_outage_and_throttling() {
+    scenario("flows-e2e", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_run_killed_at_random_moments_ends_in_the_same_state() {
+    scenario("flows-e2e-kill", 6).await;
+}
