@@ -64,6 +64,32 @@ pub fn money_value(amount: Decimal, record: &str, field: &str) -> Result<Value, 
     Ok(Value::Number(back))
 }
 
+/// Columns of salesorder and salesorderdetail that hold money.
+pub const MONEY_COLUMNS: &[&str] = &[
+    "totalamount",
+    "freightamount",
+    "discountamount",
+    "priceperunit",
+    "tax",
+    "manualdiscountamount",
+    "baseamount",
+    "extendedamount",
+];
+
+/// Money columns given as decimal text (as mappings produce them) become the exact JSON
+/// numbers the Web API expects; text that is not a decimal is refused, naming the column.
+pub fn money_text_to_numbers(body: &mut Map<String, Value>, record: &str) -> Result<(), TransformError> {
+    for column in MONEY_COLUMNS {
+        if let Some(Value::String(text)) = body.get(*column) {
+            let amount: Decimal =
+                text.parse().map_err(|_| err(record, column, format!("'{text}' is not a decimal amount")))?;
+            let number = money_value(amount, record, column)?;
+            body.insert((*column).to_owned(), number);
+        }
+    }
+    Ok(())
+}
+
 fn read_money(record: &Record, column: &str, currency: Currency) -> Option<Money> {
     let value = record.get(column)?;
     let amount: Decimal = match value {

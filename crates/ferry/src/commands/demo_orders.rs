@@ -31,7 +31,7 @@ const F2_TEMPLATE: &str = include_str!("../../../../flows/crm-orders-to-fba.yaml
 
 /// The demo's catalogue: the Amazon sandbox's SKUs as CRM products; every fifth is shipped
 /// by the seller (MFN), the rest by Amazon (FBA).
-pub async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow::Result<()> {
+async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow::Result<()> {
     for (n, sku) in skus.iter().enumerate() {
         let channel = if n % 5 == 4 { "MFN" } else { "FBA" };
         let body = json!({ "name": format!("Ferry sample product {}", n + 1), "new_fulfillmentchannel": channel });
@@ -45,15 +45,6 @@ pub async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow:
             .map_err(|e| anyhow::anyhow!("seeding product {sku}: {e}"))?;
     }
     Ok(())
-}
-
-fn seal(
-    store_key: &MasterKey,
-    tenant: &ferry_model::TenantId,
-    name: &str,
-    value: &str,
-) -> anyhow::Result<ferry_store::SealedSecret> {
-    Ok(store_key.seal(tenant, name, &SecretValue::new(value))?)
 }
 
 pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -148,7 +139,7 @@ pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> 
         ("crm.client_secret", ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
         ("crm.webhook_key", webhook_key.as_str()),
     ] {
-        store.put_secret(&seal(&key, &cfg.tenant, name, value)?).await?;
+        store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?).await?;
     }
     let metrics = Arc::new(ferry_server::metrics::Metrics::new());
     let assembled = crate::node::assemble(&cfg, store.clone(), metrics.clone(), &key).await?;
@@ -206,8 +197,13 @@ pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> 
     let mut quiet_since: Option<(Instant, String)> = None;
     let deadline = started + Duration::from_secs(600);
     let expected_crm = ids.len() - unknown.len();
+    // One listener for the whole run: Ctrl-C or SIGTERM ends a demo that runs until stopped.
+    let mut interrupted = std::pin::pin!(crate::node::shutdown_signal());
     let outcome = loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut interrupted, if !args.exit_when_idle => break None,
+        }
         let p = progress(&store, &amazon, &dataverse).await?;
         let line = format!(
             "  {:>5.1}s  orders in {:>4} · CRM orders {:>4}/{expected_crm} · fulfilments {:>3} · tracked {:>3} · dead letters {:>3} · queue {:>4}",
@@ -227,9 +223,6 @@ pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> 
             last_print = Instant::now();
         }
         if !args.exit_when_idle {
-            if tokio::time::timeout(Duration::ZERO, crate::node::shutdown_signal()).await.is_ok() {
-                break None;
-            }
             continue;
         }
         let settled = p.queued == 0 && p.crm_orders >= expected_crm && p.open_fulfilments == 0 && p.amazon_moving == 0;

@@ -16,35 +16,24 @@ use ferry_connectors::amazon::models::orders::{GetOrderResponse, Order as WireOr
 use ferry_connectors::amazon::rdt::{DataElement, RestrictedResource};
 use ferry_connectors::amazon::{errors as amazon_errors, transformers};
 use ferry_connectors::dataverse::transformers::{
-    CustomFields, CustomerRef, OrderRefs, customer_to_row, money_value, order_to_salesorder,
+    CustomFields, CustomerRef, OrderRefs, customer_to_row, money_text_to_numbers, order_to_salesorder,
 };
 use ferry_connectors::dataverse::{Batch, Literal, Outcome as BatchOutcome, RecordKey, is_conflict};
-use ferry_mapping::{CompiledMapping, LookupError, LookupSource, Outcome};
+use ferry_mapping::{CompiledMapping, LookupError, LookupSource};
 use ferry_model::{AmazonOrderId, Currency, DataverseId, Order, Sku};
 use ferry_runtime::failure::Failure;
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
-use ferry_store::{Job, RunRecord, Xref, XrefKey};
+use ferry_store::{Job, Xref, XrefKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::crm::{CrmReader, OrderState};
 use super::remote::Amazon;
 use super::settings::{BuyerPii, FlowSettings};
+use super::{mapped, note, permanent};
 
 /// The flow's name (its file in `flows/`).
 pub const FLOW: &str = "amazon-orders-to-crm";
-
-/// Columns of salesorder and salesorderdetail that hold money: Dataverse wants numbers.
-const MONEY_COLUMNS: &[&str] = &[
-    "totalamount",
-    "freightamount",
-    "discountamount",
-    "priceperunit",
-    "tax",
-    "manualdiscountamount",
-    "baseamount",
-    "extendedamount",
-];
 
 /// What a job of this flow carries.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,10 +102,6 @@ impl LookupSource for Prefetched {
             ))),
         }
     }
-}
-
-fn permanent(step: &str, code: &str, message: impl Into<String>) -> JobError {
-    JobError::failed(step, Failure::permanent_with_code(code, message))
 }
 
 /// Maps the CRM status code the flow chose to its state (DYNAMICS.md §A.5 pairs).
@@ -213,19 +198,9 @@ impl AmazonOrdersToCrm {
         let lookups: Arc<dyn LookupSource> = Arc::new(Prefetched { contact, products });
         let input = serde_json::to_value(&order)
             .map_err(|e| permanent("map", "bad_order", format!("order {ordernumber}: {e}")))?;
-        let mapped =
-            self.mapping.apply_shared(Arc::new(input), default.header.clone(), &lookups).map_err(|errors| {
-                let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                permanent("map", "mapping", text.join("; "))
-            })?;
-        match &mapped.outcome {
-            Outcome::Mapped => {}
-            Outcome::Skipped => {
-                return Ok(trace_only(&record, "map", "skipped", "only_if is false: nothing written".into()));
-            }
-            Outcome::DeadLetter(reason) => return Err(permanent("map", "lookup", reason.clone())),
-            Outcome::HoldForReview(reason) => return Err(permanent("map", "hold_for_review", reason.clone())),
-        }
+        let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(input), default.header, &lookups))? else {
+            return Ok(note(&record, "map", "only_if is false: nothing written".into()));
+        };
         let mut header = mapped.fields;
         let key = match mapped.key.get("ordernumber").and_then(Value::as_str) {
             Some(n) if !n.is_empty() => RecordKey::Alternate(vec![("ordernumber".into(), Literal::String(n.into()))]),
@@ -247,12 +222,12 @@ impl AmazonOrdersToCrm {
             && current.is_closed()
         {
             // Dataverse keeps closed orders read-only; a person or an earlier run closed it.
-            let note = if Some(current.statecode) == state {
+            let message = if Some(current.statecode) == state {
                 "already in its final state".to_owned()
             } else {
                 format!("closed in the CRM (state {}); Amazon status {} not applied", current.statecode, order.status)
             };
-            return Ok(with_xref(trace_only(&record, "write", "ok", note), &job.tenant, &ordernumber, current.id));
+            return Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id));
         }
         // The state is written only when it changes: a re-run never reopens an order that
         // another flow (F2's tracking) moved on meanwhile.
@@ -264,7 +239,7 @@ impl AmazonOrdersToCrm {
             }
             _ => {}
         }
-        let id = self.write(ctx, &key, header, lines).await?;
+        let id = self.write(ctx, &key, &ordernumber, header, lines).await?;
         let subject = format!("Amazon order {ordernumber}");
         match (state, status) {
             (Some(3), Some(s)) => {
@@ -282,8 +257,8 @@ impl AmazonOrdersToCrm {
             }
             _ => {}
         }
-        let note = format!("salesorder {id} written with {} line(s)", order.lines.len());
-        Ok(with_xref(trace_only(&record, "write", "ok", note), &job.tenant, &ordernumber, id))
+        let message = format!("salesorder {id} written with {} line(s)", order.lines.len());
+        Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id))
     }
 
     async fn refs(
@@ -348,6 +323,7 @@ impl AmazonOrdersToCrm {
         &self,
         ctx: &JobContext,
         key: &RecordKey,
+        ordernumber: &str,
         header: Map<String, Value>,
         lines: Vec<LineRow>,
     ) -> Result<DataverseId, JobError> {
@@ -372,21 +348,11 @@ impl AmazonOrdersToCrm {
         }
         match order_id {
             Some(id) => Ok(id),
-            None => match self.crm.order_state(ctx, &key_value(key)).await? {
+            None => match self.crm.order_state(ctx, ordernumber).await? {
                 Some(OrderState { id, .. }) => Ok(id),
                 None => Err(JobError::failed("write order", Failure::transient("the $batch answer named no order id"))),
             },
         }
-    }
-}
-
-fn key_value(key: &RecordKey) -> String {
-    match key {
-        RecordKey::Alternate(parts) => match parts.first() {
-            Some((_, Literal::String(s))) => s.clone(),
-            _ => String::new(),
-        },
-        RecordKey::Id(id) => id.to_string(),
     }
 }
 
@@ -432,29 +398,7 @@ fn merge_lines(
 
 /// Money the mapping left as decimal text becomes the exact JSON number Dataverse expects.
 fn money_to_numbers(body: &mut Map<String, Value>, record: &str) -> Result<(), JobError> {
-    for column in MONEY_COLUMNS {
-        if let Some(Value::String(text)) = body.get(*column) {
-            let amount: ferry_model::Decimal = text.parse().map_err(|_| {
-                permanent("map", "mapping", format!("{record}: {column} is not a decimal amount: '{text}'"))
-            })?;
-            let number = money_value(amount, record, column).map_err(|e| permanent("map", "mapping", e.to_string()))?;
-            body.insert((*column).to_owned(), number);
-        }
-    }
-    Ok(())
-}
-
-fn trace_only(record: &str, step: &str, outcome: &str, message: String) -> Effects {
-    Effects {
-        trace: vec![RunRecord {
-            record: record.to_owned(),
-            step: step.into(),
-            outcome: outcome.into(),
-            message,
-            at: ferry_model::Timestamp::now(),
-        }],
-        ..Effects::default()
-    }
+    money_text_to_numbers(body, record).map_err(|e| permanent("map", "mapping", e.to_string()))
 }
 
 fn with_xref(mut effects: Effects, tenant: &ferry_model::TenantId, ordernumber: &str, id: DataverseId) -> Effects {

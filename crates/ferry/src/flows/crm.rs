@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use ferry_connectors::dataverse::{Filter, Query, Record, RecordKey};
 use ferry_model::DataverseId;
-use ferry_runtime::failure::Failure;
 use ferry_runtime::{JobContext, JobError};
 use serde_json::Value;
 
@@ -48,7 +47,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn missing(step: &str, what: String) -> JobError {
-    JobError::failed(step, Failure::permanent_with_code("missing_reference", what))
+    super::permanent(step, "missing_reference", what)
 }
 
 impl CrmReader {
@@ -125,22 +124,33 @@ impl CrmReader {
         Ok(found)
     }
 
+    /// One row, or `None` when the CRM does not have it (404).
+    pub async fn retrieve(
+        &self,
+        ctx: &JobContext,
+        step: &str,
+        entity_set: &str,
+        key: &RecordKey,
+        query: &Query,
+    ) -> Result<Option<Record>, JobError> {
+        self.crm
+            .call(ctx, step, async {
+                match self.crm.client.retrieve(entity_set, key, query).await {
+                    Ok(row) => Ok(Some(row)),
+                    Err(e) if ferry_connectors::dataverse::is_not_found(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+
     /// A product row by id.
     pub async fn product(&self, ctx: &JobContext, id: DataverseId) -> Result<Option<Record>, JobError> {
         if let Some(row) = lock(&self.products_by_id).get(&id) {
             return Ok(Some(row.clone()));
         }
         let query = Query::new().select(PRODUCT_COLUMNS);
-        let found = self
-            .crm
-            .call(ctx, "lookup product", async {
-                match self.crm.client.retrieve("products", &RecordKey::Id(id), &query).await {
-                    Ok(row) => Ok(Some(row)),
-                    Err(e) if ferry_connectors::dataverse::is_not_found(&e) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
+        let found = self.retrieve(ctx, "lookup product", "products", &RecordKey::Id(id), &query).await?;
         if let Some(row) = &found {
             self.remember(row);
         }
@@ -167,16 +177,7 @@ impl CrmReader {
     pub async fn order_state(&self, ctx: &JobContext, ordernumber: &str) -> Result<Option<OrderState>, JobError> {
         let key = RecordKey::alternate("ordernumber", ordernumber);
         let query = Query::new().select(&["salesorderid", "statecode", "statuscode"]);
-        let row = self
-            .crm
-            .call(ctx, "read order", async {
-                match self.crm.client.retrieve("salesorders", &key, &query).await {
-                    Ok(row) => Ok(Some(row)),
-                    Err(e) if ferry_connectors::dataverse::is_not_found(&e) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
+        let row = self.retrieve(ctx, "read order", "salesorders", &key, &query).await?;
         Ok(row.and_then(|r| order_state_of(&r)))
     }
 }

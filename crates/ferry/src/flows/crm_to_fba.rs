@@ -8,17 +8,18 @@ use std::sync::Arc;
 
 use ferry_connectors::amazon::client::fulfillment_outbound::{self as fba_api, Created};
 use ferry_connectors::amazon::models::fulfillment_outbound::CreateFulfillmentOrderRequest;
-use ferry_connectors::dataverse::{Query, RecordKey, is_not_found};
-use ferry_mapping::{CompiledMapping, LookupSource, NoLookups, Outcome};
+use ferry_connectors::dataverse::{Query, RecordKey};
+use ferry_mapping::{CompiledMapping, LookupSource, NoLookups};
 use ferry_model::DataverseId;
 use ferry_runtime::failure::Failure;
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
-use ferry_store::{AnyStore, Job, RunRecord, Store, Xref, XrefKey};
+use ferry_store::{AnyStore, Job, Store, Xref, XrefKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::crm::CrmReader;
 use super::remote::Amazon;
+use super::{mapped, note, permanent};
 
 /// The flow's name (its file in `flows/`).
 pub const FLOW: &str = "crm-orders-to-fba";
@@ -44,10 +45,6 @@ impl Handler for CrmOrdersToFba {
     }
 }
 
-fn permanent(step: &str, code: &str, message: impl Into<String>) -> JobError {
-    JobError::failed(step, Failure::permanent_with_code(code, message))
-}
-
 /// The xref that says a CRM order already has its fulfilment order.
 pub fn xref_key(tenant: &ferry_model::TenantId, salesorder: &str) -> XrefKey {
     XrefKey {
@@ -57,19 +54,6 @@ pub fn xref_key(tenant: &ferry_model::TenantId, salesorder: &str) -> XrefKey {
         source_id: salesorder.to_owned(),
         target_system: "amazon".into(),
         target_entity: "fulfillmentorder".into(),
-    }
-}
-
-fn note(record: &str, step: &str, message: String) -> Effects {
-    Effects {
-        trace: vec![RunRecord {
-            record: record.to_owned(),
-            step: step.into(),
-            outcome: "ok".into(),
-            message,
-            at: ferry_model::Timestamp::now(),
-        }],
-        ..Effects::default()
     }
 }
 
@@ -95,19 +79,10 @@ impl CrmOrdersToFba {
         };
         self.attach_products(ctx, &mut order).await?;
         let lookups: Arc<dyn LookupSource> = Arc::new(NoLookups);
-        let mapped =
-            self.mapping.apply_shared(Arc::new(Value::Object(order)), Map::new(), &lookups).map_err(|errors| {
-                let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                permanent("map", "mapping", text.join("; "))
-            })?;
-        match &mapped.outcome {
-            Outcome::Mapped => {}
-            Outcome::Skipped => {
-                return Ok(note(&record, "map", "not a submitted order the seller ships: skipped".into()));
-            }
-            Outcome::DeadLetter(reason) => return Err(permanent("map", "lookup", reason.clone())),
-            Outcome::HoldForReview(reason) => return Err(permanent("map", "hold_for_review", reason.clone())),
-        }
+        let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(Value::Object(order)), Map::new(), &lookups))?
+        else {
+            return Ok(note(&record, "map", "not a submitted order the seller ships: skipped".into()));
+        };
         if mapped.lines.is_empty() {
             return Ok(note(&record, "map", "no line is fulfilled by Amazon: nothing to send".into()));
         }
@@ -141,20 +116,11 @@ impl CrmOrdersToFba {
     }
 
     async fn read_order(&self, ctx: &JobContext, id: DataverseId) -> Result<Option<Map<String, Value>>, JobError> {
-        let crm = self.crm.crm();
         let query = Query::new().expand(
             "order_details",
             &["salesorderdetailid", "_productid_value", "quantity", "priceperunit", "productdescription"],
         );
-        let row = crm
-            .call(ctx, "read order", async {
-                match crm.client.retrieve("salesorders", &RecordKey::Id(id), &query).await {
-                    Ok(row) => Ok(Some(row)),
-                    Err(e) if is_not_found(&e) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
+        let row = self.crm.retrieve(ctx, "read order", "salesorders", &RecordKey::Id(id), &query).await?;
         Ok(row.map(|r| r.fields))
     }
 

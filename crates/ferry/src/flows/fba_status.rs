@@ -12,15 +12,15 @@ use ferry_connectors::dataverse::models::FulfilledStatus;
 use ferry_connectors::dataverse::transformers::shipment_to_rows;
 use ferry_connectors::dataverse::{Concurrency, RecordKey};
 use ferry_model::AmazonFulfillmentOrderId;
-use ferry_runtime::failure::Failure;
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
-use ferry_store::{Job, RunRecord};
+use ferry_store::Job;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::amazon_orders::custom_fields;
 use super::crm::CrmReader;
 use super::remote::Amazon;
+use super::{note, permanent};
 
 /// The built-in companion flow of `crm-orders-to-fba`.
 pub const FLOW: &str = "crm-orders-to-fba.status";
@@ -44,10 +44,6 @@ impl Handler for FbaStatusToCrm {
     fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a> {
         Box::pin(self.sync(ctx, job))
     }
-}
-
-fn permanent(step: &str, code: &str, message: impl Into<String>) -> JobError {
-    JobError::failed(step, Failure::permanent_with_code(code, message))
 }
 
 /// A task id that is the same for the same shipment, so its upsert never makes a second task.
@@ -133,19 +129,8 @@ impl FbaStatusToCrm {
             }
             _ => {}
         }
-        Ok(Effects {
-            trace: vec![RunRecord {
-                record,
-                step: "write order".into(),
-                outcome: "ok".into(),
-                message: if trace.is_empty() {
-                    "CRM order closed already; nothing written".into()
-                } else {
-                    trace.join("; ")
-                },
-                at: ferry_model::Timestamp::now(),
-            }],
-            ..Effects::default()
-        })
+        let message =
+            if trace.is_empty() { "CRM order closed already; nothing written".into() } else { trace.join("; ") };
+        Ok(note(&record, "write order", message))
     }
 }

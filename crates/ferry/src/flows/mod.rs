@@ -234,3 +234,39 @@ impl Engine {
         names
     }
 }
+
+/// A failure no retry can mend: it goes to the dead-letter table with `code` and `message`.
+pub(crate) fn permanent(step: &str, code: &str, message: impl Into<String>) -> ferry_runtime::JobError {
+    ferry_runtime::JobError::failed(step, ferry_runtime::failure::Failure::permanent_with_code(code, message))
+}
+
+/// A finished job's effects with one line of trace saying what it did.
+pub(crate) fn note(record: &str, step: &str, message: String) -> ferry_runtime::Effects {
+    ferry_runtime::Effects {
+        trace: vec![ferry_store::RunRecord {
+            record: record.to_owned(),
+            step: step.into(),
+            outcome: "ok".into(),
+            message,
+            at: ferry_model::Timestamp::now(),
+        }],
+        ..ferry_runtime::Effects::default()
+    }
+}
+
+/// A mapping's result as a flow acts on it: `Some` to write, `None` when `only_if` skipped the
+/// record, a permanent failure (dead letter) for field errors and stopping lookups.
+pub(crate) fn mapped(
+    result: Result<ferry_mapping::MappedRecord, Vec<ferry_mapping::FieldError>>,
+) -> Result<Option<ferry_mapping::MappedRecord>, ferry_runtime::JobError> {
+    let record = result.map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        permanent("map", "mapping", text.join("; "))
+    })?;
+    match &record.outcome {
+        ferry_mapping::Outcome::Mapped => Ok(Some(record)),
+        ferry_mapping::Outcome::Skipped => Ok(None),
+        ferry_mapping::Outcome::DeadLetter(reason) => Err(permanent("map", "lookup", reason.clone())),
+        ferry_mapping::Outcome::HoldForReview(reason) => Err(permanent("map", "hold_for_review", reason.clone())),
+    }
+}

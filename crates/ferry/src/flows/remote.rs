@@ -45,8 +45,10 @@ pub struct Crm {
 
 impl Crm {
     pub fn new(client: DataverseClient, connection: impl Into<String>, scale: f64) -> Arc<Self> {
-        let host = client.config().org_url.split("://").nth(1).unwrap_or_default().split('/').next();
-        let host = host.unwrap_or_default().to_owned();
+        let host = reqwest::Url::parse(&client.config().org_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
         let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
         Arc::new(Crm {
             client,

@@ -294,3 +294,17 @@ async fn batched_writes_hand_each_outcome_back_to_its_record() {
     }
     assert_eq!(sandbox.row_count("tasks"), 24);
 }
+
+#[test]
+fn money_given_as_text_becomes_an_exact_number_and_bad_text_names_the_column() {
+    use ferry_connectors::dataverse::transformers::money_text_to_numbers;
+    let mut body = serde_json::json!({ "totalamount": "119.99", "name": "12.50", "tax": 8 });
+    let body = body.as_object_mut().expect("object");
+    money_text_to_numbers(body, "order 1").expect("converts");
+    assert_eq!(body["totalamount"], serde_json::json!(119.99));
+    assert_eq!(body["name"], serde_json::json!("12.50"), "only money columns change");
+    assert_eq!(body["tax"], serde_json::json!(8));
+    let mut bad = serde_json::json!({ "priceperunit": "12,50" });
+    let err = money_text_to_numbers(bad.as_object_mut().expect("object"), "order 2").expect_err("refused");
+    assert!(err.to_string().contains("order 2") && err.to_string().contains("priceperunit"), "{err}");
+}
