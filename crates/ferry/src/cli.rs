@@ -161,6 +161,39 @@ pub enum SecretsCommand {
 pub enum BenchCommand {
     /// Queue throughput: enqueue → claim → complete with a no-op flow.
     Queue(QueueBenchArgs),
+    /// Amazon orders → CRM sales orders (F1) end to end on the sandboxes: orders per second,
+    /// time against the published limits, requests per order by operation.
+    Orders(OrdersBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersBenchArgs {
+    /// Amazon orders waiting when the engine starts.
+    #[arg(long, default_value_t = 1_000)]
+    pub orders: usize,
+    /// Stores to measure: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub stores: Vec<String>,
+    /// `off`: nothing limits requests; `published`: Amazon's and Dataverse's published limits,
+    /// with time run --speedup times faster (figures are reported in the vendors' time).
+    #[arg(long, default_value = "off")]
+    pub limits: String,
+    /// Sandbox clocks (and, with published limits, rate plans) run this many times faster.
+    #[arg(long, default_value_t = 1.0)]
+    pub speedup: f64,
+    /// F1's buyer data policy: `guest` (poll pages carry whole orders) or `full` (every order
+    /// is read with getOrder through a Restricted Data Token).
+    #[arg(long, default_value = "guest")]
+    pub buyer_pii: String,
+    /// Also consume ORDER_CHANGE notifications, so each order arrives twice (event and poll).
+    #[arg(long)]
+    pub notifications: bool,
+    /// Also run F2 (CRM orders → FBA fulfilment orders) and wait until it is idle too.
+    #[arg(long)]
+    pub with_fba: bool,
+    /// PostgreSQL URL for the postgres run (a fresh schema is made and dropped in it).
+    #[arg(long, env = "FERRY_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/ferry_test")]
+    pub pg_url: String,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,9 @@ pub trait CallObserver: Send + Sync {
     fn api_call(&self, connection: &str, operation: &str, outcome: &str);
     /// A call waited for, or was deferred by, a rate limit (ours or the remote's 429).
     fn throttled(&self, connection: &str, operation: &str);
+    /// A flow wrote its record to the target `seconds` after the event that started it was
+    /// stored (the end-to-end latency).
+    fn delivered(&self, _flow: &str, _seconds: f64) {}
 }
 
 /// Shared resilience state of a node.
@@ -69,6 +72,11 @@ impl Resilience {
         if let Some(o) = &self.observer {
             f(o.as_ref());
         }
+    }
+
+    /// Reports that `flow` wrote its record to the target `seconds` after its event arrived.
+    pub fn delivered(&self, flow: &str, seconds: f64) {
+        self.observe(|o| o.delivered(flow, seconds));
     }
 
     /// Runs one remote call within the limits. `step` names it in errors.

@@ -141,6 +141,12 @@ impl Metrics {
         self.end_to_end.observe(seconds.max(0.0));
     }
 
+    /// The upper bound of the end-to-end latency bucket that holds quantile `q` (0–1) of the
+    /// observations (`+Inf` past the last bound); `None` before the first observation.
+    pub fn end_to_end_quantile(&self, q: f64) -> Option<f64> {
+        self.end_to_end.quantile_bound(q)
+    }
+
     /// Renders every metric in the Prometheus text format 0.0.4.
     pub fn render(&self, snapshot: &Snapshot<'_>) -> String {
         let mut out = String::with_capacity(4096);
@@ -222,6 +228,22 @@ impl Histogram {
         state.counts[slot] += 1;
         state.sum += value;
         state.count += 1;
+    }
+
+    fn quantile_bound(&self, q: f64) -> Option<f64> {
+        let state = lock(&self.state);
+        if state.count == 0 {
+            return None;
+        }
+        let rank = (q.clamp(0.0, 1.0) * state.count as f64).ceil().max(1.0) as u64;
+        let mut cumulative = 0;
+        for (i, count) in state.counts.iter().enumerate() {
+            cumulative += count;
+            if cumulative >= rank {
+                return Some(self.bounds.get(i).copied().unwrap_or(f64::INFINITY));
+            }
+        }
+        Some(f64::INFINITY)
     }
 
     fn render(&self, out: &mut String) {
@@ -360,5 +382,9 @@ impl ferry_runtime::CallObserver for Metrics {
 
     fn throttled(&self, connection: &str, operation: &str) {
         self.record_throttle(connection, operation);
+    }
+
+    fn delivered(&self, _flow: &str, seconds: f64) {
+        self.observe_end_to_end(seconds);
     }
 }

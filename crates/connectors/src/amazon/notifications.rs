@@ -21,8 +21,15 @@ pub enum NotificationError {
 /// What happened, for the notification types Ferry acts on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AmazonEvent {
-    /// ORDER_CHANGE: fetch the order (the payload has no prices or address).
-    OrderChange { order_id: AmazonOrderId, order_status: Option<String>, change_type: Option<String> },
+    /// ORDER_CHANGE: fetch the order (the payload has no prices or address). `changed_at` is
+    /// `OrderChangeTrigger.TimeOfOrderChange`: a copy of the order updated at or after it
+    /// already holds this change.
+    OrderChange {
+        order_id: AmazonOrderId,
+        order_status: Option<String>,
+        change_type: Option<String>,
+        changed_at: Option<Timestamp>,
+    },
     /// FULFILLMENT_ORDER_STATUS: an MCF order moved.
     FulfillmentOrderStatus {
         seller_fulfillment_order_id: AmazonFulfillmentOrderId,
@@ -176,6 +183,9 @@ fn event(kind: &str, payload: &Map<String, Value>) -> Result<AmazonEvent, Notifi
                 order_id,
                 order_status: summary.and_then(|s| opt(s, "OrderStatus")),
                 change_type: opt(n, "OrderChangeType"),
+                changed_at: get_ci(n, "OrderChangeTrigger")
+                    .and_then(Value::as_object)
+                    .and_then(|t| time_ci(t, "TimeOfOrderChange")),
             }
         }
         "FULFILLMENT_ORDER_STATUS" => {

@@ -9,10 +9,12 @@ use ferry_runtime::{JobContext, Pool, PoolConfig, Registry, Resilience};
 use ferry_store::{NewJob, PgStore, SqliteStore, Store, TenantId};
 
 use crate::cli::{BenchCommand, QueueBenchArgs};
+use crate::config::NodeConfig;
 
-pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cfg: &NodeConfig, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Queue(args) => queue(args).await,
+        BenchCommand::Orders(args) => super::bench_orders::run(cfg, args).await,
     }
 }
 
@@ -121,6 +123,6 @@ async fn measure<S: Store>(store: S, jobs: u32, workers: u32) -> anyhow::Result<
     })
 }
 
-fn cores() -> usize {
+pub(super) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }

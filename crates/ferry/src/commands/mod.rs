@@ -1,11 +1,13 @@
 //! One module per command.
 
 mod bench;
+mod bench_orders;
 mod check;
 mod demo;
 mod demo_orders;
 mod dlq;
 mod map;
+mod order_world;
 mod run;
 mod sandbox;
 mod secrets;
@@ -47,7 +49,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets(cmd) => secrets::run(&cfg, cmd).await,
         Command::Run => run::run(&cfg).await,
         Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,
-        Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Bench(cmd) => bench::run(&cfg, cmd).await,
         Command::Sandbox(args) => sandbox::run(args).await,
     }
 }

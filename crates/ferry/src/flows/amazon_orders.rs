@@ -23,7 +23,8 @@ use ferry_mapping::{CompiledMapping, LookupError, LookupSource};
 use ferry_model::{AmazonOrderId, Currency, DataverseId, Order, Sku};
 use ferry_runtime::failure::Failure;
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
-use ferry_store::{Job, Xref, XrefKey};
+use ferry_store::{AnyStore, Echo, EchoKey, Job, Store, Xref, XrefKey};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -45,6 +46,31 @@ pub struct OrderJob {
     /// The order as a searchOrders page returned it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<WireOrder>,
+    /// When the notified change happened (ORDER_CHANGE's TimeOfOrderChange).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<String>,
+}
+
+impl OrderJob {
+    /// The moment of Amazon's order this job is about: the page copy's last update, or the
+    /// notified change. A CRM order written from a copy at least this recent already holds it.
+    fn version(&self) -> Option<Timestamp> {
+        let text = self.order.as_ref().map(|o| o.last_updated_time.as_str()).or(self.changed_at.as_deref())?;
+        text.parse().ok()
+    }
+}
+
+/// The echo row that remembers which copy of an Amazon order the CRM order was last written
+/// from (its LastUpdateDate), so the twin of a job (the notification and the poll both carry
+/// each change) costs no request once the other has written it.
+fn written_version_key(tenant: &ferry_model::TenantId, order_id: &str) -> EchoKey {
+    EchoKey {
+        tenant: tenant.clone(),
+        system: "amazon".into(),
+        entity: "order".into(),
+        record_id: order_id.to_owned(),
+        direction: "amazon->crm".into(),
+    }
 }
 
 /// The custom columns Ferry's CRM solution adds (DESIGN §2: Amazon Order Id, ASIN, …).
@@ -65,6 +91,7 @@ pub struct AmazonOrdersToCrm {
     pub settings: FlowSettings,
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
+    pub store: AnyStore,
 }
 
 impl Handler for AmazonOrdersToCrm {
@@ -146,14 +173,32 @@ impl AmazonOrdersToCrm {
         self.settings.buyer_pii == BuyerPii::Guest || (order.buyer.is_some() && order.recipient.is_some())
     }
 
+    /// The last update of the Amazon order copy the CRM order was written from, if any.
+    async fn written_version(&self, job: &Job, order_id: &str) -> Result<Option<Timestamp>, JobError> {
+        let hash = self.store.echo_hash(&written_version_key(&job.tenant, order_id)).await.map_err(|e| {
+            JobError::failed("read store", Failure::transient(format!("reading order {order_id}'s last write: {e}")))
+        })?;
+        Ok(hash.and_then(|h| h.parse().ok()))
+    }
+
     async fn sync(&self, ctx: &JobContext, job: &Job) -> Result<Effects, JobError> {
         let payload: OrderJob = job.payload_as().map_err(|e| JobError::bad_payload(job, e))?;
         let order_id = AmazonOrderId::new(&payload.order_id)
             .map_err(|e| permanent("decode", "bad_order_id", format!("job {}: {e}", job.id)))?;
+        if let Some(version) = payload.version()
+            && let Some(written) = self.written_version(job, order_id.as_str()).await?
+            && written >= version
+        {
+            let record = format!("amazon:order:{order_id}");
+            let message = format!("the CRM order holds this change already (written from Amazon's copy of {written})");
+            return Ok(note(&record, "read store", message));
+        }
         let wire = match payload.order {
             Some(order) if self.page_copy_is_complete(&order) => order,
             _ => self.fetch(ctx, &order_id).await?,
         };
+        let version =
+            Echo { key: written_version_key(&job.tenant, order_id.as_str()), hash: wire.last_updated_time.clone() };
         let mut order = transformers::order_from_2026(&wire)
             .map_err(|e| permanent("transform", "bad_order", format!("order {order_id}: {e}")))?;
         if self.settings.buyer_pii == BuyerPii::Guest
@@ -227,7 +272,9 @@ impl AmazonOrdersToCrm {
             } else {
                 format!("closed in the CRM (state {}); Amazon status {} not applied", current.statecode, order.status)
             };
-            return Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id));
+            let mut effects = with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id);
+            effects.echoes.push(version);
+            return Ok(effects);
         }
         // The state is written only when it changes: a re-run never reopens an order that
         // another flow (F2's tracking) moved on meanwhile.
@@ -240,6 +287,7 @@ impl AmazonOrdersToCrm {
             _ => {}
         }
         let id = self.write(ctx, &key, &ordernumber, header, lines).await?;
+        super::delivered(ctx, job);
         let subject = format!("Amazon order {ordernumber}");
         match (state, status) {
             (Some(3), Some(s)) => {
@@ -258,7 +306,9 @@ impl AmazonOrdersToCrm {
             _ => {}
         }
         let message = format!("salesorder {id} written with {} line(s)", order.lines.len());
-        Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id))
+        let mut effects = with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id);
+        effects.echoes.push(version);
+        Ok(effects)
     }
 
     async fn refs(

@@ -98,6 +98,7 @@ impl CrmOrdersToFba {
             .amazon
             .call(ctx, fba_api::API, "createFulfillmentOrder", client.create_fulfillment_order(&request))
             .await?;
+        super::delivered(ctx, job);
         let what = match created {
             Created::Created => "created",
             Created::AlreadyExists => "existed already",

@@ -107,6 +107,7 @@ impl FbaStatusToCrm {
                 crm.client.update("salesorders", &RecordKey::Id(order.id), &update, Concurrency::Exists),
             )
             .await?;
+            super::delivered(ctx, job);
             trace.push(format!("CRM order {ordernumber}: status {status}, {} shipment(s)", shipments.len()));
         }
         // Amazon's FulfillmentOrderStatus values: New, Received, Planning, Processing,

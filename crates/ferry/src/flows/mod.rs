@@ -202,6 +202,7 @@ impl Engine {
                     settings: settings.clone(),
                     amazon: self.amazon.clone(),
                     crm: self.crm.clone(),
+                    store: store.clone(),
                 },
             );
         }
@@ -269,4 +270,11 @@ pub(crate) fn mapped(
         ferry_mapping::Outcome::DeadLetter(reason) => Err(permanent("map", "lookup", reason.clone())),
         ferry_mapping::Outcome::HoldForReview(reason) => Err(permanent("map", "hold_for_review", reason.clone())),
     }
+}
+
+/// Reports to `/metrics` that `job` has just written its record to the target: the time from
+/// the event's arrival (when its job was stored) to now.
+pub(crate) fn delivered(ctx: &ferry_runtime::JobContext, job: &ferry_store::Job) {
+    let seconds = ferry_model::Timestamp::now().duration_since(job.created_at).as_secs_f64();
+    ctx.resilience.delivered(&job.flow, seconds);
 }

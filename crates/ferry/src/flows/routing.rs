@@ -24,8 +24,12 @@ impl Routes {
     /// Jobs for one Amazon notification.
     pub fn amazon(&self, notification: &Notification) -> Vec<NewJob> {
         match &notification.event {
-            AmazonEvent::OrderChange { order_id, .. } if self.orders_to_crm => {
-                let payload = json!({ "order_id": order_id.as_str(), "source": "notification" });
+            AmazonEvent::OrderChange { order_id, changed_at, .. } if self.orders_to_crm => {
+                let payload = json!({
+                    "order_id": order_id.as_str(),
+                    "source": "notification",
+                    "changed_at": changed_at.map(|t| t.to_string()),
+                });
                 vec![
                     NewJob::new(self.tenant.clone(), amazon_orders::FLOW, payload)
                         .connection(self.amazon.clone())

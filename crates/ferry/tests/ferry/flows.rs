@@ -32,6 +32,8 @@ struct World {
     dir: TempDir,
     config: std::path::PathBuf,
     skus: Vec<String>,
+    /// The node's server port (`/metrics`).
+    port: u16,
 }
 
 fn free_port() -> u16 {
@@ -110,7 +112,7 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
         auth: WebhookAuth::WebhookKey(webhook_key.into()),
     });
     let ids = amazon.seed_orders(orders, 0.02);
-    (World { amazon, dataverse, crm, dir, config, skus }, ids)
+    (World { amazon, dataverse, crm, dir, config, skus, port }, ids)
 }
 
 async fn add_product(crm: &DataverseClient, sku: &str, channel: &str) {
@@ -121,6 +123,16 @@ async fn add_product(crm: &DataverseClient, sku: &str, channel: &str) {
 }
 
 impl World {
+    /// How many event-to-target latencies the running node's `/metrics` has recorded.
+    async fn latencies_observed(&self) -> u64 {
+        let url = format!("http://127.0.0.1:{}/metrics", self.port);
+        let body = reqwest::get(&url).await.expect("GET /metrics").text().await.expect("metrics body");
+        body.lines()
+            .find_map(|l| l.strip_prefix("ferry_event_to_target_seconds_count "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no ferry_event_to_target_seconds_count in /metrics:\n{body}"))
+    }
+
     fn start(&self) -> Child {
         ferry(self.dir.path())
             .arg("--config")
@@ -316,6 +328,11 @@ async fn scenario(name: &str, kills: usize) {
     w.fix_and_replay(&store, &unknown).await;
     let all: Vec<String> = valid.iter().chain(&unknown).cloned().collect();
     w.settle(&store, all.len(), Duration::from_secs(120)).await;
+    if kills == 0 {
+        // One process saw every order through: each CRM write is in the latency histogram.
+        let written = w.latencies_observed().await;
+        assert!(written >= all.len() as u64, "end-to-end latency observed {written} times for {} orders", all.len());
+    }
     child.kill().expect("stop");
     let _ = child.wait();
     let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");

@@ -78,6 +78,9 @@ pub struct AmazonSandboxConfig {
     /// are shipped by Amazon after 4 hours (Amazon's pace, sped up), each with ORDER_CHANGE.
     /// Tests that count orders by status turn it off.
     pub order_lifecycle: bool,
+    /// Off: no operation's token bucket refuses anything (benchmarks "with limits off");
+    /// injected faults and throttle storms still apply.
+    pub rate_limits: bool,
 }
 
 impl Default for AmazonSandboxConfig {
@@ -97,6 +100,7 @@ impl Default for AmazonSandboxConfig {
             aws_region: "us-east-1".into(),
             queue_name: "ferry-notifications".into(),
             order_lifecycle: true,
+            rate_limits: true,
         }
     }
 }
@@ -110,6 +114,20 @@ pub struct Stats {
     pub throttled: AtomicU64,
     /// LWA token requests.
     pub lwa_requests: AtomicU64,
+    /// SP-API requests received per operation (`getOrder`, `searchOrders`, …).
+    by_operation: Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// SP-API requests received so far, per operation, in name order.
+    pub fn by_operation(&self) -> Vec<(String, u64)> {
+        lock(&self.by_operation).iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    fn count(&self, operation: &str) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.by_operation).entry(operation.to_owned()).or_default() += 1;
+    }
 }
 
 /// State shared by every route.
@@ -237,7 +255,7 @@ impl Shared {
         headers: &HeaderMap,
         grantless: bool,
     ) -> Result<Option<f64>, Response> {
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        self.stats.count(operation);
         let (fault, latency) = self.faults.decide();
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -275,6 +293,9 @@ impl Shared {
         let Some(limit): Option<&OperationLimit> = operation_limit(api, operation) else {
             return Ok(None);
         };
+        if !self.config.rate_limits {
+            return Ok(Some(limit.rate * self.limiter.speedup()));
+        }
         match self.limiter.admit(limit) {
             Some(rate) => Ok(Some(rate)),
             None => {

@@ -104,6 +104,8 @@ struct Shared {
     faults: Faults,
     webhooks: Arc<webhooks::Webhooks>,
     requests: AtomicU64,
+    /// Requests per method and resource ("GET salesorders", "POST $batch").
+    requests_by_kind: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -150,6 +152,7 @@ impl DataverseSandbox {
             faults: Faults::new(config.faults.clone(), config.fault_seed),
             webhooks: webhooks::Webhooks::start(config.organization.clone()),
             requests: AtomicU64::new(0),
+            requests_by_kind: Mutex::default(),
         });
         let weak = Arc::downgrade(&shared);
         shared.webhooks.on_failure(Box::new(move |delivery| {
@@ -245,6 +248,13 @@ impl DataverseSandbox {
     /// HTTP requests received on the Web API (token calls excluded).
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Web API requests received so far per method and resource ("GET salesorders",
+    /// "POST $batch"), in name order.
+    pub fn requests_by_kind(&self) -> Vec<(String, u64)> {
+        let kinds = self.shared.requests_by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        kinds.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
     /// Rows in an entity set.
@@ -404,6 +414,11 @@ async fn web_api(
         return error(&ApiError::new(404, "", format!("No Web API resource at '{path}'; use /api/data/v9.2/")));
     };
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    {
+        let resource = rest.split(['(', '/', '?']).next().unwrap_or(rest);
+        let mut kinds = shared.requests_by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        *kinds.entry(format!("{method} {resource}")).or_default() += 1;
+    }
     let (fault, latency) = shared.faults.decide();
     match fault {
         Fault::None => {}

@@ -137,6 +137,17 @@ async fn pool_outcomes_api_calls_throttles_and_latencies_are_exported_with_escap
     );
     assert_eq!(scrape.value("ferry_event_to_target_seconds_count", &[]), Some(2.0));
     assert_eq!(scrape.value("ferry_event_to_target_seconds_sum", &[]), Some(7.3));
+    // The median is in the 0.5 s bucket, the slowest in the 10 s one.
+    assert_eq!(h.metrics.end_to_end_quantile(0.5), Some(0.5));
+    assert_eq!(h.metrics.end_to_end_quantile(1.0), Some(10.0));
+}
+
+#[test]
+fn latency_quantiles_are_none_before_the_first_delivery_and_infinite_past_the_last_bound() {
+    let metrics = ferry_server::metrics::Metrics::new();
+    assert_eq!(metrics.end_to_end_quantile(0.5), None);
+    metrics.observe_end_to_end(10_000.0);
+    assert_eq!(metrics.end_to_end_quantile(0.5), Some(f64::INFINITY));
 }
 
 #[tokio::test]

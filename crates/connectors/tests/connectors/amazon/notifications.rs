@@ -39,9 +39,11 @@ fn every_sample_notification_parses_into_an_event_with_a_dedupe_key() {
         assert_eq!(event.payload, sample, "{name}: the inbox keeps the envelope as received");
         assert!(!format!("{n:?}").contains("48110"), "{name}: no postal code in Debug");
         match (&n.notification_type[..], &n.event) {
-            ("ORDER_CHANGE", AmazonEvent::OrderChange { order_id, order_status, .. }) => {
+            ("ORDER_CHANGE", AmazonEvent::OrderChange { order_id, order_status, changed_at, .. }) => {
                 assert_eq!(order_id.as_str(), "903-8868176-2219830");
                 assert_eq!(order_status.as_deref(), Some("Unshipped"));
+                let when = changed_at.map(|t| t.to_string());
+                assert_eq!(when.as_deref(), Some("2022-11-29T19:42:04.284Z"), "{name}: TimeOfOrderChange");
             }
             (
                 "FULFILLMENT_ORDER_STATUS",
