@@ -3,6 +3,7 @@
 mod ferry {
     mod cli;
     mod crash;
+    mod demo;
     mod drain;
     mod flows;
     pub mod support;

@@ -133,6 +133,28 @@ impl World {
             .unwrap_or_else(|| panic!("no ferry_event_to_target_seconds_count in /metrics:\n{body}"))
     }
 
+    /// A change the CRM order already holds (the twin of a notification or a poll job)
+    /// reads nothing from Amazon and writes nothing to the CRM; a newer one does both.
+    async fn known_changes_cost_no_request(&self, store: &AnyStore, orders: &[String]) {
+        let count = |rows: Vec<(String, u64)>, name: &str| rows.into_iter().find(|(k, _)| k == name).map_or(0, |r| r.1);
+        let get_orders = || count(self.amazon.stats().by_operation(), "getOrder");
+        let batches = || count(self.dataverse.requests_by_kind(), "POST $batch");
+        let before = (get_orders(), batches());
+        let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
+        let job = |id: &str, changed_at: String, tag: &str| {
+            let payload = serde_json::json!({ "order_id": id, "source": "notification", "changed_at": changed_at });
+            ferry_store::NewJob::new(tenant.clone(), "amazon-orders-to-crm", payload).dedupe_key(format!("{tag}:{id}"))
+        };
+        let old: Vec<_> = orders.iter().map(|id| job(id, "2020-01-01T00:00:00Z".into(), "test-old")).collect();
+        store.enqueue(&old).await.expect("enqueue");
+        self.settle(store, orders.len(), Duration::from_secs(60)).await;
+        assert_eq!((get_orders(), batches()), before, "{} known changes cost requests", orders.len());
+        let newer = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
+        store.enqueue(&[job(&orders[0], newer, "test-new")]).await.expect("enqueue");
+        self.settle(store, orders.len(), Duration::from_secs(60)).await;
+        assert_eq!((get_orders(), batches()), (before.0 + 1, before.1 + 1), "a newer change is read and written");
+    }
+
     fn start(&self) -> Child {
         ferry(self.dir.path())
             .arg("--config")
@@ -332,6 +354,7 @@ async fn scenario(name: &str, kills: usize) {
         // One process saw every order through: each CRM write is in the latency histogram.
         let written = w.latencies_observed().await;
         assert!(written >= all.len() as u64, "end-to-end latency observed {written} times for {} orders", all.len());
+        w.known_changes_cost_no_request(&store, &all).await;
     }
     child.kill().expect("stop");
     let _ = child.wait();

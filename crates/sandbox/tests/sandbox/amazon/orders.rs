@@ -185,3 +185,30 @@ async fn seeded_orders_live_on_and_announce_each_change() {
         .count();
     assert_eq!(changes, pending + afn_unshipped, "one ORDER_CHANGE per status change");
 }
+
+#[tokio::test]
+async fn without_rate_limits_nothing_is_throttled_and_requests_are_counted_per_operation() {
+    let sandbox = ferry_sandbox::amazon::AmazonSandbox::start(ferry_sandbox::amazon::AmazonSandboxConfig {
+        order_lifecycle: false,
+        rate_limits: false,
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let ids = sandbox.seed_orders(1, 0.0);
+    let token = token(&sandbox).await;
+    let path = format!("/orders/2026-01-01/orders/{}", ids[0]);
+    // Twice getOrder's burst of 30, at Amazon's pace: all answered.
+    for n in 0..60 {
+        assert_eq!(call(&sandbox, Some(&token), "GET", &path, None).await.status, 200, "call {n}");
+    }
+    let items = call(&sandbox, Some(&token), "GET", &format!("/orders/v0/orders/{}/orderItems", ids[0]), None).await;
+    assert_eq!(items.status, 200);
+    assert_eq!(sandbox.stats().throttled.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        sandbox.stats().by_operation(),
+        vec![("getOrder".to_owned(), 60), ("getOrderItems".to_owned(), 1)],
+        "LWA calls are not SP-API requests"
+    );
+    assert_eq!(sandbox.stats().requests.load(Ordering::Relaxed), 61);
+}

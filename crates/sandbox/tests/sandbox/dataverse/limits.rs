@@ -126,3 +126,21 @@ async fn sending_while_told_to_wait_lengthens_the_wait_and_is_counted() {
     assert!(longer > first_wait, "{longer} > {first_wait}");
     assert_eq!(api.sandbox.limit_stats().early_requests, 1);
 }
+
+#[tokio::test]
+async fn requests_are_counted_per_method_and_resource() {
+    let api = Api::start().await;
+    assert_eq!(api.get("accounts?$select=name").await.status, 200);
+    assert_eq!(api.get("accounts?$top=1").await.status, 200);
+    let created = api.send("POST", "accounts", &[("Content-Type", "application/json")], Some(r#"{"name":"A"}"#)).await;
+    assert_eq!(created.status, 204);
+    let id = created.header("OData-EntityId").expect("entity id");
+    let id = id.rsplit_once('(').map(|(_, rest)| rest.trim_end_matches(')')).expect("id in the entity id");
+    assert_eq!(api.get(&format!("accounts({id})")).await.status, 200);
+    assert_eq!(
+        api.sandbox.requests_by_kind(),
+        vec![("GET accounts".to_owned(), 3), ("POST accounts".to_owned(), 1)],
+        "keys, queries and paths count under their entity set"
+    );
+    assert_eq!(api.sandbox.request_count(), 4);
+}
