@@ -40,6 +40,9 @@ pub struct CrmReader {
     products_by_sku: Mutex<HashMap<String, Record>>,
     products_by_id: Mutex<HashMap<DataverseId, Record>>,
     reference: Mutex<HashMap<String, DataverseId>>,
+    /// Held while a cache miss is read from the CRM, so the jobs of a cold start that all miss
+    /// the same rows wait for one read instead of each sending its own.
+    filling: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -57,6 +60,7 @@ impl CrmReader {
             products_by_sku: Mutex::default(),
             products_by_id: Mutex::default(),
             reference: Mutex::default(),
+            filling: tokio::sync::Mutex::default(),
         })
     }
 
@@ -75,8 +79,13 @@ impl CrmReader {
         value: &str,
     ) -> Result<DataverseId, JobError> {
         let cache_key = format!("{entity_set}/{column}={value}");
-        if let Some(id) = lock(&self.reference).get(&cache_key) {
-            return Ok(*id);
+        let cached = || lock(&self.reference).get(&cache_key).copied();
+        if let Some(id) = cached() {
+            return Ok(id);
+        }
+        let _filling = self.filling.lock().await;
+        if let Some(id) = cached() {
+            return Ok(id);
         }
         let step = format!("lookup {entity_set}");
         let query = Query::new().select(&[id_column]).filter(Filter::eq(column, value)).top(1);
@@ -93,19 +102,12 @@ impl CrmReader {
     /// Product rows by SKU (`productnumber`); SKUs the CRM does not have are absent.
     pub async fn products_by_sku(&self, ctx: &JobContext, skus: &[&str]) -> Result<HashMap<String, Record>, JobError> {
         let mut found = HashMap::new();
-        let mut wanted: Vec<&str> = Vec::new();
-        {
-            let cache = lock(&self.products_by_sku);
-            for sku in skus {
-                match cache.get(*sku) {
-                    Some(row) => {
-                        found.insert((*sku).to_owned(), row.clone());
-                    }
-                    None if !wanted.contains(sku) => wanted.push(sku),
-                    None => {}
-                }
-            }
+        let mut wanted = self.cached_products(skus, &mut found);
+        if wanted.is_empty() {
+            return Ok(found);
         }
+        let _filling = self.filling.lock().await;
+        wanted = self.cached_products(&wanted, &mut found);
         for chunk in wanted.chunks(PRODUCTS_PER_QUERY) {
             let filter = chunk
                 .iter()
@@ -122,6 +124,22 @@ impl CrmReader {
             }
         }
         Ok(found)
+    }
+
+    /// Moves the cached products of `skus` into `found`; returns the SKUs still wanted.
+    fn cached_products<'s>(&self, skus: &[&'s str], found: &mut HashMap<String, Record>) -> Vec<&'s str> {
+        let cache = lock(&self.products_by_sku);
+        let mut wanted: Vec<&str> = Vec::new();
+        for sku in skus {
+            match cache.get(*sku) {
+                Some(row) => {
+                    found.insert((*sku).to_owned(), row.clone());
+                }
+                None if !wanted.contains(sku) => wanted.push(sku),
+                None => {}
+            }
+        }
+        wanted
     }
 
     /// One row, or `None` when the CRM does not have it (404).
