@@ -8,8 +8,8 @@
 //! its lines in one `$batch` change set, upserted by alternate keys: running it twice, or after
 //! a crash half-way, leaves exactly one CRM order with exactly its lines.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use ferry_connectors::amazon::client::orders::{self as orders_api, GetOrderRequest, IncludedData};
 use ferry_connectors::amazon::models::orders::{GetOrderResponse, Order as WireOrder};
@@ -92,6 +92,32 @@ pub struct AmazonOrdersToCrm {
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
     pub store: AnyStore,
+    /// Orders a job of this node is syncing now: a twin job (the same change by notification
+    /// and by poll) waits for it and then finds the change written, instead of reading the
+    /// order from Amazon a second time.
+    pub running: Arc<Mutex<HashSet<String>>>,
+}
+
+/// How long a twin job waits for the job syncing the same order.
+const TWIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Marks an order as being synced until dropped.
+struct Syncing {
+    running: Arc<Mutex<HashSet<String>>>,
+    order_id: String,
+}
+
+impl Syncing {
+    fn start(running: &Arc<Mutex<HashSet<String>>>, order_id: &str) -> Option<Syncing> {
+        let mut set = running.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(order_id.to_owned()).then(|| Syncing { running: running.clone(), order_id: order_id.to_owned() })
+    }
+}
+
+impl Drop for Syncing {
+    fn drop(&mut self) {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.order_id);
+    }
 }
 
 impl Handler for AmazonOrdersToCrm {
@@ -185,6 +211,13 @@ impl AmazonOrdersToCrm {
         let payload: OrderJob = job.payload_as().map_err(|e| JobError::bad_payload(job, e))?;
         let order_id = AmazonOrderId::new(&payload.order_id)
             .map_err(|e| permanent("decode", "bad_order_id", format!("job {}: {e}", job.id)))?;
+        let Some(_syncing) = Syncing::start(&self.running, order_id.as_str()) else {
+            return Err(JobError::Deferred {
+                step: "wait for twin".into(),
+                wait: TWIN_WAIT,
+                reason: format!("another job is syncing order {order_id}"),
+            });
+        };
         if let Some(version) = payload.version()
             && let Some(written) = self.written_version(job, order_id.as_str()).await?
             && written >= version
@@ -244,7 +277,10 @@ impl AmazonOrdersToCrm {
         let input = serde_json::to_value(&order)
             .map_err(|e| permanent("map", "bad_order", format!("order {ordernumber}: {e}")))?;
         let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(input), default.header, &lookups))? else {
-            return Ok(note(&record, "map", "only_if is false: nothing written".into()));
+            // Handled all the same: the twin of this job need not read the order again.
+            let mut effects = note(&record, "map", "only_if is false: nothing written".into());
+            effects.echoes.push(version);
+            return Ok(effects);
         };
         let mut header = mapped.fields;
         let key = match mapped.key.get("ordernumber").and_then(Value::as_str) {

@@ -203,6 +203,7 @@ impl Engine {
                     amazon: self.amazon.clone(),
                     crm: self.crm.clone(),
                     store: store.clone(),
+                    running: Arc::default(),
                 },
             );
         }
