@@ -230,9 +230,23 @@ impl AmazonOrdersToCrm {
             Some(order) if self.page_copy_is_complete(&order) => order,
             _ => self.fetch(ctx, &order_id).await?,
         };
+        // Whatever the write did (or left alone on purpose), this copy of the order is handled.
         let version =
             Echo { key: written_version_key(&job.tenant, order_id.as_str()), hash: wire.last_updated_time.clone() };
-        let mut order = transformers::order_from_2026(&wire)
+        let mut effects = self.write_order(ctx, job, &order_id, &wire).await?;
+        effects.echoes.push(version);
+        Ok(effects)
+    }
+
+    /// Maps one Amazon order and writes it to the CRM.
+    async fn write_order(
+        &self,
+        ctx: &JobContext,
+        job: &Job,
+        order_id: &AmazonOrderId,
+        wire: &WireOrder,
+    ) -> Result<Effects, JobError> {
+        let mut order = transformers::order_from_2026(wire)
             .map_err(|e| permanent("transform", "bad_order", format!("order {order_id}: {e}")))?;
         if self.settings.buyer_pii == BuyerPii::Guest
             && let Some(buyer) = order.buyer.as_mut()
@@ -277,10 +291,7 @@ impl AmazonOrdersToCrm {
         let input = serde_json::to_value(&order)
             .map_err(|e| permanent("map", "bad_order", format!("order {ordernumber}: {e}")))?;
         let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(input), default.header, &lookups))? else {
-            // Handled all the same: the twin of this job need not read the order again.
-            let mut effects = note(&record, "map", "only_if is false: nothing written".into());
-            effects.echoes.push(version);
-            return Ok(effects);
+            return Ok(note(&record, "map", "only_if is false: nothing written".into()));
         };
         let mut header = mapped.fields;
         let key = match mapped.key.get("ordernumber").and_then(Value::as_str) {
@@ -308,9 +319,7 @@ impl AmazonOrdersToCrm {
             } else {
                 format!("closed in the CRM (state {}); Amazon status {} not applied", current.statecode, order.status)
             };
-            let mut effects = with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id);
-            effects.echoes.push(version);
-            return Ok(effects);
+            return Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id));
         }
         // The state is written only when it changes: a re-run never reopens an order that
         // another flow (F2's tracking) moved on meanwhile.
@@ -342,9 +351,7 @@ impl AmazonOrdersToCrm {
             _ => {}
         }
         let message = format!("salesorder {id} written with {} line(s)", order.lines.len());
-        let mut effects = with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id);
-        effects.echoes.push(version);
-        Ok(effects)
+        Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id))
     }
 
     async fn refs(
