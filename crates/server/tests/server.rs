@@ -153,17 +153,9 @@ impl Harness {
     }
 }
 
-/// `/work/shared/reference/<what>`, found from this crate upwards.
+/// `reference/<what>`, vendored at the repository's root.
 pub fn reference(what: &str) -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for base in manifest.ancestors() {
-        for candidate in [base.join("shared/reference").join(what), base.join("../shared/reference").join(what)] {
-            if candidate.exists() {
-                return candidate;
-            }
-        }
-    }
-    panic!("reference/{what} not found above {}", manifest.display());
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../reference").join(what)
 }
 
 fn read_json(path: PathBuf) -> Value {

@@ -26,7 +26,7 @@ macro_rules! lim {
     };
 }
 
-/// Default plans from each operation's description in `shared/reference/spapi/models` (a test
+/// Default plans from each operation's description in `reference/spapi/models` (a test
 /// re-reads the models and compares).
 pub const OPERATION_LIMITS: &[OperationLimit] = &[
     lim!("ordersV0", "getOrders", 0.0167, 20),

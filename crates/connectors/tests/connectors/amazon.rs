@@ -1,5 +1,5 @@
 //! Amazon connector tests, against the Amazon sandbox over real sockets and against Amazon's
-//! own models and samples in `shared/reference/spapi`.
+//! own models and samples in the vendored `reference/spapi`.
 
 mod finances;
 mod fulfillment;
@@ -20,20 +20,9 @@ use ferry_model::AmazonMarketplaceId;
 use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
 use ferry_store::secrets::SecretValue;
 
-/// `shared/reference/spapi`, found from this crate's directory.
+/// The vendored `reference/spapi` at the repository's root.
 pub fn spapi_reference() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for base in manifest.ancestors() {
-        let candidate = base.join("shared/reference/spapi");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        let sibling = base.join("../shared/reference/spapi");
-        if sibling.is_dir() {
-            return sibling;
-        }
-    }
-    panic!("shared/reference/spapi not found above {}", manifest.display());
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../reference/spapi")
 }
 
 /// A sandbox at `speedup` and a client configured for it (same scale).

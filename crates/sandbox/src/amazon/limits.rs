@@ -32,7 +32,7 @@ const fn lim(
     OperationLimit { api, operation, method, path, rate, burst }
 }
 
-/// Default plans, copied from the models in `shared/reference/spapi/models` (a test compares
+/// Default plans, copied from the models in `reference/spapi/models` (a test compares
 /// this table with the models' description tables).
 pub const OPERATION_LIMITS: &[OperationLimit] = &[
     lim("ordersV0", "getOrders", "GET", "/orders/v0/orders", 0.0167, 20),

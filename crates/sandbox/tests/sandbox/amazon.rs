@@ -10,17 +10,9 @@ use std::path::PathBuf;
 use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
 use serde_json::Value;
 
-/// `shared/reference/spapi`, found from this crate's directory.
+/// The vendored `reference/spapi` at the repository's root.
 pub fn spapi_reference() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for base in manifest.ancestors() {
-        for candidate in [base.join("shared/reference/spapi"), base.join("../shared/reference/spapi")] {
-            if candidate.is_dir() {
-                return candidate;
-            }
-        }
-    }
-    panic!("shared/reference/spapi not found above {}", manifest.display());
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../reference/spapi")
 }
 
 pub async fn start(speedup: f64) -> AmazonSandbox {

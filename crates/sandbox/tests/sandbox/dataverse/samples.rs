@@ -1,4 +1,4 @@
-//! The Dataverse reference samples (shared/reference/dynamics/samples), verbatim, so the tests
+//! The Dataverse reference samples (reference/dynamics/samples), verbatim, so the tests
 //! do not depend on files outside the repository.
 
 #![allow(dead_code)]
