@@ -50,6 +50,7 @@ struct RawWorkers {
     count: Option<Spanned<u32>>,
     concurrency: Option<Spanned<u32>>,
     lease_seconds: Option<Spanned<u32>>,
+    drain_seconds: Option<Spanned<u32>>,
     max_attempts: Option<Spanned<u32>>,
 }
 
@@ -92,6 +93,8 @@ pub struct NodeConfig {
     pub workers: u32,
     pub concurrency: u32,
     pub lease: Duration,
+    /// How long a stop (SIGTERM) may take: running jobs finish and their outcomes commit.
+    pub drain: Duration,
     pub max_attempts: u32,
     pub connections: Vec<ConnectionConfig>,
 }
@@ -143,6 +146,7 @@ pub fn defaults() -> NodeConfig {
         workers: 2,
         concurrency: 64,
         lease: Duration::from_secs(30),
+        drain: Duration::from_secs(20),
         max_attempts: 8,
         connections: Vec::new(),
     }
@@ -225,6 +229,9 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
     }
     if let Some(n) = positive(&raw.workers.lease_seconds, "workers.lease_seconds", 3_600) {
         cfg.lease = Duration::from_secs(u64::from(n));
+    }
+    if let Some(n) = positive(&raw.workers.drain_seconds, "workers.drain_seconds", 3_600) {
+        cfg.drain = Duration::from_secs(u64::from(n));
     }
     if let Some(n) = positive(&raw.workers.max_attempts, "workers.max_attempts", 100) {
         cfg.max_attempts = n;

@@ -38,6 +38,7 @@ pub fn pool_config(cfg: &NodeConfig) -> PoolConfig {
         workers: cfg.workers as usize,
         concurrency: cfg.concurrency as usize,
         lease: cfg.lease,
+        drain_timeout: cfg.drain,
         ..PoolConfig::default()
     };
     if let Some(id) = &cfg.node_id {

@@ -37,7 +37,10 @@ pub struct PoolConfig {
     pub poll_interval: Duration,
     /// A job still running after this is failed as transient.
     pub job_timeout: Duration,
-    /// On shutdown, how long in-flight jobs may finish before their leases are released.
+    /// On shutdown, how long the whole drain may take: in-flight jobs finish (or are stopped)
+    /// and their outcomes are committed within it. If the store does not take them in time
+    /// (it is down), the node stops anyway: those jobs stay leased and run again once the
+    /// lease expires, after a restart or on another node.
     pub drain_timeout: Duration,
     pub retry: RetryPolicy,
 }
@@ -160,13 +163,29 @@ impl<S: Store> Pool<S> {
         ));
         shutdown.await;
         tracing::info!("draining: no new claims, waiting for running jobs");
+        let deadline = tokio::time::Instant::now() + self.config.drain_timeout;
         let _ = stop_tx.send(true);
         self.wake.notify_waiters();
-        while workers.join_next().await.is_some() {}
-        let _ = recovery.await;
-        let _ = reporter.await;
+        // Each worker keeps to the deadline itself; this is the backstop for a store call that
+        // hangs past it (an unreachable server), so a stop never waits for SIGKILL.
+        let backstop = deadline + DRAIN_BACKSTOP;
+        let joined = tokio::time::timeout_at(backstop, async { while workers.join_next().await.is_some() {} }).await;
+        if joined.is_err() {
+            tracing::warn!("workers did not stop by the drain deadline; stopping them (their jobs stay leased)");
+            workers.abort_all();
+            while workers.join_next().await.is_some() {}
+        }
+        for task in [recovery, reporter] {
+            let handle = task.abort_handle();
+            if tokio::time::timeout_at(backstop, task).await.is_err() {
+                handle.abort();
+            }
+        }
     }
 }
+
+/// How long past the drain deadline the pool waits for a store call stuck in a worker.
+const DRAIN_BACKSTOP: Duration = Duration::from_millis(500);
 
 /// Publishes this node's circuit breaker states to the store every few seconds, so
 /// `ferry status` (another process, maybe another machine) can show them.
@@ -238,6 +257,7 @@ impl<S: Store> Worker<S> {
         // Bounded by the concurrency: at most 3 × concurrency effects are ever done but not yet
         // committed (running, queued, in the commit), which bounds redelivery after a crash.
         let (done_tx, done_rx) = mpsc::channel::<Completion>(self.config.concurrency.max(1));
+        let (deadline_tx, deadline_rx) = watch::channel(None);
         let completer = tokio::spawn(complete_loop(
             self.store.clone(),
             self.owner.clone(),
@@ -245,6 +265,7 @@ impl<S: Store> Worker<S> {
             self.config.completion_batch.max(1),
             Arc::clone(&self.stats),
             Arc::clone(&self.in_flight),
+            deadline_rx,
         ));
         let heartbeat = tokio::spawn(heartbeat_loop(
             self.store.clone(),
@@ -274,7 +295,13 @@ impl<S: Store> Worker<S> {
                 }
             }
             let want = u32::try_from(permits.len()).unwrap_or(u32::MAX);
-            let jobs = match self.store.claim(&self.owner, want, self.config.lease).await {
+            // A claim stuck on a store that does not answer must not hold up a stop. Should a
+            // claim go through unseen, its jobs stay leased and run again when the lease expires.
+            let claimed = tokio::select! {
+                r = self.store.claim(&self.owner, want, self.config.lease) => r,
+                _ = stop.changed() => break,
+            };
+            let jobs = match claimed {
                 Ok(jobs) => {
                     store_backoff = Duration::from_millis(100);
                     jobs
@@ -317,9 +344,13 @@ impl<S: Store> Worker<S> {
                 ));
             }
         }
-        // Drain: let running jobs finish, then release whatever is still out.
+        // Drain: let running jobs finish, then release whatever is still out. Jobs get the
+        // drain timeout less a reserve for committing; commits get until the deadline.
+        let deadline = tokio::time::Instant::now() + self.config.drain_timeout;
+        let _ = deadline_tx.send(Some(deadline));
+        let reserve = (self.config.drain_timeout / 4).min(Duration::from_secs(5));
         let drained =
-            tokio::time::timeout(self.config.drain_timeout, async { while tasks.join_next().await.is_some() {} }).await;
+            tokio::time::timeout_at(deadline - reserve, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
@@ -396,6 +427,9 @@ async fn execute(
 
 /// Commits outcomes in batches. A store error keeps the batch and retries: the leases stay
 /// alive through the heartbeat meanwhile, and if this node dies they expire and nothing is lost.
+/// Once draining, retries stop at the drain deadline: what is still uncommitted then is left
+/// to the leases (the jobs run again after they expire), so a store that is down cannot keep
+/// the node from stopping.
 async fn complete_loop<S: Store>(
     store: S,
     owner: String,
@@ -403,8 +437,10 @@ async fn complete_loop<S: Store>(
     max_batch: usize,
     stats: Arc<PoolStats>,
     in_flight: Arc<Mutex<HashSet<JobId>>>,
+    deadline: watch::Receiver<Option<tokio::time::Instant>>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut abandoned = 0usize;
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < max_batch {
@@ -415,24 +451,69 @@ async fn complete_loop<S: Store>(
         }
         let mut backoff = Duration::from_millis(50);
         let applied = loop {
-            match store.complete(&owner, &batch).await {
-                Ok(applied) => break applied,
-                Err(e) => {
+            let attempt = tokio::select! {
+                r = store.complete(&owner, &batch) => Some(r),
+                _ = deadline_passed(deadline.clone()) => None,
+            };
+            match attempt {
+                Some(Ok(applied)) => break Some(applied),
+                Some(Err(e)) => {
                     stats.store_errors.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(error = %e, jobs = batch.len(), "could not commit outcomes; retrying");
-                    tokio::time::sleep(backoff).await;
+                    let waited = tokio::select! {
+                        _ = tokio::time::sleep(backoff) => true,
+                        _ = deadline_passed(deadline.clone()) => false,
+                    };
+                    if !waited {
+                        break None;
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
+                None => break None,
             }
         };
         {
             let mut set = in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            for (c, ok) in batch.iter().zip(applied.iter()) {
-                set.remove(&c.job);
-                stats.add(c, *ok);
+            match applied {
+                Some(applied) => {
+                    for (c, ok) in batch.iter().zip(applied.iter()) {
+                        set.remove(&c.job);
+                        stats.add(c, *ok);
+                    }
+                }
+                None => {
+                    // Still leased in the store: they stay in flight, and the heartbeat keeps
+                    // their leases only while this node lives.
+                    abandoned += batch.len();
+                }
             }
         }
         batch.clear();
+    }
+    if abandoned > 0 {
+        tracing::warn!(
+            jobs = abandoned,
+            "the store did not take these outcomes before the drain deadline; the jobs stay leased \
+             and run again once their leases expire (after a restart or on another node)"
+        );
+    }
+}
+
+/// Resolves once a drain deadline is set and has passed; never before a drain starts.
+async fn deadline_passed(mut deadline: watch::Receiver<Option<tokio::time::Instant>>) {
+    loop {
+        let at = *deadline.borrow_and_update();
+        match at {
+            Some(at) => {
+                tokio::time::sleep_until(at).await;
+                return;
+            }
+            None => {
+                if deadline.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
     }
 }
 

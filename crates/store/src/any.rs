@@ -43,6 +43,13 @@ impl Store for AnyStore {
         }
     }
 
+    fn write_status(&self) -> WriteStatus {
+        match self {
+            AnyStore::Sqlite(s) => s.write_status(),
+            AnyStore::Postgres(s) => s.write_status(),
+        }
+    }
+
     async fn migrate(&self) -> Result<()> {
         delegate!(self, s => s.migrate())
     }

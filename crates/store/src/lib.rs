@@ -7,6 +7,7 @@
 
 mod any;
 mod error;
+mod health;
 mod migrate;
 mod postgres;
 mod records;
@@ -20,6 +21,7 @@ mod time;
 pub use any::AnyStore;
 pub use error::StoreError;
 pub use ferry_model::{ConnectionId, TenantId};
+pub use health::{WriteFailure, WriteStatus};
 pub use postgres::{PgStore, create_pg_schema, drop_pg_schema};
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -36,6 +38,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send + Sync + Clone + 'static {
     /// A short name for messages: "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
+
+    /// Whether writes are going through: the last write's failure (if the most recent one
+    /// failed) and when a write last changed a row. Readiness reports it.
+    fn write_status(&self) -> WriteStatus;
 
     /// Applies pending migrations; safe to call on every start and from several nodes.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

@@ -11,8 +11,10 @@ pub(crate) struct Migration {
 pub(crate) const SQLITE: &[Migration] =
     &[Migration { version: 1, name: "core", sql: include_str!("../migrations/sqlite/0001_core.sql") }];
 
-pub(crate) const POSTGRES: &[Migration] =
-    &[Migration { version: 1, name: "core", sql: include_str!("../migrations/postgres/0001_core.sql") }];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "core", sql: include_str!("../migrations/postgres/0001_core.sql") },
+    Migration { version: 2, name: "lock_order", sql: include_str!("../migrations/postgres/0002_lock_order.sql") },
+];
 
 /// The bookkeeping table, the same in both dialects.
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS ferry_migrations (

@@ -11,6 +11,7 @@ use crate::StoreError;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    health: crate::health::WriteHealth,
 }
 
 impl PgStore {
@@ -22,7 +23,7 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Open { url: crate::redact::url(url), reason: e.to_string() })?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, health: Default::default() })
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.
@@ -83,6 +84,16 @@ mod sql {
 
     pub const CLAIM: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim($1, $2, $3, $4)");
     pub const HEARTBEAT: &str = "SELECT * FROM ferry_heartbeat($1::json, $2, $3)";
+    /// Every statement that locks several job rows locks them in id order.
+    pub const LOCK_JOBS: Option<&str> = Some(
+        "SELECT id FROM jobs WHERE id = ANY(ARRAY(SELECT value::bigint FROM json_array_elements_text($1::json))) \
+         ORDER BY id FOR UPDATE",
+    );
+    // A job locked right now is being completed: it is not expired work to hand back.
+    pub const RECOVER_LEASES: &str = "UPDATE jobs SET state = 'available', lease_owner = NULL, lease_until = NULL, \
+        last_error_kind = 'transient', last_error = 'lease expired: the worker stopped or crashed mid-run', updated_at = $1 \
+        WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 ORDER BY id FOR UPDATE SKIP LOCKED)) \
+          AND state = 'running' AND lease_until < $1";
     pub const COMPLETE_JOBS: &str = "SELECT * FROM ferry_complete($1::json, $2, $3)";
 }
 

@@ -65,9 +65,6 @@ pub(crate) mod shared {
     pub const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (tenant_id, job_id, flow, step, attempts, \
         error_kind, error, payload, status, created_at) \
         SELECT tenant_id, id, flow, $2, attempts, $3, $4, payload, 'open', $5 FROM jobs WHERE id = $1";
-    pub const RECOVER_LEASES: &str = "UPDATE jobs SET state = 'available', lease_owner = NULL, lease_until = NULL, \
-        last_error_kind = 'transient', last_error = 'lease expired: the worker stopped or crashed mid-run', updated_at = $1 \
-        WHERE state = 'running' AND lease_until < $1";
     pub const QUEUE_STATS: &str = "SELECT CASE \
             WHEN state = 'available' AND run_at <= $1 THEN 'ready' \
             WHEN state = 'available' THEN 'scheduled' \
@@ -141,6 +138,59 @@ pub(crate) fn connection_of(raw: Option<String>, what: &str) -> Result<Option<cr
         .transpose()
 }
 
+/// A write transaction on a pooled connection of its own, begun and ended with plain SQL so
+/// the connection's state is never left to sqlx's bookkeeping: if anything goes wrong
+/// (a failed statement, a failed COMMIT such as a full disk, an early return or a cancelled
+/// future), the connection is closed instead of going back to the pool. The server or SQLite
+/// then rolls back, and the next write gets a fresh connection, so one failed commit never
+/// wedges the pool ("begin_with at non-zero transaction depth" forever after).
+pub(crate) struct WriteTx<DB: sqlx::Database> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    open: bool,
+}
+
+impl<DB: sqlx::Database> WriteTx<DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    /// Takes a connection and runs `begin` on it.
+    pub(crate) async fn begin(pool: &sqlx::Pool<DB>, begin: &'static str) -> Result<Self, sqlx::Error> {
+        let conn = pool.acquire().await?;
+        // Open from the start: if BEGIN fails, dropping closes the connection.
+        let mut tx = WriteTx { conn, open: true };
+        sqlx::raw_sql(begin).execute(&mut *tx.conn).await?;
+        Ok(tx)
+    }
+
+    /// Commits; on failure the connection is discarded (by the drop).
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql("COMMIT").execute(&mut *self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl<DB: sqlx::Database> Drop for WriteTx<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.conn
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+}
+
 /// Implements [`crate::Store`] for a backend: `$store` has a `pool: sqlx::Pool<$db>` field,
 /// and `$sql` is a module of that dialect's statements with the same names in both.
 macro_rules! impl_store {
@@ -153,7 +203,7 @@ macro_rules! impl_store {
         use $crate::*;
 
         type Row = <$db as sqlx::Database>::Row;
-        type Tx = sqlx::Transaction<'static, $db>;
+        type Tx = $crate::sql_store::WriteTx<$db>;
 
         fn job_from_row(r: &Row) -> Result<Job> {
             let id: i64 = r.try_get(0).db($backend, "read job")?;
@@ -369,60 +419,77 @@ macro_rules! impl_store {
                 $backend
             }
 
+            fn write_status(&self) -> WriteStatus {
+                self.health.status()
+            }
+
             async fn migrate(&self) -> Result<()> {
-                sqlx::query($crate::migrate::CREATE_MIGRATIONS_TABLE)
-                    .execute(&self.pool)
-                    .await
-                    .db($backend, "create migrations table")?;
-                for m in $sql::MIGRATIONS {
-                    let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin migration")?;
-                    sqlx::query($sql::MIGRATION_LOCK).execute(&mut *tx).await.db($backend, "lock migrations")?;
-                    let done: Option<i64> = sqlx::query_scalar("SELECT version FROM ferry_migrations WHERE version = $1")
-                        .bind(m.version)
-                        .fetch_optional(&mut *tx)
+                let result: Result<()> = async {
+                    sqlx::query($crate::migrate::CREATE_MIGRATIONS_TABLE)
+                        .execute(&self.pool)
                         .await
-                        .db($backend, "read migrations")?;
-                    if done.is_some() {
-                        continue;
+                        .db($backend, "create migrations table")?;
+                    for m in $sql::MIGRATIONS {
+                        let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin migration")?;
+                        sqlx::query($sql::MIGRATION_LOCK).execute(&mut *tx).await.db($backend, "lock migrations")?;
+                        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM ferry_migrations WHERE version = $1")
+                            .bind(m.version)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .db($backend, "read migrations")?;
+                        if done.is_some() {
+                            tx.commit().await.db($backend, "commit migrations check")?;
+                            continue;
+                        }
+                        let fail = |source| $crate::StoreError::Migration { backend: $backend, version: m.version, name: m.name, source };
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(fail)?;
+                        sqlx::query("INSERT INTO ferry_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                            .bind(m.version)
+                            .bind(m.name)
+                            .bind(now_micros())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(fail)?;
+                        tx.commit().await.map_err(fail)?;
                     }
-                    let fail = |source| $crate::StoreError::Migration { backend: $backend, version: m.version, name: m.name, source };
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(fail)?;
-                    sqlx::query("INSERT INTO ferry_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                        .bind(m.version)
-                        .bind(m.name)
-                        .bind(now_micros())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fail)?;
-                    tx.commit().await.map_err(fail)?;
+                    Ok(())
                 }
-                Ok(())
+                .await;
+                self.health.note(result, |_| false)
             }
 
             async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()> {
-                sqlx::query($sql::ENSURE_TENANT)
-                    .bind(tenant.as_ref())
-                    .bind(name)
-                    .bind(now_micros())
-                    .execute(&self.pool)
-                    .await
-                    .db($backend, "create tenant")?;
-                Ok(())
+                let result: Result<()> = async {
+                    sqlx::query($sql::ENSURE_TENANT)
+                        .bind(tenant.as_ref())
+                        .bind(name)
+                        .bind(now_micros())
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "create tenant")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(result, |_| false)
             }
 
             async fn upsert_connection(&self, c: &Connection) -> Result<()> {
-                sqlx::query($sql::UPSERT_CONNECTION)
-                    .bind(c.tenant.as_ref())
-                    .bind(c.id.as_ref())
-                    .bind(&c.system)
-                    .bind(&c.endpoint)
-                    .bind(&c.credentials_ref)
-                    .bind(c.limits.to_string())
-                    .bind(now_micros())
-                    .execute(&self.pool)
-                    .await
-                    .db($backend, "write connection")?;
-                Ok(())
+                let result: Result<()> = async {
+                    sqlx::query($sql::UPSERT_CONNECTION)
+                        .bind(c.tenant.as_ref())
+                        .bind(c.id.as_ref())
+                        .bind(&c.system)
+                        .bind(&c.endpoint)
+                        .bind(&c.credentials_ref)
+                        .bind(c.limits.to_string())
+                        .bind(now_micros())
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "write connection")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn connections(&self, tenant: &TenantId) -> Result<Vec<Connection>> {
@@ -453,124 +520,162 @@ macro_rules! impl_store {
             }
 
             async fn accept_event(&self, event: &NewEvent, jobs: &[NewJob]) -> Result<Accepted> {
-                let now = now_micros();
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin accept")?;
-                let inserted: Option<i64> = sqlx::query_scalar($sql::INSERT_EVENT)
-                    .bind(event.tenant.as_ref())
-                    .bind(event.connection.as_ref())
-                    .bind(&event.dedupe_key)
-                    .bind(&event.event_type)
-                    .bind(event.payload.to_string())
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db($backend, "store event")?;
-                let accepted = match inserted {
-                    Some(id) => {
-                        insert_jobs(&mut tx, jobs).await?;
-                        Accepted { event: EventId(id), new: true }
-                    }
-                    None => {
-                        let id: i64 = sqlx::query_scalar("SELECT id FROM inbox WHERE tenant_id = $1 AND dedupe_key = $2")
-                            .bind(event.tenant.as_ref())
-                            .bind(&event.dedupe_key)
-                            .fetch_one(&mut *tx)
-                            .await
-                            .db($backend, "find stored event")?;
-                        Accepted { event: EventId(id), new: false }
-                    }
-                };
-                tx.commit().await.db($backend, "commit accept")?;
-                Ok(accepted)
+                let result: Result<Accepted> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin accept")?;
+                    let inserted: Option<i64> = sqlx::query_scalar($sql::INSERT_EVENT)
+                        .bind(event.tenant.as_ref())
+                        .bind(event.connection.as_ref())
+                        .bind(&event.dedupe_key)
+                        .bind(&event.event_type)
+                        .bind(event.payload.to_string())
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "store event")?;
+                    let accepted = match inserted {
+                        Some(id) => {
+                            insert_jobs(&mut tx, jobs).await?;
+                            Accepted { event: EventId(id), new: true }
+                        }
+                        None => {
+                            let id: i64 = sqlx::query_scalar("SELECT id FROM inbox WHERE tenant_id = $1 AND dedupe_key = $2")
+                                .bind(event.tenant.as_ref())
+                                .bind(&event.dedupe_key)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .db($backend, "find stored event")?;
+                            Accepted { event: EventId(id), new: false }
+                        }
+                    };
+                    tx.commit().await.db($backend, "commit accept")?;
+                    Ok(accepted)
+                }
+                .await;
+                self.health.note(result, |a| a.new)
             }
 
             async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Option<JobId>>> {
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
-                let ids = insert_jobs(&mut tx, jobs).await?;
-                tx.commit().await.db($backend, "commit enqueue")?;
-                Ok(ids)
+                let result: Result<Vec<Option<JobId>>> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
+                    let ids = insert_jobs(&mut tx, jobs).await?;
+                    tx.commit().await.db($backend, "commit enqueue")?;
+                    Ok(ids)
+                }
+                .await;
+                self.health.note(result, |ids| ids.iter().any(Option::is_some))
             }
 
             async fn enqueue_with_cursor(&self, jobs: &[NewJob], cursor: &CursorUpdate) -> Result<Vec<Option<JobId>>> {
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
-                let ids = insert_jobs(&mut tx, jobs).await?;
-                upsert_cursor(&mut tx, cursor, now_micros()).await?;
-                tx.commit().await.db($backend, "commit enqueue")?;
-                Ok(ids)
+                let result: Result<Vec<Option<JobId>>> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
+                    let ids = insert_jobs(&mut tx, jobs).await?;
+                    upsert_cursor(&mut tx, cursor, now_micros()).await?;
+                    tx.commit().await.db($backend, "commit enqueue")?;
+                    Ok(ids)
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn claim(&self, owner: &str, limit: u32, lease: std::time::Duration) -> Result<Vec<Job>> {
-                let now = now_micros();
-                let rows = sqlx::query($sql::CLAIM)
-                    .bind(owner)
-                    .bind(micros_after(now, lease))
-                    .bind(now)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .db($backend, "claim jobs")?;
-                let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-                jobs.sort_by_key(|j| (j.run_at, j.id));
-                Ok(jobs)
+                let result: Result<Vec<Job>> = async {
+                    let now = now_micros();
+                    let rows = sqlx::query($sql::CLAIM)
+                        .bind(owner)
+                        .bind(micros_after(now, lease))
+                        .bind(now)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .db($backend, "claim jobs")?;
+                    let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+                    jobs.sort_by_key(|j| (j.run_at, j.id));
+                    Ok(jobs)
+                }
+                .await;
+                self.health.note(result, |jobs| !jobs.is_empty())
             }
 
             async fn heartbeat(&self, owner: &str, jobs: &[JobId], lease: std::time::Duration) -> Result<u64> {
-                if jobs.is_empty() {
-                    return Ok(0);
+                let result: Result<u64> = async {
+                    if jobs.is_empty() {
+                        return Ok(0);
+                    }
+                    let until = micros_after(now_micros(), lease);
+                    let extended: Vec<i64> = sqlx::query_scalar($sql::HEARTBEAT)
+                        .bind(ids_json(jobs.iter().copied()))
+                        .bind(owner)
+                        .bind(until)
+                        .fetch_all(&self.pool)
+                        .await
+                        .db($backend, "extend leases")?;
+                    Ok(extended.len() as u64)
                 }
-                let until = micros_after(now_micros(), lease);
-                let extended: Vec<i64> = sqlx::query_scalar($sql::HEARTBEAT)
-                    .bind(ids_json(jobs.iter().copied()))
-                    .bind(owner)
-                    .bind(until)
-                    .fetch_all(&self.pool)
-                    .await
-                    .db($backend, "extend leases")?;
-                Ok(extended.len() as u64)
+                .await;
+                self.health.note(result, |n| *n > 0)
             }
 
             async fn complete(&self, owner: &str, outcomes: &[Completion]) -> Result<Vec<bool>> {
-                if outcomes.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let now = now_micros();
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin complete")?;
-                // The common case, completions without effects, is one statement for the batch.
-                let plain: std::collections::HashSet<JobId> = outcomes
-                    .iter()
-                    .filter(|c| c.trace.is_empty() && matches!(&c.outcome, Outcome::Completed { xrefs, cursor: None, echoes } if xrefs.is_empty() && echoes.is_empty()))
-                    .map(|c| c.job)
-                    .collect();
-                let mut done_plain = std::collections::HashSet::new();
-                if !plain.is_empty() {
-                    let ids: Vec<i64> = sqlx::query_scalar($sql::COMPLETE_JOBS)
-                        .bind(ids_json(plain.iter().copied()))
-                        .bind(owner)
-                        .bind(now)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .db($backend, "complete jobs")?;
-                    done_plain.extend(ids.into_iter().map(JobId));
-                }
-                let mut applied = Vec::with_capacity(outcomes.len());
-                for c in outcomes {
-                    if plain.contains(&c.job) {
-                        applied.push(done_plain.contains(&c.job));
-                    } else {
-                        applied.push(apply_outcome(&mut tx, owner, c, now).await?);
+                let result: Result<Vec<bool>> = async {
+                    if outcomes.is_empty() {
+                        return Ok(Vec::new());
                     }
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin complete")?;
+                    // The common case, completions without effects, is one statement for the batch.
+                    let plain: std::collections::HashSet<JobId> = outcomes
+                        .iter()
+                        .filter(|c| c.trace.is_empty() && matches!(&c.outcome, Outcome::Completed { xrefs, cursor: None, echoes } if xrefs.is_empty() && echoes.is_empty()))
+                        .map(|c| c.job)
+                        .collect();
+                    // Lock the batch's rows in id order first (PostgreSQL; SQLite has one
+                    // writer), so outcomes applied one by one never lock in a different order
+                    // than another statement over the same jobs.
+                    if let Some(lock) = $sql::LOCK_JOBS && plain.len() < outcomes.len() {
+                        sqlx::query(lock)
+                            .bind(ids_json(outcomes.iter().map(|c| c.job)))
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "lock jobs")?;
+                    }
+                    let mut done_plain = std::collections::HashSet::new();
+                    if !plain.is_empty() {
+                        let ids: Vec<i64> = sqlx::query_scalar($sql::COMPLETE_JOBS)
+                            .bind(ids_json(plain.iter().copied()))
+                            .bind(owner)
+                            .bind(now)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .db($backend, "complete jobs")?;
+                        done_plain.extend(ids.into_iter().map(JobId));
+                    }
+                    let mut applied = Vec::with_capacity(outcomes.len());
+                    for c in outcomes {
+                        if plain.contains(&c.job) {
+                            applied.push(done_plain.contains(&c.job));
+                        } else {
+                            applied.push(apply_outcome(&mut tx, owner, c, now).await?);
+                        }
+                    }
+                    tx.commit().await.db($backend, "commit outcomes")?;
+                    Ok(applied)
                 }
-                tx.commit().await.db($backend, "commit outcomes")?;
-                Ok(applied)
+                .await;
+                self.health.note(result, |applied| applied.contains(&true))
             }
 
             async fn recover_expired_leases(&self) -> Result<u64> {
-                Ok(sqlx::query($sql::RECOVER_LEASES)
-                    .bind(now_micros())
-                    .execute(&self.pool)
-                    .await
-                    .db($backend, "recover expired leases")?
-                    .rows_affected())
+                let result: Result<u64> = async {
+                    Ok(sqlx::query($sql::RECOVER_LEASES)
+                        .bind(now_micros())
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "recover expired leases")?
+                        .rows_affected())
+                }
+                .await;
+                self.health.note(result, |n| *n > 0)
             }
 
             async fn job(&self, id: JobId) -> Result<Option<Job>> {
@@ -632,77 +737,85 @@ macro_rules! impl_store {
             }
 
             async fn replay_dead_letter(&self, id: DeadLetterId, edited: Option<&serde_json::Value>, actor: &str) -> Result<JobId> {
-                let now = now_micros();
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin replay")?;
-                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
-                    .bind(id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db($backend, "read dead letter")?;
-                let dl = row.as_ref().map(dead_letter_from_row).transpose()?.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
-                if dl.status != DeadLetterStatus::Open {
-                    return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {}", dl.status.as_str()) });
+                let result: Result<JobId> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin replay")?;
+                    let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "read dead letter")?;
+                    let dl = row.as_ref().map(dead_letter_from_row).transpose()?.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
+                    if dl.status != DeadLetterStatus::Open {
+                        return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {}", dl.status.as_str()) });
+                    }
+                    let original = sqlx::query(concat!("SELECT ", $crate::sql_store::job_cols!(), " FROM jobs WHERE id = $1"))
+                        .bind(dl.job.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "read dead job")?;
+                    let original = original.as_ref().map(job_from_row).transpose()?;
+                    let payload = match edited {
+                        Some(p) => p.clone(),
+                        None => serde_json::from_str(&dl.payload).map_err(|e| StoreError::Corrupt {
+                            what: format!("payload of dead letter {id}"),
+                            detail: format!("{e}; replay it with an edited payload"),
+                        })?,
+                    };
+                    let mut job = NewJob::new(dl.tenant.clone(), dl.flow.clone(), payload);
+                    if let Some(o) = &original {
+                        job.connection = o.connection.clone();
+                        job.max_attempts = o.max_attempts;
+                    }
+                    let new_id = insert_jobs(&mut tx, std::slice::from_ref(&job)).await?
+                        .into_iter()
+                        .next()
+                        .flatten()
+                        .ok_or_else(|| StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: "replay job was not inserted".into() })?;
+                    sqlx::query("UPDATE dead_letters SET status = 'replayed', replay_job_id = $2, resolved_at = $3, resolved_by = $4 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(new_id.0)
+                        .bind(now)
+                        .bind(actor)
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "mark dead letter replayed")?;
+                    let detail = if edited.is_some() { format!("as job {new_id}, payload edited") } else { format!("as job {new_id}") };
+                    insert_audit(&mut tx, &AuditEntry { tenant: dl.tenant.clone(), actor: actor.into(), action: "dlq.replay".into(), subject: format!("dead letter {id}"), detail }, now).await?;
+                    tx.commit().await.db($backend, "commit replay")?;
+                    Ok(new_id)
                 }
-                let original = sqlx::query(concat!("SELECT ", $crate::sql_store::job_cols!(), " FROM jobs WHERE id = $1"))
-                    .bind(dl.job.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db($backend, "read dead job")?;
-                let original = original.as_ref().map(job_from_row).transpose()?;
-                let payload = match edited {
-                    Some(p) => p.clone(),
-                    None => serde_json::from_str(&dl.payload).map_err(|e| StoreError::Corrupt {
-                        what: format!("payload of dead letter {id}"),
-                        detail: format!("{e}; replay it with an edited payload"),
-                    })?,
-                };
-                let mut job = NewJob::new(dl.tenant.clone(), dl.flow.clone(), payload);
-                if let Some(o) = &original {
-                    job.connection = o.connection.clone();
-                    job.max_attempts = o.max_attempts;
-                }
-                let new_id = insert_jobs(&mut tx, std::slice::from_ref(&job)).await?
-                    .into_iter()
-                    .next()
-                    .flatten()
-                    .ok_or_else(|| StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: "replay job was not inserted".into() })?;
-                sqlx::query("UPDATE dead_letters SET status = 'replayed', replay_job_id = $2, resolved_at = $3, resolved_by = $4 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(new_id.0)
-                    .bind(now)
-                    .bind(actor)
-                    .execute(&mut *tx)
-                    .await
-                    .db($backend, "mark dead letter replayed")?;
-                let detail = if edited.is_some() { format!("as job {new_id}, payload edited") } else { format!("as job {new_id}") };
-                insert_audit(&mut tx, &AuditEntry { tenant: dl.tenant.clone(), actor: actor.into(), action: "dlq.replay".into(), subject: format!("dead letter {id}"), detail }, now).await?;
-                tx.commit().await.db($backend, "commit replay")?;
-                Ok(new_id)
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
-                let now = now_micros();
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin discard")?;
-                let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db($backend, "read dead letter")?;
-                let (tenant, status) = tenant.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
-                if status != "open" {
-                    return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {status}") });
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin discard")?;
+                    let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1")
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "read dead letter")?;
+                    let (tenant, status) = tenant.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
+                    if status != "open" {
+                        return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {status}") });
+                    }
+                    sqlx::query("UPDATE dead_letters SET status = 'discarded', resolved_at = $2, resolved_by = $3 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(now)
+                        .bind(actor)
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "discard dead letter")?;
+                    let tenant = tenant_of(tenant, "dead_letters.tenant_id")?;
+                    insert_audit(&mut tx, &AuditEntry { tenant, actor: actor.into(), action: "dlq.discard".into(), subject: format!("dead letter {id}"), detail: String::new() }, now).await?;
+                    tx.commit().await.db($backend, "commit discard")?;
+                    Ok(())
                 }
-                sqlx::query("UPDATE dead_letters SET status = 'discarded', resolved_at = $2, resolved_by = $3 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(now)
-                    .bind(actor)
-                    .execute(&mut *tx)
-                    .await
-                    .db($backend, "discard dead letter")?;
-                let tenant = tenant_of(tenant, "dead_letters.tenant_id")?;
-                insert_audit(&mut tx, &AuditEntry { tenant, actor: actor.into(), action: "dlq.discard".into(), subject: format!("dead letter {id}"), detail: String::new() }, now).await?;
-                tx.commit().await.db($backend, "commit discard")?;
-                Ok(())
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn xref(&self, k: &XrefKey) -> Result<Option<String>> {
@@ -722,9 +835,13 @@ macro_rules! impl_store {
             }
 
             async fn put_xref(&self, x: &Xref) -> Result<()> {
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin xref")?;
-                upsert_xref(&mut tx, x, now_micros()).await?;
-                tx.commit().await.db($backend, "commit xref")
+                let result: Result<()> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin xref")?;
+                    upsert_xref(&mut tx, x, now_micros()).await?;
+                    tx.commit().await.db($backend, "commit xref")
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn cursor(&self, tenant: &TenantId, name: &str) -> Result<Option<String>> {
@@ -770,9 +887,13 @@ macro_rules! impl_store {
             }
 
             async fn audit(&self, e: &AuditEntry) -> Result<()> {
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin audit")?;
-                insert_audit(&mut tx, e, now_micros()).await?;
-                tx.commit().await.db($backend, "commit audit")
+                let result: Result<()> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin audit")?;
+                    insert_audit(&mut tx, e, now_micros()).await?;
+                    tx.commit().await.db($backend, "commit audit")
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn audit_log(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRow>> {
@@ -800,16 +921,20 @@ macro_rules! impl_store {
             }
 
             async fn put_lookup(&self, tenant: &TenantId, table: &str, key: &str, value: &serde_json::Value) -> Result<()> {
-                sqlx::query($sql::UPSERT_LOOKUP)
-                    .bind(tenant.as_ref())
-                    .bind(table)
-                    .bind(key)
-                    .bind(value.to_string())
-                    .bind(now_micros())
-                    .execute(&self.pool)
-                    .await
-                    .db($backend, "write lookup entry")?;
-                Ok(())
+                let result: Result<()> = async {
+                    sqlx::query($sql::UPSERT_LOOKUP)
+                        .bind(tenant.as_ref())
+                        .bind(table)
+                        .bind(key)
+                        .bind(value.to_string())
+                        .bind(now_micros())
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "write lookup entry")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn lookups(&self, tenant: &TenantId) -> Result<Vec<LookupEntry>> {
@@ -832,16 +957,20 @@ macro_rules! impl_store {
             }
 
             async fn put_rate(&self, tenant: &TenantId, rate: &FxRate) -> Result<()> {
-                sqlx::query($sql::UPSERT_RATE)
-                    .bind(tenant.as_ref())
-                    .bind(rate.from.to_string())
-                    .bind(rate.to.to_string())
-                    .bind(rate.rate.to_string())
-                    .bind(now_micros())
-                    .execute(&self.pool)
-                    .await
-                    .db($backend, "write exchange rate")?;
-                Ok(())
+                let result: Result<()> = async {
+                    sqlx::query($sql::UPSERT_RATE)
+                        .bind(tenant.as_ref())
+                        .bind(rate.from.to_string())
+                        .bind(rate.to.to_string())
+                        .bind(rate.rate.to_string())
+                        .bind(now_micros())
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "write exchange rate")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn rates(&self, tenant: &TenantId) -> Result<Vec<FxRate>> {
@@ -865,24 +994,28 @@ macro_rules! impl_store {
             }
 
             async fn record_breakers(&self, node: &str, states: &[(String, String)]) -> Result<()> {
-                let now = now_micros();
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin breakers")?;
-                sqlx::query("DELETE FROM breakers WHERE node_id = $1")
-                    .bind(node)
-                    .execute(&mut *tx)
-                    .await
-                    .db($backend, "clear breakers")?;
-                for (host, state) in states {
-                    sqlx::query("INSERT INTO breakers (node_id, host, state, updated_at) VALUES ($1, $2, $3, $4)")
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin breakers")?;
+                    sqlx::query("DELETE FROM breakers WHERE node_id = $1")
                         .bind(node)
-                        .bind(host)
-                        .bind(state)
-                        .bind(now)
                         .execute(&mut *tx)
                         .await
-                        .db($backend, "record breaker")?;
+                        .db($backend, "clear breakers")?;
+                    for (host, state) in states {
+                        sqlx::query("INSERT INTO breakers (node_id, host, state, updated_at) VALUES ($1, $2, $3, $4)")
+                            .bind(node)
+                            .bind(host)
+                            .bind(state)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "record breaker")?;
+                    }
+                    tx.commit().await.db($backend, "commit breakers")
                 }
-                tx.commit().await.db($backend, "commit breakers")
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn breakers(&self) -> Result<Vec<BreakerRow>> {
@@ -898,20 +1031,24 @@ macro_rules! impl_store {
             }
 
             async fn put_secret(&self, s: &SealedSecret) -> Result<()> {
-                let now = now_micros();
-                let mut tx = self.pool.begin_with($sql::BEGIN_WRITE).await.db($backend, "begin secret")?;
-                sqlx::query($sql::UPSERT_SECRET)
-                    .bind(s.tenant.as_ref())
-                    .bind(&s.name)
-                    .bind(&s.key_id)
-                    .bind(&s.nonce)
-                    .bind(&s.ciphertext)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .db($backend, "write secret")?;
-                insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: "cli".into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
-                tx.commit().await.db($backend, "commit secret")
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin secret")?;
+                    sqlx::query($sql::UPSERT_SECRET)
+                        .bind(s.tenant.as_ref())
+                        .bind(&s.name)
+                        .bind(&s.key_id)
+                        .bind(&s.nonce)
+                        .bind(&s.ciphertext)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "write secret")?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: "cli".into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
+                    tx.commit().await.db($backend, "commit secret")
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn secret(&self, tenant: &TenantId, name: &str) -> Result<Option<SealedSecret>> {

@@ -11,6 +11,7 @@ use crate::StoreError;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    health: crate::health::WriteHealth,
 }
 
 impl SqliteStore {
@@ -34,7 +35,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, health: Default::default() })
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.
@@ -70,6 +71,11 @@ mod sql {
     );
     pub const HEARTBEAT: &str = "UPDATE jobs SET lease_until = $3 \
         WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2 RETURNING id";
+    /// One writer at a time (`BEGIN IMMEDIATE`): no row locks to order.
+    pub const LOCK_JOBS: Option<&str> = None;
+    pub const RECOVER_LEASES: &str = "UPDATE jobs SET state = 'available', lease_owner = NULL, lease_until = NULL, \
+        last_error_kind = 'transient', last_error = 'lease expired: the worker stopped or crashed mid-run', updated_at = $1 \
+        WHERE state = 'running' AND lease_until < $1";
     pub const COMPLETE_JOBS: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \
         updated_at = $3 WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2 \
         RETURNING id";

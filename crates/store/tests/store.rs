@@ -2,6 +2,7 @@
 
 mod store {
     pub mod common;
+    mod faults;
     mod queue;
     mod records;
     mod secrets;

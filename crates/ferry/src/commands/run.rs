@@ -10,6 +10,9 @@ use tokio::sync::watch;
 
 use crate::config::NodeConfig;
 
+/// How long the listener and the polls may take to stop once the pool has drained.
+const AFTER_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
     let metrics = std::sync::Arc::new(ferry_server::metrics::Metrics::new());
@@ -56,14 +59,27 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         let _ = stop_tx.send(true);
     })
     .await;
-    match serving.await {
-        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP listener stopped with an error"),
-        Err(e) => tracing::warn!(error = %e, "HTTP listener task failed"),
-        Ok(Ok(())) => {}
+    // The pool kept to the drain timeout; the listener and the polls get a moment more to
+    // finish a request or a poll, then stop regardless (a store that does not answer must not
+    // keep the node from stopping: what was not acknowledged is sent again by its sender).
+    let serving_abort = serving.abort_handle();
+    match tokio::time::timeout(AFTER_DRAIN, serving).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP listener stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP listener task failed"),
+        Ok(Ok(Ok(()))) => {}
+        Err(_) => {
+            tracing::warn!("HTTP listener still busy after the drain; closing it");
+            serving_abort.abort();
+        }
     }
     drop(stop_rx);
     if let Some(mut polls) = polls {
-        while polls.join_next().await.is_some() {}
+        let joined = tokio::time::timeout(AFTER_DRAIN, async { while polls.join_next().await.is_some() {} }).await;
+        if joined.is_err() {
+            tracing::warn!("a poll was still running after the drain; stopping it (its cursor did not move)");
+            polls.abort_all();
+            while polls.join_next().await.is_some() {}
+        }
     }
     tracing::info!(
         completed = stats.completed.load(Ordering::Relaxed),

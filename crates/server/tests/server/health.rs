@@ -1,6 +1,13 @@
 //! Liveness, readiness, routing and shutdown.
 
+use ferry_store::Store as _;
+
 use crate::Harness;
+
+async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
 
 #[tokio::test]
 async fn healthz_answers_ok_while_the_process_runs_even_without_a_store() {
@@ -20,8 +27,48 @@ async fn readyz_is_200_while_the_store_answers_and_503_with_the_reason_once_it_i
     h.store.pool().close().await;
     let response = h.get("/readyz").await;
     assert_eq!(response.status().as_u16(), 503);
-    let reason = response.text().await.expect("body");
-    assert!(reason.starts_with("not ready") && reason.contains("sqlite"), "the reason names the store: {reason}");
+    let body = json_body(response).await;
+    assert_eq!(body["status"], "not ready", "{body}");
+    assert!(body["reason"].as_str().is_some_and(|r| r.contains("sqlite")), "the reason names the store: {body}");
+}
+
+/// A store that answers reads but refuses writes (a full disk, a read-only database) is not
+/// fit to acknowledge events: readiness says so, with the error and since when, and turns
+/// green again at the next write that goes through, without a restart.
+#[tokio::test]
+async fn readyz_is_503_while_writes_fail_and_200_again_once_a_write_goes_through() {
+    let h = Harness::start().await;
+    let ready = h.get("/readyz").await;
+    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(json_body(ready).await["status"], "ready");
+
+    // The store refuses new jobs on command, as a full disk would.
+    sqlx::raw_sql(
+        "CREATE TRIGGER refuse_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(h.store.pool())
+    .await
+    .expect("create trigger");
+    let job = ferry_store::NewJob::new(h.tenant.clone(), "test.flow", serde_json::json!({ "n": 1 }));
+    let refused = h.store.enqueue(std::slice::from_ref(&job)).await;
+    assert!(refused.is_err(), "the write fails: {refused:?}");
+
+    let response = h.get("/readyz").await;
+    assert_eq!(response.status().as_u16(), 503);
+    let body = json_body(response).await;
+    assert_eq!(body["status"], "not ready", "{body}");
+    assert!(body["reason"].as_str().is_some_and(|r| r.contains("writes") && r.contains("sqlite")), "{body}");
+    assert!(body["last_error"].as_str().is_some_and(|e| e.contains("disk is full")), "says which error: {body}");
+    assert!(body["failing_since"].as_str().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()), "{body}");
+    assert_eq!(body["failed_writes"], 1, "{body}");
+    // Reads still work, and still say nothing about writes.
+    assert!(h.store.queue_stats().await.is_ok());
+    assert_eq!(h.get("/readyz").await.status().as_u16(), 503, "a read does not clear the failure");
+
+    sqlx::raw_sql("DROP TRIGGER refuse_jobs").execute(h.store.pool()).await.expect("drop trigger");
+    h.store.enqueue(std::slice::from_ref(&job)).await.expect("the store takes writes again");
+    let response = h.get("/readyz").await;
+    assert_eq!(response.status().as_u16(), 200, "ready again after a successful write");
 }
 
 #[tokio::test]
