@@ -143,7 +143,7 @@ async fn thousands_of_events_for_one_record<S: Store>(store: S) {
     assert!(trace_rows <= 2 * runs, "{trace_rows} trace rows for {runs} runs");
     let s = store.queue_stats().await.unwrap();
     assert_eq!((s.completed, s.dead, s.dead_letters_open), (EVENTS, 0, 0), "{s:?}");
-    eprintln!("{} ({}): {EVENTS} events, {runs} runs, {trace_rows} trace rows", "coalesce", store.backend());
+    eprintln!("coalesce ({}): {EVENTS} events, {runs} runs, {trace_rows} trace rows", store.backend());
 }
 
 async fn unknown_sku_twins_are_one_dead_letter_each<S: Store>(store: S) {
