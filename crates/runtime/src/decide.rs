@@ -23,7 +23,12 @@ pub fn decide(job: &Job, result: Result<Effects, JobError>, policy: &RetryPolicy
     match result {
         Ok(effects) => Completion {
             job: job.id,
-            outcome: Outcome::Completed { xrefs: effects.xrefs, cursor: effects.cursor, echoes: effects.echoes },
+            outcome: Outcome::Completed {
+                xrefs: effects.xrefs,
+                cursor: effects.cursor,
+                echoes: effects.echoes,
+                covers_earlier: effects.covers_earlier,
+            },
             trace: effects.trace,
         },
         Err(JobError::Deferred { step, wait, reason }) => Completion {
@@ -97,7 +102,7 @@ fn dead(
     Completion {
         job: job.id,
         trace: vec![trace_line(step, "dead", message.clone())],
-        outcome: Outcome::Dead { step: step.to_string(), error_kind: kind, error: message },
+        outcome: Outcome::Dead { step: step.to_string(), error_kind: kind, error: message, covers_earlier: false },
     }
 }
 

@@ -19,6 +19,19 @@ pub struct Effects {
     pub cursor: Option<CursorUpdate>,
     pub echoes: Vec<Echo>,
     pub trace: Vec<RunRecord>,
+    /// The run read its record from the source after it was claimed, so the waiting jobs of
+    /// the same record enqueued before the claim complete as covered with it (see
+    /// [`ferry_store::NewJob::record`]). Leave it false when the run used a copy carried by the
+    /// job or skipped the read: then each later job still runs.
+    pub covers_earlier: bool,
+}
+
+impl Effects {
+    /// Marks the run as having read its record afresh (see [`Effects::covers_earlier`]).
+    pub fn covering(mut self) -> Self {
+        self.covers_earlier = true;
+        self
+    }
 }
 
 /// Why a job did not finish.
@@ -64,6 +77,14 @@ pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Effects, JobErro
 /// A flow's executable form.
 pub trait Handler: Send + Sync + 'static {
     fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a>;
+
+    /// Whether a run of `job` that gives up has read its record afresh (so the waiting jobs of
+    /// the same record enqueued before its claim would fail the same way, and complete as
+    /// covered by its one dead letter). False by default: each of them then runs, and one that
+    /// gives up too updates the record's dead letter rather than adding one.
+    fn failure_covers_earlier(&self, _job: &Job) -> bool {
+        false
+    }
 }
 
 /// Flows by name.

@@ -378,7 +378,11 @@ async fn run_job(
 ) {
     let job = Arc::new(job);
     let result = execute(&job, &registry, ctx, timeout).await;
-    let completion = decide(&job, result, &retry, Timestamp::now());
+    let mut completion = decide(&job, result, &retry, Timestamp::now());
+    if let Outcome::Dead { covers_earlier, .. } = &mut completion.outcome {
+        *covers_earlier =
+            job.record.is_some() && registry.get(&job.flow).is_some_and(|h| h.failure_covers_earlier(&job));
+    }
     // The slot frees only once the outcome is queued for commit: backpressure on claims.
     let _ = done.send(completion).await;
     drop(permit);

@@ -1,6 +1,7 @@
 //! Runtime tests: resilience primitives and the worker pool over a real store.
 
 mod runtime {
+    mod coalesce;
     mod pool;
     mod primitives;
 }

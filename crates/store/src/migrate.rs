@@ -8,12 +8,23 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "core", sql: include_str!("../migrations/sqlite/0001_core.sql") }];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "core", sql: include_str!("../migrations/sqlite/0001_core.sql") },
+    Migration {
+        version: 3,
+        name: "record_coalescing",
+        sql: include_str!("../migrations/sqlite/0003_record_coalescing.sql"),
+    },
+];
 
 pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "core", sql: include_str!("../migrations/postgres/0001_core.sql") },
     Migration { version: 2, name: "lock_order", sql: include_str!("../migrations/postgres/0002_lock_order.sql") },
+    Migration {
+        version: 3,
+        name: "record_coalescing",
+        sql: include_str!("../migrations/postgres/0003_record_coalescing.sql"),
+    },
 ];
 
 /// The bookkeeping table, the same in both dialects.

@@ -76,13 +76,13 @@ mod sql {
     pub const ENSURE_TENANT: &str =
         "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
     pub const INSERT_JOBS: &str = "INSERT INTO jobs \
-        (tenant_id, flow, connection, dedupe_key, payload, state, attempts, max_attempts, run_at, created_at, updated_at) \
-        SELECT j.t, j.f, j.c, j.k, j.p, 'available', 0, j.m, j.r, $2, $2 \
-        FROM json_to_recordset($1::json) AS j(t text, f text, c text, k text, p text, m bigint, r bigint) \
+        (tenant_id, flow, connection, dedupe_key, payload, state, attempts, max_attempts, run_at, created_at, updated_at, record) \
+        SELECT j.t, j.f, j.c, j.k, j.p, 'available', 0, j.m, j.r, $2, $2, j.rk \
+        FROM json_to_recordset($1::json) AS j(t text, f text, c text, k text, p text, m bigint, r bigint, rk text) \
         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING \
         RETURNING id, dedupe_key";
 
-    pub const CLAIM: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim($1, $2, $3, $4)");
+    pub const CLAIM: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim_coalesced($1, $2, $3, $4)");
     pub const HEARTBEAT: &str = "SELECT * FROM ferry_heartbeat($1::json, $2, $3)";
     /// Every statement that locks several job rows locks them in id order.
     pub const LOCK_JOBS: Option<&str> = Some(

@@ -90,6 +90,9 @@ pub struct NewJob {
     pub connection: Option<ConnectionId>,
     /// When set, at most one job with this key exists per tenant.
     pub dedupe_key: Option<String>,
+    /// The record the job is about (e.g. `amazon:order:123-…`). Jobs of one flow for one
+    /// record run one at a time, across nodes; see [`Outcome::Completed::covers_earlier`].
+    pub record: Option<String>,
     pub payload: serde_json::Value,
     pub run_at: Option<Timestamp>,
     pub max_attempts: u32,
@@ -98,11 +101,27 @@ pub struct NewJob {
 impl NewJob {
     /// A job for `flow` with default settings (runs now, 8 attempts).
     pub fn new(tenant: TenantId, flow: impl Into<String>, payload: serde_json::Value) -> Self {
-        NewJob { tenant, flow: flow.into(), connection: None, dedupe_key: None, payload, run_at: None, max_attempts: 8 }
+        NewJob {
+            tenant,
+            flow: flow.into(),
+            connection: None,
+            dedupe_key: None,
+            record: None,
+            payload,
+            run_at: None,
+            max_attempts: 8,
+        }
     }
 
     pub fn dedupe_key(mut self, key: impl Into<String>) -> Self {
         self.dedupe_key = Some(key.into());
+        self
+    }
+
+    /// Names the record the job is about: it then never runs beside another job of its flow
+    /// for the same record, and a run that read the record afresh covers the earlier ones.
+    pub fn record(mut self, record: impl Into<String>) -> Self {
+        self.record = Some(record.into());
         self
     }
 
@@ -185,6 +204,8 @@ pub struct Job {
     pub last_error: Option<String>,
     pub last_error_kind: Option<String>,
     pub created_at: Timestamp,
+    /// The record the job is about, if it named one ([`NewJob::record`]).
+    pub record: Option<String>,
 }
 
 impl Job {
@@ -257,12 +278,30 @@ pub struct RunRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Done: its effects are recorded with it.
-    Completed { xrefs: Vec<Xref>, cursor: Option<CursorUpdate>, echoes: Vec<Echo> },
+    Completed {
+        xrefs: Vec<Xref>,
+        cursor: Option<CursorUpdate>,
+        echoes: Vec<Echo>,
+        /// The run read its record afresh after it was claimed, so the waiting jobs of the same
+        /// flow and record enqueued before that claim carry nothing newer: they complete as
+        /// covered with it. Jobs enqueued after the claim still run, once each.
+        covers_earlier: bool,
+    },
     /// Try again at `run_at`. `refund_attempt` is true for throttling and open circuits, which
     /// must not consume an attempt.
     Retry { run_at: Timestamp, refund_attempt: bool, error_kind: String, error: String },
-    /// Give up: move to the dead-letter table with the step that failed and why.
-    Dead { step: String, error_kind: String, error: String },
+    /// Give up: move to the dead-letter table with the step that failed and why. A record
+    /// has at most one open dead letter: a later job of the same flow and record that gives
+    /// up too updates it (its payload, step and error) instead of adding another.
+    Dead {
+        step: String,
+        error_kind: String,
+        error: String,
+        /// As for `Completed`: the run read its record afresh, so the jobs enqueued before its
+        /// claim would fail the same way; they complete as covered by this dead letter, whose
+        /// replay reads the record again.
+        covers_earlier: bool,
+    },
     /// Hand the job back untouched (shutdown drain): the attempt is refunded.
     Release,
 }
@@ -270,7 +309,7 @@ pub enum Outcome {
 impl Outcome {
     /// Completed with no recorded effects.
     pub fn done() -> Self {
-        Outcome::Completed { xrefs: Vec::new(), cursor: None, echoes: Vec::new() }
+        Outcome::Completed { xrefs: Vec::new(), cursor: None, echoes: Vec::new(), covers_earlier: false }
     }
 }
 
@@ -287,7 +326,12 @@ impl Completion {
     pub fn dead(job: JobId, step: &str, error_kind: &str, error: &str) -> Self {
         Completion {
             job,
-            outcome: Outcome::Dead { step: step.into(), error_kind: error_kind.into(), error: error.into() },
+            outcome: Outcome::Dead {
+                step: step.into(),
+                error_kind: error_kind.into(),
+                error: error.into(),
+                covers_earlier: false,
+            },
             trace: Vec::new(),
         }
     }

@@ -7,7 +7,7 @@
 macro_rules! job_cols {
     () => {
         "id, tenant_id, flow, connection, dedupe_key, payload, state, attempts, max_attempts, \
-         run_at, lease_owner, lease_until, last_error, last_error_kind, created_at"
+         run_at, lease_owner, lease_until, last_error, last_error_kind, created_at, record"
     };
 }
 pub(crate) use job_cols;
@@ -63,8 +63,22 @@ pub(crate) mod shared {
         lease_owner = NULL, lease_until = NULL, updated_at = $5 \
         WHERE id = $1 AND state = 'running' AND lease_owner = $2";
     pub const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (tenant_id, job_id, flow, step, attempts, \
-        error_kind, error, payload, status, created_at) \
-        SELECT tenant_id, id, flow, $2, attempts, $3, $4, payload, 'open', $5 FROM jobs WHERE id = $1";
+        error_kind, error, payload, status, created_at, record) \
+        SELECT tenant_id, id, flow, $2, attempts, $3, $4, payload, 'open', $5, record FROM jobs WHERE id = $1";
+    /// The record's open dead letter, if it has one (a job's flow and record).
+    pub const OPEN_DEAD_LETTER_OF_RECORD: &str = "SELECT d.id FROM dead_letters d JOIN jobs j \
+        ON d.tenant_id = j.tenant_id AND d.flow = j.flow AND d.record = j.record \
+        WHERE j.id = $1 AND d.status = 'open' ORDER BY d.id LIMIT 1";
+    /// The record's open dead letter takes the newest job that gave up: its payload (what a
+    /// replay runs), step, attempts and error.
+    pub const MERGE_DEAD_LETTER: &str = "UPDATE dead_letters SET job_id = $2, step = $3, error_kind = $4, \
+        error = $5, attempts = (SELECT attempts FROM jobs WHERE id = $2), \
+        payload = (SELECT payload FROM jobs WHERE id = $2) WHERE id = $1";
+    pub const RECORD_OF_JOB: &str = "SELECT tenant_id, flow, record, cover_id FROM jobs WHERE id = $1";
+    /// Completes the waiting jobs of a record that a run covered (enqueued before its claim).
+    pub const COVER_JOBS: &str = "UPDATE jobs SET state = 'completed', last_error_kind = 'covered', \
+        last_error = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7 \
+        WHERE tenant_id = $1 AND flow = $2 AND record = $3 AND state = 'available' AND id <= $4 AND id <> $5";
     pub const QUEUE_STATS: &str = "SELECT CASE \
             WHEN state = 'available' AND run_at <= $1 THEN 'ready' \
             WHEN state = 'available' THEN 'scheduled' \
@@ -83,6 +97,7 @@ pub(crate) fn jobs_json(jobs: &[crate::NewJob], now: i64) -> String {
                 "f": j.flow,
                 "c": j.connection.as_ref().map(|c| c.as_ref().to_string()),
                 "k": j.dedupe_key,
+                "rk": j.record,
                 "p": j.payload.to_string(),
                 "m": i64::from(j.max_attempts.max(1)),
                 "r": j.run_at.map(crate::to_micros).unwrap_or(now),
@@ -224,6 +239,7 @@ macro_rules! impl_store {
                 last_error: r.try_get(12).db($backend, "read job")?,
                 last_error_kind: r.try_get(13).db($backend, "read job")?,
                 created_at: from_micros(r.try_get(14).db($backend, "read job")?),
+                record: r.try_get(15).db($backend, "read job")?,
             })
         }
 
@@ -310,11 +326,47 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Completes the waiting jobs of `job`'s flow and record that were enqueued before `job`
+        /// was claimed (ids up to its `cover_id`), with one trace line on `job` saying how many.
+        async fn cover_earlier(tx: &mut Tx, job: i64, why: String, now: i64) -> Result<()> {
+            let row: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as($sql::RECORD_OF_JOB)
+                .bind(job)
+                .fetch_optional(&mut **tx)
+                .await
+                .db($backend, "read the job's record")?;
+            let Some((tenant, flow, Some(record), Some(cover_id))) = row else { return Ok(()) };
+            let covered = sqlx::query($sql::COVER_JOBS)
+                .bind(&tenant)
+                .bind(&flow)
+                .bind(&record)
+                .bind(cover_id)
+                .bind(job)
+                .bind(why)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .db($backend, "complete covered jobs")?
+                .rows_affected();
+            if covered > 0 {
+                sqlx::query($sql::INSERT_RUN)
+                    .bind(job)
+                    .bind(&record)
+                    .bind("coalesce")
+                    .bind("covered")
+                    .bind(format!("{covered} earlier job(s) of this record completed as covered by this run"))
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .db($backend, "write run trace")?;
+            }
+            Ok(())
+        }
+
         /// Applies one outcome if `owner` still holds the job's lease.
         async fn apply_outcome(tx: &mut Tx, owner: &str, c: &Completion, now: i64) -> Result<bool> {
             let job = c.job.0;
             let applied = match &c.outcome {
-                Outcome::Completed { xrefs, cursor, echoes } => {
+                Outcome::Completed { xrefs, cursor, echoes, covers_earlier } => {
                     let n = sqlx::query($sql::COMPLETE_JOB)
                         .bind(job)
                         .bind(owner)
@@ -342,6 +394,9 @@ macro_rules! impl_store {
                                 .execute(&mut **tx)
                                 .await
                                 .db($backend, "write echo hash")?;
+                        }
+                        if *covers_earlier {
+                            cover_earlier(tx, job, format!("covered by job {job}, which read the record after this job was enqueued"), now).await?;
                         }
                     }
                     n == 1
@@ -372,7 +427,7 @@ macro_rules! impl_store {
                         .rows_affected()
                         == 1
                 }
-                Outcome::Dead { step, error_kind, error } => {
+                Outcome::Dead { step, error_kind, error, covers_earlier } => {
                     let n = sqlx::query($sql::KILL_JOB)
                         .bind(job)
                         .bind(owner)
@@ -384,15 +439,39 @@ macro_rules! impl_store {
                         .db($backend, "dead-letter job")?
                         .rows_affected();
                     if n == 1 {
-                        sqlx::query($sql::INSERT_DEAD_LETTER)
+                        let open: Option<i64> = sqlx::query_scalar($sql::OPEN_DEAD_LETTER_OF_RECORD)
                             .bind(job)
-                            .bind(step)
-                            .bind(error_kind)
-                            .bind(error)
-                            .bind(now)
-                            .execute(&mut **tx)
+                            .fetch_optional(&mut **tx)
                             .await
-                            .db($backend, "dead-letter job")?;
+                            .db($backend, "find the record's dead letter")?;
+                        match open {
+                            Some(letter) => {
+                                sqlx::query($sql::MERGE_DEAD_LETTER)
+                                    .bind(letter)
+                                    .bind(job)
+                                    .bind(step)
+                                    .bind(error_kind)
+                                    .bind(error)
+                                    .execute(&mut **tx)
+                                    .await
+                                    .db($backend, "update the record's dead letter")?;
+                            }
+                            None => {
+                                sqlx::query($sql::INSERT_DEAD_LETTER)
+                                    .bind(job)
+                                    .bind(step)
+                                    .bind(error_kind)
+                                    .bind(error)
+                                    .bind(now)
+                                    .execute(&mut **tx)
+                                    .await
+                                    .db($backend, "dead-letter job")?;
+                            }
+                        }
+                        if *covers_earlier {
+                            let why = format!("covered by job {job}, which gave up after reading the record; replaying its dead letter reads the record again");
+                            cover_earlier(tx, job, why, now).await?;
+                        }
                     }
                     n == 1
                 }
@@ -626,7 +705,7 @@ macro_rules! impl_store {
                     // The common case, completions without effects, is one statement for the batch.
                     let plain: std::collections::HashSet<JobId> = outcomes
                         .iter()
-                        .filter(|c| c.trace.is_empty() && matches!(&c.outcome, Outcome::Completed { xrefs, cursor: None, echoes } if xrefs.is_empty() && echoes.is_empty()))
+                        .filter(|c| c.trace.is_empty() && matches!(&c.outcome, Outcome::Completed { xrefs, cursor: None, echoes, covers_earlier: false } if xrefs.is_empty() && echoes.is_empty()))
                         .map(|c| c.job)
                         .collect();
                     // Lock the batch's rows in id order first (PostgreSQL; SQLite has one
@@ -766,6 +845,7 @@ macro_rules! impl_store {
                     if let Some(o) = &original {
                         job.connection = o.connection.clone();
                         job.max_attempts = o.max_attempts;
+                    job.record = o.record.clone();
                     }
                     let new_id = insert_jobs(&mut tx, std::slice::from_ref(&job)).await?
                         .into_iter()

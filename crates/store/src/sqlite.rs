@@ -55,17 +55,29 @@ mod sql {
     pub const ENSURE_TENANT: &str =
         "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
     pub const INSERT_JOBS: &str = "INSERT INTO jobs \
-        (tenant_id, flow, connection, dedupe_key, payload, state, attempts, max_attempts, run_at, created_at, updated_at) \
+        (tenant_id, flow, connection, dedupe_key, payload, state, attempts, max_attempts, run_at, created_at, updated_at, record) \
         SELECT json_extract(value, '$.t'), json_extract(value, '$.f'), json_extract(value, '$.c'), \
                json_extract(value, '$.k'), json_extract(value, '$.p'), 'available', 0, \
-               json_extract(value, '$.m'), json_extract(value, '$.r'), $2, $2 \
+               json_extract(value, '$.m'), json_extract(value, '$.r'), $2, $2, json_extract(value, '$.rk') \
         FROM json_each($1) WHERE true \
         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING \
         RETURNING id, dedupe_key";
 
+    /// One writer at a time, so no claim races another: a job whose record has a running job
+    /// is not taken, and of a record's due jobs only the first is.
     pub const CLAIM: &str = concat!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3 \
-         WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= $3 ORDER BY run_at, id LIMIT $4) \
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3, \
+           cover_id = CASE WHEN record IS NULL THEN NULL ELSE (SELECT max(t.id) FROM jobs t \
+             WHERE t.tenant_id = jobs.tenant_id AND t.flow = jobs.flow AND t.record = jobs.record \
+               AND t.state IN ('available', 'running')) END \
+         WHERE id IN (SELECT j.id FROM jobs j WHERE j.state = 'available' AND j.run_at <= $3 \
+           AND (j.record IS NULL OR ( \
+             NOT EXISTS (SELECT 1 FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.flow = j.flow \
+               AND r.record = j.record AND r.state = 'running') \
+             AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.flow = j.flow \
+               AND e.record = j.record AND e.state = 'available' AND e.run_at <= $3 \
+               AND (e.run_at, e.id) < (j.run_at, j.id)))) \
+           ORDER BY j.run_at, j.id LIMIT $4) \
          RETURNING ",
         job_cols!()
     );

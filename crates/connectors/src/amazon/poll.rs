@@ -110,6 +110,7 @@ impl OrderPoll {
                     NewJob::new(self.tenant.clone(), self.flow.clone(), payload)
                         .connection(self.connection.clone())
                         .dedupe_key(format!("amazon-order:{}:{}", order.order_id, order.last_updated_time))
+                        .record(format!("amazon:order:{}", order.order_id))
                 })
                 .collect();
             let next = page.pagination.and_then(|p| p.next_token).filter(|t| !t.is_empty());

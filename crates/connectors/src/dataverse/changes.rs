@@ -99,7 +99,7 @@ impl ChangeTrackingSource {
     }
 
     fn job(&self, change: &Change) -> Result<ferry_store::NewJob, Failure> {
-        let (key, payload) = match change {
+        let (key, payload, id) = match change {
             Change::Upserted(record) => {
                 let id = record.str(&self.primary_id).ok_or_else(|| {
                     Failure::permanent(format!("a changed {} row has no {}", self.entity_set, self.primary_id))
@@ -108,15 +108,18 @@ impl ChangeTrackingSource {
                 (
                     format!("dataverse:{}:{id}:{version}", self.entity_set),
                     serde_json::json!({ "entity_set": self.entity_set, "change": "upserted", "id": id, "record": record.fields }),
+                    id.to_owned(),
                 )
             }
             Change::Deleted(id) => (
                 format!("dataverse:{}:{id}:deleted", self.entity_set),
                 serde_json::json!({ "entity_set": self.entity_set, "change": "deleted", "id": id.to_string() }),
+                id.to_string(),
             ),
         };
         Ok(ferry_store::NewJob::new(self.tenant.clone(), self.flow.clone(), payload)
             .dedupe_key(key)
+            .record(format!("dataverse:{}:{id}", self.entity_set))
             .connection(self.connection.clone()))
     }
 

@@ -124,6 +124,12 @@ impl Handler for AmazonOrdersToCrm {
     fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a> {
         Box::pin(self.sync(ctx, job))
     }
+
+    /// A run that gives up has read the order from Amazon unless its job carried a complete
+    /// page copy (then its twins may carry a newer copy and run on their own).
+    fn failure_covers_earlier(&self, job: &Job) -> bool {
+        job.payload_as::<OrderJob>().is_ok_and(|p| p.order.is_none_or(|o| !self.page_copy_is_complete(&o)))
+    }
 }
 
 /// What the CRM has of the things an order refers to, for the mapping's lookups.
@@ -226,15 +232,18 @@ impl AmazonOrdersToCrm {
             let message = format!("the CRM order holds this change already (written from Amazon's copy of {written})");
             return Ok(note(&record, "read store", message));
         }
-        let wire = match payload.order {
-            Some(order) if self.page_copy_is_complete(&order) => order,
-            _ => self.fetch(ctx, &order_id).await?,
+        // A job that reads the order now covers its twins enqueued before it was claimed; one
+        // that writes the copy its poll page carried does not (they may be newer).
+        let (wire, fetched) = match payload.order {
+            Some(order) if self.page_copy_is_complete(&order) => (order, false),
+            _ => (self.fetch(ctx, &order_id).await?, true),
         };
         // Whatever the write did (or left alone on purpose), this copy of the order is handled.
         let version =
             Echo { key: written_version_key(&job.tenant, order_id.as_str()), hash: wire.last_updated_time.clone() };
         let mut effects = self.write_order(ctx, job, &order_id, &wire).await?;
         effects.echoes.push(version);
+        effects.covers_earlier = fetched;
         Ok(effects)
     }
 

@@ -10,7 +10,7 @@ use ferry_connectors::amazon::client::fulfillment_outbound::{self as fba_api, Cr
 use ferry_connectors::amazon::models::fulfillment_outbound::CreateFulfillmentOrderRequest;
 use ferry_connectors::dataverse::{Query, RecordKey};
 use ferry_mapping::{CompiledMapping, LookupSource, NoLookups};
-use ferry_model::DataverseId;
+use ferry_model::{AmazonFulfillmentOrderId, DataverseId};
 use ferry_runtime::failure::Failure;
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
 use ferry_store::{AnyStore, Job, Store, Xref, XrefKey};
@@ -43,6 +43,11 @@ impl Handler for CrmOrdersToFba {
     fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a> {
         Box::pin(self.fulfil(ctx, job))
     }
+
+    /// Every run but a deletion's reads the CRM order (or its recorded fulfilment order) now.
+    fn failure_covers_earlier(&self, job: &Job) -> bool {
+        job.payload_as::<OrderChangeJob>().is_ok_and(|p| p.change.as_deref() != Some("deleted"))
+    }
 }
 
 /// The xref that says a CRM order already has its fulfilment order.
@@ -72,19 +77,19 @@ impl CrmOrdersToFba {
         if let Some(existing) = self.store.xref(&key).await.map_err(|e| {
             JobError::failed("read xref", Failure::transient(format!("reading the xref of {record}: {e}")))
         })? {
-            return Ok(note(&record, "read xref", format!("fulfilment order {existing} exists already")));
+            return Ok(note(&record, "read xref", format!("fulfilment order {existing} exists already")).covering());
         }
         let Some(mut order) = self.read_order(ctx, id).await? else {
-            return Ok(note(&record, "read order", "not in the CRM any more: nothing to fulfil".into()));
+            return Ok(note(&record, "read order", "not in the CRM any more: nothing to fulfil".into()).covering());
         };
         self.attach_products(ctx, &mut order).await?;
         let lookups: Arc<dyn LookupSource> = Arc::new(NoLookups);
         let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(Value::Object(order)), Map::new(), &lookups))?
         else {
-            return Ok(note(&record, "map", "not a submitted order the seller ships: skipped".into()));
+            return Ok(note(&record, "map", "not a submitted order the seller ships: skipped".into()).covering());
         };
         if mapped.lines.is_empty() {
-            return Ok(note(&record, "map", "no line is fulfilled by Amazon: nothing to send".into()));
+            return Ok(note(&record, "map", "no line is fulfilled by Amazon: nothing to send".into()).covering());
         }
         let mut body = mapped.fields;
         body.extend(mapped.key);
@@ -93,11 +98,7 @@ impl CrmOrdersToFba {
         let request: CreateFulfillmentOrderRequest = serde_json::from_value(Value::Object(body)).map_err(|e| {
             permanent("map", "mapping", format!("flow {FLOW}, {record}: not a createFulfillmentOrder request: {e}"))
         })?;
-        let client = &self.amazon.client;
-        let created = self
-            .amazon
-            .call(ctx, fba_api::API, "createFulfillmentOrder", client.create_fulfillment_order(&request))
-            .await?;
+        let created = self.create(ctx, &request).await?;
         super::delivered(ctx, job);
         let what = match created {
             Created::Created => "created",
@@ -113,7 +114,29 @@ impl CrmOrdersToFba {
             ),
         );
         effects.xrefs.push(Xref { key, target_id: request.seller_fulfillment_order_id });
-        Ok(effects)
+        Ok(effects.covering())
+    }
+
+    /// Creates the fulfilment order. Amazon refuses a second order with the same id, so a
+    /// refusal is checked with a getFulfillmentOrder of its own, through the rate limiter: an
+    /// order that exists was created by an earlier try whose answer was lost; a 429 or an
+    /// outage of that check is retried like any other, never taken as the create failing.
+    async fn create(&self, ctx: &JobContext, request: &CreateFulfillmentOrderRequest) -> Result<Created, JobError> {
+        let client = &self.amazon.client;
+        let refused = match self
+            .amazon
+            .call(ctx, fba_api::API, "createFulfillmentOrder", client.create_fulfillment_order(request))
+            .await
+        {
+            Ok(()) => return Ok(Created::Created),
+            Err(refused @ JobError::Failed { failure: Failure::Permanent { .. }, .. }) => refused,
+            Err(other) => return Err(other),
+        };
+        let id = AmazonFulfillmentOrderId::new(&request.seller_fulfillment_order_id)
+            .map_err(|e| permanent("createFulfillmentOrder", "bad_id", e.to_string()))?;
+        let exists =
+            self.amazon.call(ctx, fba_api::API, "getFulfillmentOrder", client.fulfillment_order_exists(&id)).await?;
+        if exists { Ok(Created::AlreadyExists) } else { Err(refused) }
     }
 
     async fn read_order(&self, ctx: &JobContext, id: DataverseId) -> Result<Option<Map<String, Value>>, JobError> {

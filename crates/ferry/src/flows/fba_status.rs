@@ -1,8 +1,12 @@
 //! F2, back: a fulfilment order's status, carrier, tracking number and ship date go onto its
 //! CRM order, each shipment also as a task on the order's timeline. A complete fulfilment
 //! fulfils the CRM order; a cancelled or unfulfillable one is a dead letter for a person to
-//! look at (the CRM order stays as it is). Every write is keyed (the order by its number, the
-//! task by an id derived from the shipment), so a repeat changes nothing.
+//! look at (the CRM order stays as it is). The order update and the tasks are keyed (the order
+//! by its id, a task by an id derived from the shipment), so a repeat changes nothing. The
+//! closure (FulfillSalesOrder) has no key: the jobs of one fulfilment order run one at a time
+//! (their record), the closure is recorded as an xref committed with the job and consulted by
+//! every later run, the order's state is read again just before closing, and a close that
+//! Dataverse refuses because the order closed meanwhile counts as done.
 
 use std::sync::Arc;
 
@@ -12,8 +16,9 @@ use ferry_connectors::dataverse::models::FulfilledStatus;
 use ferry_connectors::dataverse::transformers::shipment_to_rows;
 use ferry_connectors::dataverse::{Concurrency, RecordKey};
 use ferry_model::AmazonFulfillmentOrderId;
+use ferry_runtime::failure::Failure;
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, JobError};
-use ferry_store::Job;
+use ferry_store::{AnyStore, Job, Store, Xref, XrefKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -38,11 +43,30 @@ pub struct StatusJob {
 pub struct FbaStatusToCrm {
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
+    pub store: AnyStore,
 }
 
 impl Handler for FbaStatusToCrm {
     fn run<'a>(&'a self, ctx: &'a JobContext, job: &'a Job) -> HandlerFuture<'a> {
         Box::pin(self.sync(ctx, job))
+    }
+
+    /// Every run reads the fulfilment order from Amazon first.
+    fn failure_covers_earlier(&self, _job: &Job) -> bool {
+        true
+    }
+}
+
+/// The recorded outcome "the CRM order this fulfilment order fulfils is closed": the target id
+/// is the CRM order's id. Written with the job that closed it (or found it closed).
+pub fn closure_key(tenant: &ferry_model::TenantId, seller_fulfillment_order_id: &str) -> XrefKey {
+    XrefKey {
+        tenant: tenant.clone(),
+        source_system: "amazon".into(),
+        source_entity: "fulfillmentorder".into(),
+        source_id: seller_fulfillment_order_id.to_owned(),
+        target_system: "dataverse".into(),
+        target_entity: "salesorder.closure".into(),
     }
 }
 
@@ -55,11 +79,23 @@ fn task_id(fulfilment_order: &str, shipment: &str) -> uuid::Uuid {
 }
 
 impl FbaStatusToCrm {
+    /// Whether the CRM order is closed as of now (a fresh read).
+    async fn closed_now(&self, ctx: &JobContext, ordernumber: &str) -> Result<bool, JobError> {
+        Ok(self.crm.order_state(ctx, ordernumber).await?.is_some_and(|o| o.is_closed()))
+    }
+
     async fn sync(&self, ctx: &JobContext, job: &Job) -> Result<Effects, JobError> {
         let payload: StatusJob = job.payload_as().map_err(|e| JobError::bad_payload(job, e))?;
         let id = AmazonFulfillmentOrderId::new(&payload.seller_fulfillment_order_id)
             .map_err(|e| permanent("decode", "bad_id", format!("job {}: {e}", job.id)))?;
         let record = format!("amazon:fulfillmentorder:{id}");
+        let closure = closure_key(&job.tenant, id.as_str());
+        if let Some(order) = self.store.xref(&closure).await.map_err(|e| {
+            JobError::failed("read xref", Failure::transient(format!("reading the closure of {record}: {e}")))
+        })? {
+            let message = format!("CRM order {order} was closed for this fulfilment order already; nothing written");
+            return Ok(note(&record, "read xref", message).covering());
+        }
         let client = &self.amazon.client;
         let result =
             self.amazon.call(ctx, fba_api::API, "getFulfillmentOrder", client.get_fulfillment_order(&id)).await?;
@@ -122,16 +158,36 @@ impl FbaStatusToCrm {
                     ),
                 ));
             }
-            "complete" | "completepartialled" if !order.is_closed() => {
-                let subject = format!("Fulfilled by Amazon ({id})");
-                let status = fulfil.unwrap_or(FulfilledStatus::Complete);
-                crm.call(ctx, "fulfil order", crm.client.fulfill_sales_order(order.id, status, &subject)).await?;
-                trace.push("fulfilled".into());
+            "complete" | "completepartialled" => {
+                // Closing is not idempotent: read the state again right before, and take a
+                // refusal as done when the order turns out closed (by a person, by F1).
+                if order.is_closed() || self.closed_now(ctx, &ordernumber).await? {
+                    trace.push("the CRM order is closed already".into());
+                } else {
+                    let subject = format!("Fulfilled by Amazon ({id})");
+                    let status = fulfil.unwrap_or(FulfilledStatus::Complete);
+                    match crm
+                        .call(ctx, "fulfil order", crm.client.fulfill_sales_order(order.id, status, &subject))
+                        .await
+                    {
+                        Ok(()) => trace.push("fulfilled".into()),
+                        Err(e @ JobError::Failed { failure: Failure::Permanent { .. }, .. }) => {
+                            if !self.closed_now(ctx, &ordernumber).await? {
+                                return Err(e);
+                            }
+                            trace.push("closed meanwhile; Dataverse refused a second closure".into());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                let mut effects = note(&record, "write order", trace.join("; "));
+                effects.xrefs.push(Xref { key: closure, target_id: order.id.to_string() });
+                return Ok(effects.covering());
             }
             _ => {}
         }
         let message =
             if trace.is_empty() { "CRM order closed already; nothing written".into() } else { trace.join("; ") };
-        Ok(note(&record, "write order", message))
+        Ok(note(&record, "write order", message).covering())
     }
 }

@@ -219,7 +219,7 @@ impl Engine {
             );
             registry.register(
                 fba_status::FLOW,
-                fba_status::FbaStatusToCrm { amazon: self.amazon.clone(), crm: self.crm.clone() },
+                fba_status::FbaStatusToCrm { amazon: self.amazon.clone(), crm: self.crm.clone(), store: store.clone() },
             );
         }
     }

@@ -1,6 +1,7 @@
 //! Which jobs an incoming event starts. Used by every way an event arrives (EventBridge
 //! ingress, SQS, Dataverse webhook), so they all start the same work; each job's dedupe key
-//! makes a redelivered event start nothing new.
+//! makes a redelivered event start nothing new, and its record (`amazon:order:<id>`, the same
+//! as the polls use) makes the jobs of one record run one at a time and coalesce.
 
 use ferry_connectors::amazon::notifications::{AmazonEvent, Notification};
 use ferry_connectors::dataverse::webhooks::DataverseEvent;
@@ -33,7 +34,8 @@ impl Routes {
                 vec![
                     NewJob::new(self.tenant.clone(), amazon_orders::FLOW, payload)
                         .connection(self.amazon.clone())
-                        .dedupe_key(format!("amazon-order:{}:n:{}", order_id.as_str(), notification.notification_id)),
+                        .dedupe_key(format!("amazon-order:{}:n:{}", order_id.as_str(), notification.notification_id))
+                        .record(format!("amazon:order:{}", order_id.as_str())),
                 ]
             }
             AmazonEvent::FulfillmentOrderStatus { seller_fulfillment_order_id, .. } if self.crm_to_fba => {
@@ -49,6 +51,7 @@ impl Routes {
         NewJob::new(self.tenant.clone(), fba_status::FLOW, payload)
             .connection(self.amazon.clone())
             .dedupe_key(format!("fba-status:{seller_fulfillment_order_id}:{version}"))
+            .record(format!("amazon:fulfillmentorder:{seller_fulfillment_order_id}"))
     }
 
     /// Jobs for one Dataverse webhook call.
@@ -61,7 +64,8 @@ impl Routes {
         vec![
             NewJob::new(self.tenant.clone(), crm_to_fba::FLOW, payload)
                 .connection(self.crm.clone())
-                .dedupe_key(format!("dataverse:salesorders:{}:{}", event.id, event.operation_id)),
+                .dedupe_key(format!("dataverse:salesorders:{}:{}", event.id, event.operation_id))
+                .record(format!("dataverse:salesorders:{}", event.id)),
         ]
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_connectors::amazon::IncludedData;
 use ferry_connectors::amazon::poll::OrderPoll;
@@ -88,10 +88,15 @@ impl Engine {
                     match poll.run(&engine.amazon.client, &store, Timestamp::now()).await {
                         Ok(outcome) => {
                             stats.orders_polled.fetch_add(outcome.jobs_enqueued as u64, Ordering::Relaxed);
+                            None
                         }
                         Err(e) => {
                             stats.errors.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(error = %e, "searchOrders poll failed; the next poll resumes from the cursor");
+                            match &e {
+                                ferry_connectors::amazon::poll::PollError::Remote(failure) => failure.retry_after(),
+                                _ => None,
+                            }
                         }
                     }
                 }
@@ -143,10 +148,12 @@ impl Engine {
                     match source.poll(&store, &engine.crm.crm().client).await {
                         Ok(outcome) => {
                             stats.crm_changes.fetch_add(outcome.enqueued as u64, Ordering::Relaxed);
+                            None
                         }
                         Err(e) => {
                             stats.errors.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(error = %e, "Dataverse change tracking poll failed; retrying next time");
+                            e.retry_after()
                         }
                     }
                 }
@@ -155,10 +162,10 @@ impl Engine {
             set.spawn(every(self.schedule.fulfilment, stop.clone(), move || {
                 let (engine, store, stats) = (engine.clone(), store.clone(), stats.clone());
                 async move {
-                    if let Err(e) = engine.poll_fulfilment_orders(&store).await {
-                        stats.errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(error = %e, "fulfilment order poll failed; retrying next time");
-                    }
+                    let Err(e) = engine.poll_fulfilment_orders(&store).await else { return None };
+                    stats.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "fulfilment order poll failed; retrying next time");
+                    e.downcast_ref::<ferry_runtime::failure::Failure>().and_then(|f| f.retry_after())
                 }
             }));
         }
@@ -192,25 +199,61 @@ impl Engine {
     }
 }
 
-/// Runs `tick` now and then every `period` until `stop` turns true.
+/// When the next poll may start: a period after this one started, and never before the wait
+/// the remote asked for (a 429's `Retry-After`) has passed since this one ended.
+fn next_poll(started: Instant, ended: Instant, period: Duration, retry_after: Option<Duration>) -> Instant {
+    let regular = started + period;
+    match retry_after {
+        Some(wait) => regular.max(ended + wait),
+        None => regular,
+    }
+}
+
+/// Runs `tick` now and then every `period` until `stop` turns true. A tick returns the wait
+/// the remote asked for when it was throttled, which the next tick honours.
 async fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, tick: F)
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = Option<Duration>>,
 {
-    let mut interval = tokio::time::interval(period.max(Duration::from_millis(50)));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let period = period.max(Duration::from_millis(50));
+    let mut next = Instant::now();
     loop {
         if *stop.borrow() {
             return;
         }
         tokio::select! {
             _ = stop.changed() => return,
-            _ = interval.tick() => {}
+            _ = tokio::time::sleep_until(next.into()) => {}
         }
-        tokio::select! {
+        let started = Instant::now();
+        let retry_after = tokio::select! {
             _ = stop.changed() => return,
-            _ = tick() => {}
-        }
+            wait = tick() => wait,
+        };
+        next = next_poll(started, Instant::now(), period, retry_after);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_never_comes_back_before_the_remotes_retry_after() {
+        let t0 = Instant::now();
+        let ended = t0 + Duration::from_millis(200);
+        let period = Duration::from_secs(1);
+        assert_eq!(next_poll(t0, ended, period, None), t0 + period, "the interval when nothing was asked");
+        assert_eq!(
+            next_poll(t0, ended, period, Some(Duration::from_secs(60))),
+            ended + Duration::from_secs(60),
+            "a 429 asking for a minute holds a one-second poll for a minute"
+        );
+        assert_eq!(
+            next_poll(t0, ended, period, Some(Duration::from_millis(100))),
+            t0 + period,
+            "a shorter wait changes nothing"
+        );
     }
 }

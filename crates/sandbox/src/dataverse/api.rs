@@ -9,7 +9,9 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::errors::{ApiError, INVALID_ARGUMENT, VALIDATION};
+use super::errors::{
+    ApiError, INVALID_ARGUMENT, INVALID_STATE_TRANSITION, INVALID_STATE_TRANSITION_MESSAGE, VALIDATION,
+};
 use super::odata::{self, Key, QueryOptions, Resource};
 use super::schema::{self, EntityDef};
 use super::store::{Row, Txn};
@@ -785,6 +787,7 @@ fn upsert(
             check_if_match(req, &stored.etag())?;
             let mut row = stored.row.clone();
             let previous_state = row.get("statecode").and_then(Value::as_i64);
+            refuse_if_read_only(def, id, previous_state)?;
             let target = apply_body(ctx, txn, def, &body, &mut row, false)?;
             apply_state(def, id, &body, &mut row, previous_state)?;
             computed(def, id, &mut row, false);
@@ -828,6 +831,23 @@ fn delete(txn: &mut Txn<'_>, req: &ApiRequest, def: &'static EntityDef, key: &Ke
     Ok(ApiResponse::no_content())
 }
 
+/// Fulfilled, canceled and invoiced orders are read-only in Dataverse: an update is refused.
+/// (DYNAMICS.md is silent on the answer; the message is the one Dynamics shows for the sales
+/// entities' read-only states.)
+fn refuse_if_read_only(def: &EntityDef, id: Uuid, state: Option<i64>) -> Result<()> {
+    if def.logical != "salesorder" {
+        return Ok(());
+    }
+    match state.and_then(|code| def.state(code)) {
+        Some(s) if matches!(s.code, 2..=4) => Err(ApiError::new(
+            400,
+            INVALID_ARGUMENT,
+            format!("Cannot Update a Read-Only Entity: salesorder With Id = {id} is {}.", s.label),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// FulfillSalesOrder, CancelSalesOrder, CloseIncident: the messages Dataverse requires for
 /// these state changes (an Update is refused, see `apply_state`).
 fn action(ctx: &Ctx<'_>, txn: &mut Txn<'_>, req: &ApiRequest, name: &str) -> Result<ApiResponse> {
@@ -847,6 +867,12 @@ fn action(ctx: &Ctx<'_>, txn: &mut Txn<'_>, req: &ApiRequest, name: &str) -> Res
     let (parent, parent_id) = resolve_bind(ctx, txn, bind)?;
     if parent.set != parent_set {
         return Err(ApiError::bad_request(format!("{name} applies to {parent_set}, not {}.", parent.set)));
+    }
+    // A closed order (or resolved case) cannot be closed again: the second FulfillSalesOrder
+    // of a retry is refused, not applied twice.
+    let current = txn.get(parent.set, parent_id).and_then(|r| r.row.get("statecode").and_then(Value::as_i64));
+    if current.is_some_and(|code| code != 0 && !(parent.logical == "salesorder" && code == 1)) {
+        return Err(ApiError::new(400, INVALID_STATE_TRANSITION, INVALID_STATE_TRANSITION_MESSAGE));
     }
     let state = parent.state(state_code).ok_or_else(|| ApiError::bad_request("unknown state"))?;
     let status = match body.get("Status").and_then(Value::as_i64) {

@@ -26,6 +26,12 @@ pub const DUPLICATE_RECORD: &str = "0x80040237";
 pub const INVALID_ARGUMENT: &str = "0x80040203";
 /// ObjectDoesNotExist.
 pub const NOT_FOUND: &str = "0x80040217";
+/// A state change the record's current state does not allow (-2147220970, as Microsoft KB
+/// 932477 quotes it; DYNAMICS.md is silent on closing a closed order).
+pub const INVALID_STATE_TRANSITION: &str = "0x80040216";
+
+/// The message of [`INVALID_STATE_TRANSITION`], as KB 932477 quotes it.
+pub const INVALID_STATE_TRANSITION_MESSAGE: &str = "The target state is invalid. The target state may not exist or the system does not allow changing to the target state from the current state. Please check the documentation on this state change request.";
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {

@@ -271,6 +271,7 @@ async fn one_owner_races_heartbeats_and_completions(store: PgStore) {
                             xrefs: vec![Xref { key, target_id: format!("target-{id}") }],
                             cursor: None,
                             echoes: Vec::new(),
+                            covers_earlier: false,
                         },
                         trace: vec![RunRecord {
                             record: format!("amazon:order:{id}"),

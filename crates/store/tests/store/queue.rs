@@ -123,7 +123,12 @@ async fn only_the_lease_holder_completes<S: Store>(store: S) {
     };
     let with_effects = Completion {
         job: j.id,
-        outcome: Outcome::Completed { xrefs: vec![xref.clone()], cursor: None, echoes: Vec::new() },
+        outcome: Outcome::Completed {
+            xrefs: vec![xref.clone()],
+            cursor: None,
+            echoes: Vec::new(),
+            covers_earlier: false,
+        },
         trace: Vec::new(),
     };
     assert_eq!(store.complete("intruder", std::slice::from_ref(&with_effects)).await.unwrap(), vec![false]);
@@ -208,6 +213,7 @@ async fn outcome_commits_cursor_echo_and_trace_together<S: Store>(store: S) {
                 value: "2026-11-23T10:00:00Z".into(),
             }),
             echoes: vec![Echo { key: echo_key.clone(), hash: "abc123".into() }],
+            covers_earlier: false,
         },
         trace: vec![RunRecord {
             record: "amazon:order:1".into(),

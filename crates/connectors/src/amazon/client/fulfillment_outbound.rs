@@ -14,7 +14,7 @@ use crate::amazon::models::fulfillment_outbound::{
 pub const API: &str = "fulfillmentOutbound_2020-07-01";
 const BASE: &str = "/fba/outbound/2020-07-01";
 
-/// What createFulfillmentOrder did.
+/// What a create came to, once a refusal was checked with [`AmazonClient::fulfillment_order_exists`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
     Created,
@@ -49,20 +49,26 @@ impl AmazonClient {
         payload("getFulfillmentPreview", "GetFulfillmentPreviewResponse", &response)
     }
 
-    /// Creates the order. Amazon refuses a second order with the same id, so a refused
-    /// create whose id exists is reported as [`Created::AlreadyExists`]: retrying a create
-    /// whose response was lost never makes a second shipment.
-    pub async fn create_fulfillment_order(&self, request: &CreateFulfillmentOrderRequest) -> Result<Created, Failure> {
+    /// Creates the order: one request. Amazon refuses a second order with the same id, so a
+    /// retry whose first response was lost comes back refused (permanent); the caller then asks
+    /// [`AmazonClient::fulfillment_order_exists`] as a call of its own, through the rate limiter
+    /// (getFulfillmentOrder has its own limit), before it takes the refusal as final.
+    pub async fn create_fulfillment_order(&self, request: &CreateFulfillmentOrderRequest) -> Result<(), Failure> {
         let http = json_request("POST", format!("{BASE}/fulfillmentOrders"), request, "createFulfillmentOrder")?;
-        match self.execute(API, "createFulfillmentOrder", &http).await {
-            Ok(_) => Ok(Created::Created),
-            Err(failure @ Failure::Permanent { .. }) => {
-                let id = AmazonFulfillmentOrderId::new(&request.seller_fulfillment_order_id)
-                    .map_err(|e| Failure::permanent(format!("createFulfillmentOrder: {e}")))?;
-                match self.get_fulfillment_order(&id).await {
-                    Ok(_) => Ok(Created::AlreadyExists),
-                    Err(_) => Err(failure),
-                }
+        self.execute(API, "createFulfillmentOrder", &http).await.map(|_| ())
+    }
+
+    /// Whether an order with this id exists (getFulfillmentOrder). Amazon's "not found"
+    /// (NotFound, or InvalidInput naming the id) is `false`; anything else, a 429, a 5xx, a
+    /// transport error or an unreadable answer, is returned as it is classified, so the caller
+    /// retries (or reports it) instead of concluding anything.
+    pub async fn fulfillment_order_exists(&self, id: &AmazonFulfillmentOrderId) -> Result<bool, Failure> {
+        match self.get_fulfillment_order(id).await {
+            Ok(_) => Ok(true),
+            Err(Failure::Permanent { code: Some(code), .. })
+                if matches!(code.as_str(), "NotFound" | "InvalidInput" | "404" | "400") =>
+            {
+                Ok(false)
             }
             Err(other) => Err(other),
         }

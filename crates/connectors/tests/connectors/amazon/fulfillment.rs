@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use ferry_connectors::amazon::client::fulfillment_outbound::Created;
 use ferry_connectors::amazon::models::fulfillment_outbound::GetFulfillmentPreviewRequest;
 use ferry_connectors::amazon::transformers::{fulfillment_request, order_from_2026, shipments_from_fulfillment};
 use ferry_connectors::amazon::{GetOrderRequest, IncludedData};
@@ -50,9 +49,20 @@ async fn a_fulfilment_order_progresses_ships_and_is_tracked() {
         .unwrap();
     assert!(preview.fulfillment_previews.iter().all(|p| p.is_fulfillable));
 
-    assert_eq!(client.create_fulfillment_order(&request).await.unwrap(), Created::Created);
-    // A retry (say the first response was lost) creates nothing new.
-    assert_eq!(client.create_fulfillment_order(&request).await.unwrap(), Created::AlreadyExists);
+    client.create_fulfillment_order(&request).await.unwrap();
+    // A retry (say the first response was lost) creates nothing new: Amazon refuses it, and
+    // the order it names exists.
+    let again = client.create_fulfillment_order(&request).await.unwrap_err();
+    assert_eq!(again.kind(), FailureKind::Permanent, "{again}");
+    assert!(client.fulfillment_order_exists(&id).await.unwrap());
+    let unknown = AmazonFulfillmentOrderId::new("FERRY-NEVER-MADE").unwrap();
+    assert!(!client.fulfillment_order_exists(&unknown).await.unwrap());
+    // The check is one call of its own: a 429 stays a 429 (the caller waits and asks again),
+    // never an answer that the order is missing.
+    sandbox.faults().set(ferry_sandbox::faults::FaultConfig { throttle_rate: 1.0, ..Default::default() });
+    let throttled = client.fulfillment_order_exists(&id).await.unwrap_err();
+    assert_eq!(throttled.kind(), FailureKind::Throttled, "{throttled}");
+    sandbox.faults().set(ferry_sandbox::faults::FaultConfig::default());
 
     let mut statuses = Vec::new();
     let shipment = loop {

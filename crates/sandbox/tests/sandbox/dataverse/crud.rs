@@ -269,6 +269,53 @@ async fn state_changes_follow_the_dataverse_rules() {
 }
 
 #[tokio::test]
+async fn a_closed_order_is_closed_once_and_read_only() {
+    let api = Api::start().await;
+    let close = |action: &str, order: &str| {
+        let body = json!({"OrderClose": {"subject": action, "salesorderid@odata.bind": format!("/salesorders({order})")}, "Status": -1});
+        (action.to_owned(), body)
+    };
+    for (first, second) in [
+        ("FulfillSalesOrder", "FulfillSalesOrder"),
+        ("CancelSalesOrder", "FulfillSalesOrder"),
+        ("FulfillSalesOrder", "CancelSalesOrder"),
+    ] {
+        let order = api.create("salesorders", json!({"name": "SO"})).await;
+        let (name, body) = close(first, &order);
+        assert_eq!(api.post(&name, &body).await.status, 204);
+        // A retried or racing second closure is refused, and nothing changes.
+        let before = api.get(&format!("salesorders({order})?$select=statecode,statuscode")).await.json();
+        let (name, body) = close(second, &order);
+        let r = api.post(&name, &body).await;
+        assert_eq!(r.status, 400, "{first} then {second}: {}", r.body);
+        assert_eq!(r.error().0, "0x80040216", "{}", r.body);
+        assert!(r.error().1.contains("The target state is invalid"), "{}", r.body);
+        let after = api.get(&format!("salesorders({order})?$select=statecode,statuscode")).await.json();
+        assert_eq!(
+            (before["statecode"].clone(), before["statuscode"].clone()),
+            (after["statecode"].clone(), after["statuscode"].clone())
+        );
+        // A closed order is read-only.
+        let r = api.patch(&format!("salesorders({order})"), &[], &json!({"description": "shipped"})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.error().1.contains("Cannot Update a Read-Only Entity"), "{}", r.body);
+    }
+    assert_eq!(api.sandbox.row_count("orderclosures"), 3, "only the first closure of each order made its activity");
+    // A submitted order closes normally; a second CloseIncident is refused too.
+    let order = api.create("salesorders", json!({"name": "SO"})).await;
+    assert_eq!(
+        api.patch(&format!("salesorders({order})"), &[], &json!({"statecode": 1, "statuscode": 3})).await.status,
+        204
+    );
+    let (name, body) = close("FulfillSalesOrder", &order);
+    assert_eq!(api.post(&name, &body).await.status, 204);
+    let case = api.create("incidents", json!({"title": "Broken"})).await;
+    let resolve = json!({"IncidentResolution": {"subject": "fixed", "incidentid@odata.bind": format!("/incidents({case})")}, "Status": 5});
+    assert_eq!(api.post("CloseIncident", &resolve).await.status, 204);
+    assert_eq!(api.post("CloseIncident", &resolve).await.status, 400);
+}
+
+#[tokio::test]
 async fn deleting_an_order_deletes_its_lines() {
     let api = Api::start().await;
     let order = api.create("salesorders", json!({"name": "SO"})).await;
