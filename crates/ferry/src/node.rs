@@ -51,7 +51,7 @@ pub fn pool_config(cfg: &NodeConfig) -> PoolConfig {
 /// A pool with the built-in flows; `observer` (the node's metrics) hears of every remote call.
 pub fn pool<S: Store>(store: S, cfg: &NodeConfig, observer: Option<Arc<dyn CallObserver>>) -> anyhow::Result<Pool<S>> {
     let mut registry = Registry::new();
-    crate::builtin::register(&mut registry)?;
+    crate::builtin::register(&mut registry, &crate::config::http_call_tls(cfg).map_err(anyhow::Error::msg)?)?;
     let resilience = match observer {
         Some(o) => Resilience::default().with_observer(o),
         None => Resilience::default(),
@@ -102,7 +102,7 @@ pub async fn assemble(
     let observer: Arc<dyn CallObserver> = metrics;
     let resilience = Arc::new(Resilience::default().with_observer(observer));
     let mut registry = Registry::new();
-    crate::builtin::register(&mut registry)?;
+    crate::builtin::register(&mut registry, &crate::config::http_call_tls(cfg).map_err(anyhow::Error::msg)?)?;
     let engine = crate::flows::Engine::build(cfg, &store, resilience.clone(), key).await?.map(Arc::new);
     let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
     if let Some(engine) = &engine {

@@ -88,7 +88,7 @@ impl Harness {
             store,
             tenant,
             base,
-            http: reqwest::Client::new(),
+            http: ferry_connectors::http::client(&Default::default()).expect("client"),
             pool_stats,
             metrics,
             shutdown: Some(tx),

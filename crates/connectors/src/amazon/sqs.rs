@@ -20,6 +20,8 @@ pub struct SqsConfig {
     pub queue_url: String,
     pub region: String,
     pub credentials: AwsCredentials,
+    /// The CAs the queue's certificate is verified against (public roots by default).
+    pub tls: crate::http::Tls,
 }
 
 /// One received message.
@@ -62,7 +64,8 @@ pub struct SqsConsumer {
 }
 
 impl SqsConsumer {
-    pub fn new(config: SqsConfig) -> Self {
+    /// A consumer of `config`'s queue; fails only when its TLS settings cannot be used.
+    pub fn new(config: SqsConfig) -> Result<Self, Failure> {
         let host = config
             .endpoint
             .split("://")
@@ -72,7 +75,8 @@ impl SqsConsumer {
             .next()
             .unwrap_or_default()
             .to_owned();
-        SqsConsumer { http: reqwest::Client::new(), config, host }
+        let http = crate::http::client(&config.tls).map_err(|e| Failure::permanent(format!("SQS: {e}")))?;
+        Ok(SqsConsumer { http, config, host })
     }
 
     async fn call(&self, action: &str, body: Value) -> Result<Value, Failure> {

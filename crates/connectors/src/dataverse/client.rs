@@ -94,7 +94,8 @@ impl std::fmt::Debug for DataverseClient {
 
 impl DataverseClient {
     pub fn new(config: DataverseConfig) -> Result<Self, Failure> {
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder(&config.tls)
+            .map_err(|e| Failure::permanent(e.to_string()))?
             .timeout(config.timeout)
             .pool_max_idle_per_host(config.max_concurrency.max(1))
             .build()

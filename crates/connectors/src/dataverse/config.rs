@@ -26,6 +26,8 @@ pub struct DataverseConfig {
     pub timeout: Duration,
     /// Refresh the token this long before it expires.
     pub refresh_ahead: Duration,
+    /// The CAs Entra and Web API certificates are verified against (public roots by default).
+    pub tls: crate::http::Tls,
 }
 
 impl DataverseConfig {
@@ -46,12 +48,19 @@ impl DataverseConfig {
             max_concurrency: DATAVERSE_CONCURRENCY,
             timeout: Duration::from_secs(120),
             refresh_ahead: Duration::from_secs(300),
+            tls: crate::http::Tls::default(),
         }
     }
 
     /// The same settings with another authority host (a sandbox).
     pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
         self.authority = authority.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The same settings trusting `tls`'s CAs besides the public roots.
+    pub fn with_tls(mut self, tls: crate::http::Tls) -> Self {
+        self.tls = tls;
         self
     }
 

@@ -23,8 +23,8 @@ pub struct HttpCall {
 }
 
 impl HttpCall {
-    pub fn new() -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+    pub fn new(tls: &ferry_connectors::http::Tls) -> anyhow::Result<Self> {
+        let client = ferry_connectors::http::client_builder(tls)?
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
             .build()?;

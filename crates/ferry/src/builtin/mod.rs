@@ -16,10 +16,10 @@ pub const NOOP: &str = "builtin.noop";
 pub const SELFCHECK: &str = "builtin.selfcheck";
 pub const HTTP_CALL: &str = "builtin.http_call";
 
-/// Registers the built-in flows.
-pub fn register(registry: &mut Registry) -> anyhow::Result<()> {
+/// Registers the built-in flows; `http_call` verifies servers against `tls`.
+pub fn register(registry: &mut Registry, tls: &ferry_connectors::http::Tls) -> anyhow::Result<()> {
     registry.register(NOOP, noop::Noop);
     registry.register(SELFCHECK, selfcheck::SelfCheck);
-    registry.register(HTTP_CALL, HttpCall::new()?);
+    registry.register(HTTP_CALL, HttpCall::new(tls)?);
     Ok(())
 }

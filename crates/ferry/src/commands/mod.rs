@@ -50,7 +50,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => run::run(&cfg).await,
         Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,
         Command::Bench(cmd) => bench::run(&cfg, cmd).await,
-        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Sandbox(args) => sandbox::run(&cfg, args).await,
     }
 }
 

@@ -1,5 +1,5 @@
 //! What `ferry demo` and `ferry bench orders` run: the Amazon and Dataverse sandboxes in this
-//! process, a node on an embedded SQLite file (or a PostgreSQL schema) with the sandbox's test
+//! process (over HTTPS, with a CA generated for the run), a node on an embedded SQLite file (or a PostgreSQL schema) with the sandbox's test
 //! credentials sealed in its secrets table, the server with the Dataverse webhook, and F1/F2.
 
 use std::path::Path;
@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ferry_connectors::dataverse::{DataverseClient, DataverseConfig, RecordKey};
+use ferry_connectors::http::Tls;
 use ferry_model::ConnectionId;
 use ferry_runtime::Pool;
 use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
 use ferry_sandbox::dataverse::{
     DataverseSandbox, DataverseSandboxConfig, ServiceLimits, WebhookAuth, WebhookRegistration,
 };
+use ferry_sandbox::tls::SandboxTls;
 use ferry_server::Server;
 use ferry_store::secrets::{MasterKey, SecretValue};
 use ferry_store::{AnyStore, Store};
@@ -127,8 +129,13 @@ impl World {
         let flows_dir = dir.join("flows");
         write_flows(base, &flows_dir, opts)?;
 
-        // The two remote systems.
+        // The two remote systems, over HTTPS with a CA made for this run; the node trusts it
+        // through each connection's `ca_file`, as it would trust a corporate CA.
+        let tls = SandboxTls::generate()?;
+        let ca_file = dir.join("sandbox-ca.pem");
+        tls.write_ca(&ca_file).with_context(|| format!("cannot write {}", ca_file.display()))?;
         let amazon_config = AmazonSandboxConfig {
+            tls: Some(tls.clone()),
             speedup: opts.speedup,
             order_lifecycle: opts.order_lifecycle,
             rate_limits: opts.limits != Limits::Off,
@@ -150,6 +157,7 @@ impl World {
         let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
             limits: crm_limits,
             alternate_keys: vec![("salesorderdetail".into(), vec!["new_sourcelineid".into()])],
+            tls: Some(tls),
             ..DataverseSandboxConfig::default()
         })
         .await?;
@@ -161,7 +169,8 @@ impl World {
                 ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
                 SecretValue::new(ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
             )
-            .with_authority(dataverse.authority_url()),
+            .with_authority(dataverse.authority_url())
+            .with_tls(Tls::from_ca_file(&ca_file)?),
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         let skus: Vec<String> =
@@ -179,6 +188,7 @@ impl World {
         let amazon_scale = if opts.limits == Limits::Off { 1e6 } else { opts.speedup };
         let mut amazon_options = json!({
             "marketplace_ids": [amazon_config.marketplace_id],
+            "ca_file": ca_file.display().to_string(),
             "token_url": amazon.token_url(),
             "aws_region": amazon_config.aws_region,
             "poll_seconds": (300.0 / opts.speedup).max(1.0),
@@ -208,6 +218,7 @@ impl World {
                     "client_id": ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
                     "authority": dataverse.authority_url(),
                     "poll_seconds": (120.0 / opts.speedup).max(1.0),
+                    "ca_file": ca_file.display().to_string(),
                 }),
             },
         ];

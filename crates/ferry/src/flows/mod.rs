@@ -116,6 +116,8 @@ impl Engine {
             amazon_config.token_url = url;
         }
         amazon_config.limits_scale = scale(amazon_conn);
+        let amazon_tls = crate::config::connection_tls(amazon_conn).map_err(anyhow::Error::msg)?;
+        amazon_config.tls = amazon_tls.clone();
         let client = AmazonClient::new(amazon_config)
             .map_err(|e| anyhow::anyhow!("connection {}: {e}", amazon_conn.id))?
             .with_runtime(resilience.clone(), amazon_conn.id.to_string());
@@ -124,17 +126,22 @@ impl Engine {
             Some(queue_url) => {
                 let access_key_id = secret(store, key, tenant, &format!("{prefix}.aws_access_key_id")).await?;
                 let secret_access_key = secret(store, key, tenant, &format!("{prefix}.aws_secret_access_key")).await?;
-                Some(Arc::new(SqsConsumer::new(SqsConfig {
-                    endpoint: option_str(amazon_conn, "sqs_endpoint")
-                        .unwrap_or_else(|| queue_url.split("/000000000000").next().unwrap_or(&queue_url).to_owned()),
-                    queue_url,
-                    region: option_str(amazon_conn, "aws_region").unwrap_or_else(|| "us-east-1".into()),
-                    credentials: ferry_connectors::amazon::sigv4::AwsCredentials {
-                        access_key_id: access_key_id.expose().to_owned(),
-                        secret_access_key,
-                        session_token: None,
-                    },
-                })))
+                Some(Arc::new(
+                    SqsConsumer::new(SqsConfig {
+                        endpoint: option_str(amazon_conn, "sqs_endpoint").unwrap_or_else(|| {
+                            queue_url.split("/000000000000").next().unwrap_or(&queue_url).to_owned()
+                        }),
+                        queue_url,
+                        region: option_str(amazon_conn, "aws_region").unwrap_or_else(|| "us-east-1".into()),
+                        credentials: ferry_connectors::amazon::sigv4::AwsCredentials {
+                            access_key_id: access_key_id.expose().to_owned(),
+                            secret_access_key,
+                            session_token: None,
+                        },
+                        tls: amazon_tls,
+                    })
+                    .map_err(|e| anyhow::anyhow!("connection {}: {e}", amazon_conn.id))?,
+                ))
             }
             None => None,
         };
@@ -145,7 +152,9 @@ impl Engine {
         let entra_tenant = option_str(crm_conn, "tenant")
             .with_context(|| format!("connection {}: options.tenant (the Entra tenant) is required", crm_conn.id))?;
         let client_secret = secret(store, key, tenant, &format!("{crm_prefix}.client_secret")).await?;
-        let mut dv_config = DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret);
+        let crm_tls = crate::config::connection_tls(crm_conn).map_err(anyhow::Error::msg)?;
+        let mut dv_config =
+            DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret).with_tls(crm_tls);
         if let Some(authority) = option_str(crm_conn, "authority") {
             dv_config = dv_config.with_authority(authority);
         }

@@ -407,7 +407,7 @@ async fn sandbox_command_serves_both_simulators_until_sigterm() {
             .to_string()
     };
     assert!(lines.iter().any(|l| l.contains("orders seeded") && l.trim_end().ends_with('5')), "{lines:?}");
-    let http = reqwest::Client::new();
+    let http = ferry_connectors::http::client(&Default::default()).expect("client");
     let amazon = http.get(format!("{}/orders/2026-01-01/orders", url("Amazon sandbox"))).send().await.unwrap();
     assert_eq!(amazon.status().as_u16(), 403, "SP-API without a token is refused");
     let body: serde_json::Value = serde_json::from_str(&amazon.text().await.unwrap()).unwrap();

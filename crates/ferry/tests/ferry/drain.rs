@@ -84,7 +84,7 @@ async fn a_running_node_serves_health_readiness_and_metrics() {
         }
     });
     let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("the node logs where it listens");
-    let http = reqwest::Client::new();
+    let http = ferry_connectors::http::client(&Default::default()).expect("client");
     let get = |path: &str| http.get(format!("http://{addr}{path}")).send();
     assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
     assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 200);

@@ -126,7 +126,15 @@ impl World {
     /// How many event-to-target latencies the running node's `/metrics` has recorded.
     async fn latencies_observed(&self) -> u64 {
         let url = format!("http://127.0.0.1:{}/metrics", self.port);
-        let body = reqwest::get(&url).await.expect("GET /metrics").text().await.expect("metrics body");
+        let body = ferry_connectors::http::client(&Default::default())
+            .expect("client")
+            .get(&url)
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body");
         body.lines()
             .find_map(|l| l.strip_prefix("ferry_event_to_target_seconds_count "))
             .and_then(|n| n.trim().parse().ok())

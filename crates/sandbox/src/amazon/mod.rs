@@ -81,6 +81,8 @@ pub struct AmazonSandboxConfig {
     /// Off: no operation's token bucket refuses anything (benchmarks "with limits off");
     /// injected faults and throttle storms still apply.
     pub rate_limits: bool,
+    /// Serve HTTPS with this identity (clients trust its CA); `None`: plain HTTP.
+    pub tls: Option<Arc<crate::tls::SandboxTls>>,
 }
 
 impl Default for AmazonSandboxConfig {
@@ -101,6 +103,7 @@ impl Default for AmazonSandboxConfig {
             queue_name: "ferry-notifications".into(),
             order_lifecycle: true,
             rate_limits: true,
+            tls: None,
         }
     }
 }
@@ -341,6 +344,8 @@ impl AmazonSandbox {
     pub async fn start(config: AmazonSandboxConfig) -> std::io::Result<AmazonSandbox> {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
+        let base_url = format!("{}://{addr}", crate::tls::scheme(&config.tls));
+        let tls = config.tls.clone();
         let shared = Arc::new(Shared {
             limiter: Limiter::new(config.speedup),
             faults: Faults::new(Default::default(), config.seed),
@@ -355,7 +360,7 @@ impl AmazonSandbox {
             feeds: Mutex::new(feeds::Feeds::default()),
             notifications_api: Mutex::new(Default::default()),
             listings: Mutex::new(listings::Listings::seeded(&config.marketplace_id)),
-            base_url: Mutex::new(format!("http://{addr}")),
+            base_url: Mutex::new(base_url.clone()),
             published: tokio::sync::Notify::new(),
             rng: Mutex::new(fastrand::Rng::with_seed(config.seed)),
             tokens: Mutex::new(HashMap::new()),
@@ -383,17 +388,18 @@ impl AmazonSandbox {
         });
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(async {
+            let served = crate::tls::serve(listener, tls, app, async {
                 let _ = rx.await;
             });
             if let Err(error) = served.await {
                 tracing::warn!(%error, "amazon sandbox stopped");
             }
         });
-        Ok(AmazonSandbox { base_url: format!("http://{addr}"), shared, shutdown: Some(tx) })
+        Ok(AmazonSandbox { base_url, shared, shutdown: Some(tx) })
     }
 
-    /// `http://127.0.0.1:<port>`: the SP-API endpoint and the LWA host (`/auth/o2/token`).
+    /// `http://127.0.0.1:<port>` (`https://` when started with TLS): the SP-API endpoint and
+    /// the LWA host (`/auth/o2/token`).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -68,6 +68,8 @@ pub struct DataverseSandboxConfig {
     /// Alternate keys beyond the defaults: (table logical name, columns), e.g.
     /// `("salesorder", ["new_amazonorderid"])`.
     pub alternate_keys: Vec<(String, Vec<String>)>,
+    /// Serve HTTPS with this identity (clients trust its CA); `None`: plain HTTP.
+    pub tls: Option<Arc<crate::tls::SandboxTls>>,
 }
 
 /// The client id the default configuration accepts.
@@ -91,6 +93,7 @@ impl Default for DataverseSandboxConfig {
             faults: FaultConfig::default(),
             fault_seed: 7,
             alternate_keys: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -142,7 +145,7 @@ impl DataverseSandbox {
     pub async fn start_on(config: DataverseSandboxConfig, addr: &str) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let base = format!("http://{addr}");
+        let base = format!("{}://{addr}", crate::tls::scheme(&config.tls));
         let shared = Arc::new(Shared {
             api_base: format!("{base}/api/data/v9.2"),
             base,
@@ -167,8 +170,9 @@ impl DataverseSandbox {
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
+        let tls = config.tls.clone();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+            let serve = crate::tls::serve(listener, tls, router, async {
                 let _ = stopped.await;
             });
             if let Err(e) = serve.await {
@@ -178,7 +182,7 @@ impl DataverseSandbox {
         Ok(DataverseSandbox { addr, shared, tenant: config.tenant, stop: Some(stop), task: Some(task) })
     }
 
-    /// The organization URL (`http://127.0.0.1:port`); the token scope is this plus `/.default`.
+    /// The organization URL (`http://127.0.0.1:port`, `https://` with TLS); the token scope is this plus `/.default`.
     pub fn base_url(&self) -> String {
         self.shared.base.clone()
     }

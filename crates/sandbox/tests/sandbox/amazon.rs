@@ -54,7 +54,7 @@ pub fn urlenc(text: &str) -> String {
 }
 
 pub async fn post_form(url: &str, form: String) -> Reply {
-    let response = reqwest::Client::new()
+    let response = crate::http()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form)
@@ -71,7 +71,7 @@ pub async fn call(
     path: &str,
     body: Option<Value>,
 ) -> Reply {
-    let client = reqwest::Client::new();
+    let client = crate::http();
     let url = format!("{}{path}", sandbox.base_url());
     let mut request = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
     if let Some(token) = token {

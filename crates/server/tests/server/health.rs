@@ -86,6 +86,7 @@ async fn the_server_stops_when_asked_and_no_longer_accepts_connections() {
     assert_eq!(h.get("/healthz").await.status().as_u16(), 200);
     h.stop().await.expect("a graceful stop is not an error");
     // A fresh client: the old one may hold a pooled keep-alive connection.
-    let after = reqwest::Client::new().get(h.url("/healthz")).send().await;
+    let after =
+        ferry_connectors::http::client(&Default::default()).expect("client").get(h.url("/healthz")).send().await;
     assert!(after.is_err(), "the port is closed after shutdown: {after:?}");
 }

@@ -89,6 +89,8 @@ pub struct AmazonConfig {
     pub limits_scale: f64,
     /// Sent as `user-agent` (Amazon asks for "AppId/Version (Language=…)").
     pub user_agent: String,
+    /// The CAs LWA and SP-API certificates are verified against (public roots by default).
+    pub tls: crate::http::Tls,
 }
 
 impl AmazonConfig {
@@ -101,6 +103,7 @@ impl AmazonConfig {
             marketplace_ids,
             limits_scale: 1.0,
             user_agent: concat!("Ferry/", env!("CARGO_PKG_VERSION"), " (Language=Rust)").into(),
+            tls: crate::http::Tls::default(),
         }
     }
 }
@@ -174,7 +177,8 @@ pub struct AmazonClient {
 
 impl AmazonClient {
     pub fn new(config: AmazonConfig) -> Result<Self, Failure> {
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder(&config.tls)
+            .map_err(|e| Failure::permanent(e.to_string()))?
             .user_agent(config.user_agent.clone())
             .build()
             .map_err(|e| Failure::permanent(format!("cannot build the HTTP client: {e}")))?;

@@ -47,7 +47,9 @@ fn consumer(sandbox: &AmazonSandbox, secret: &str) -> SqsConsumer {
             secret_access_key: SecretValue::new(secret),
             session_token: None,
         },
+        tls: Default::default(),
     })
+    .expect("consumer")
 }
 
 async fn store(dir: &TempDir) -> (SqliteStore, TenantId, ConnectionId) {

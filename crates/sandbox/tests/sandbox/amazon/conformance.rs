@@ -453,8 +453,7 @@ async fn listings_feeds_tokens_and_notification_settings_answer_in_the_models_sh
     assert_eq!(doc.status, 201);
     conform(&feeds, "/feeds/2021-06-30/documents", "post", &doc, &mut failures);
     let content = json!({ "header": { "sellerId": seller, "version": "2.0" }, "messages": [{ "messageId": 1, "sku": "FERRY-SKU-0002", "operationType": "PATCH", "productType": "PRODUCT", "patches": [{ "op": "delete", "path": "/attributes/purchasable_offer" }] }] });
-    let upload =
-        reqwest::Client::new().put(doc.body["url"].as_str().unwrap()).body(content.to_string()).send().await.unwrap();
+    let upload = crate::http().put(doc.body["url"].as_str().unwrap()).body(content.to_string()).send().await.unwrap();
     assert_eq!(upload.status().as_u16(), 200);
     let feed = call(&sandbox, t, "POST", "/feeds/2021-06-30/feeds", Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": ["ATVPDKIKX0DER"], "inputFeedDocumentId": doc.body["feedDocumentId"] }))).await;
     assert_eq!(feed.status, 202);
@@ -474,7 +473,7 @@ async fn listings_feeds_tokens_and_notification_settings_answer_in_the_models_sh
     let document = call(&sandbox, t, "GET", &format!("/feeds/2021-06-30/documents/{result}"), None).await;
     conform(&feeds, "/feeds/2021-06-30/documents/{feedDocumentId}", "get", &document, &mut failures);
     // The result document validates against Amazon's processing-report schema.
-    let bytes = reqwest::get(document.body["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let bytes = crate::http().get(document.body["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
     let report: Value = serde_json::from_str(&text).unwrap();

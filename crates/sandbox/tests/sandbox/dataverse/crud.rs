@@ -9,7 +9,7 @@ use super::support::{Api, form};
 #[tokio::test]
 async fn token_endpoint_issues_bearer_tokens_and_refuses_bad_credentials_and_scopes() {
     let api = Api::start().await;
-    let http = reqwest::Client::new();
+    let http = crate::http();
     let scope = format!("{}/.default", api.sandbox.base_url());
     let ask = |secret: &str, scope: &str| {
         let body = form(&[

@@ -60,7 +60,7 @@ impl Api {
 
     pub async fn start_with(config: DataverseSandboxConfig) -> Api {
         let sandbox = DataverseSandbox::start(config).await.expect("sandbox starts");
-        let http = reqwest::Client::new();
+        let http = crate::http();
         let token = Self::get_token(&http, &sandbox).await;
         Api { sandbox, http, token }
     }
