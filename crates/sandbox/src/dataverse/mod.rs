@@ -48,7 +48,7 @@ pub use admin::{FaultKnobs, FaultState, KnobError};
 pub use auth::AppRegistration;
 pub use errors::ApiError;
 pub use limits::{LimitStats, ServiceLimits};
-pub use webhooks::{Delivery, WebhookAuth, WebhookRegistration};
+pub use webhooks::{Delivery, StepMode, StepOptions, WebhookAuth, WebhookRegistration};
 
 use api::{ApiRequest, ApiResponse, Ctx};
 use store::Store;
@@ -266,9 +266,16 @@ impl DataverseSandbox {
         self.shared.tokens.revoke_all();
     }
 
-    /// Registers a webhook (a `serviceendpoint` with contract 8 and its steps).
+    /// Registers a webhook (a `serviceendpoint` with contract 8 and an asynchronous step);
+    /// returns the step's id.
     pub fn register_webhook(&self, registration: WebhookRegistration) -> uuid::Uuid {
         self.shared.webhooks.register(registration)
+    }
+
+    /// Registers a webhook step with its mode and filtering attributes; returns its id (the
+    /// `OwningExtension.Id` of its calls).
+    pub fn register_webhook_step(&self, registration: WebhookRegistration, options: StepOptions) -> uuid::Uuid {
+        self.shared.webhooks.register_step(registration, options)
     }
 
     pub fn unregister_webhook(&self, id: uuid::Uuid) {
@@ -366,7 +373,12 @@ impl DataverseSandbox {
         )?;
         let events = txn.commit();
         drop(store);
-        self.shared.webhooks.dispatch(&events, &[]);
+        let sync = self.shared.webhooks.dispatch(&events, &[]);
+        if !sync.is_empty() {
+            // Seeding is not a request a step could fail: its synchronous calls just go out.
+            let webhooks = Arc::clone(&self.shared.webhooks);
+            tokio::spawn(async move { webhooks.deliver_sync(sync).await });
+        }
         Ok(ReferenceData { currency, unit_schedule, unit, price_level })
     }
 
@@ -610,6 +622,7 @@ async fn web_api(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let api_base = format!("{}/api/data/v9.2", request_base(&shared, &headers));
     let header_list: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_ascii_lowercase(), v.to_owned())))
@@ -629,7 +642,7 @@ async fn web_api(
         let continue_on_error = request.prefer().iter().any(|p| p.eq_ignore_ascii_case("odata.continue-on-error"));
         let (outcome, hooks) = {
             let mut store = shared.store();
-            let outcome = batch::run(&mut store, &shared.api_base, &content_type, &request.body, continue_on_error);
+            let outcome = batch::run(&mut store, &api_base, &content_type, &request.body, continue_on_error);
             let hooks = match &outcome {
                 Ok(o) if !o.events.is_empty() => webhooks::registered_in_store(&store),
                 _ => Vec::new(),
@@ -638,7 +651,10 @@ async fn web_api(
         };
         return match outcome {
             Ok(outcome) => {
-                shared.webhooks.dispatch(&outcome.events, &hooks);
+                // Synchronous steps of a batch are called before it answers; their failures are
+                // recorded but do not undo the batch (the sandbox's limit, see the notes).
+                let sync = shared.webhooks.dispatch(&outcome.events, &hooks);
+                let _ = shared.webhooks.deliver_sync(sync).await;
                 to_http(ApiResponse {
                     status: outcome.status,
                     headers: vec![
@@ -651,24 +667,68 @@ async fn web_api(
             Err(e) => error(&e),
         };
     }
-    let (result, events, hooks) = {
+    let (result, events, hooks, revert) = {
         let mut store = shared.store();
         let no_refs = std::collections::HashMap::new();
         let mut txn = store.begin();
-        let (result, events) =
-            match api::execute(&Ctx { base: &shared.api_base, content_ids: &no_refs }, &mut txn, &request) {
-                Ok(response) => (Ok(response), txn.commit()),
+        let (result, events, revert) =
+            match api::execute(&Ctx { base: &api_base, content_ids: &no_refs }, &mut txn, &request) {
+                Ok(response) => {
+                    let (events, revert) = txn.commit_revertible();
+                    (Ok(response), events, Some(revert))
+                }
                 Err(e) => {
                     drop(txn); // undoes the writes
-                    (Err(e), Vec::new())
+                    (Err(e), Vec::new(), None)
                 }
             };
         let hooks = if events.is_empty() { Vec::new() } else { webhooks::registered_in_store(&store) };
-        (result, events, hooks)
+        (result, events, hooks, revert)
     };
-    shared.webhooks.dispatch(&events, &hooks);
+    let sync = shared.webhooks.dispatch(&events, &hooks);
+    if !sync.is_empty()
+        && let Err(failed) = shared.webhooks.deliver_sync(sync).await
+    {
+        if let Some(revert) = revert {
+            shared.store().revert(revert);
+        }
+        return error(&sync_step_failed(&failed));
+    }
     match result {
         Ok(response) => to_http(response),
         Err(e) => error(&e),
+    }
+}
+
+/// The answer to a request whose synchronous WebHook step failed (its writes are undone). The
+/// reference gives no code or text for it; the code is the platform's "ISV code aborted the
+/// operation" that plug-in failures carry.
+fn sync_step_failed(delivery: &Delivery) -> ApiError {
+    let host =
+        delivery.url.split("://").nth(1).and_then(|rest| rest.split(['/', '?']).next()).unwrap_or("the endpoint");
+    let why = match &delivery.outcome {
+        Ok(status) => format!("it answered HTTP {status}"),
+        Err(e) => e.clone(),
+    };
+    ApiError::new(
+        400,
+        "0x80040265",
+        format!(
+            "The synchronous WebHook step for {} of {} failed: the call to {host} did not succeed ({why}). The operation was rolled back.",
+            delivery.message, delivery.entity
+        ),
+    )
+}
+
+/// `scheme://host` of the request's own `Host` header (the sandbox serves one scheme), so links
+/// it returns (next, delta, entity ids) lead back the way the client came; the configured
+/// address when the header is absent or not a plain host[:port].
+fn request_base(shared: &Shared, headers: &HeaderMap) -> String {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).filter(|h| {
+        !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    });
+    match (host, shared.base.split_once("://")) {
+        (Some(host), Some((scheme, _))) => format!("{scheme}://{host}"),
+        _ => shared.base.clone(),
     }
 }

@@ -436,6 +436,36 @@ impl Store {
     }
 }
 
+/// The writes of a committed transaction, to undo them.
+#[derive(Debug)]
+pub struct Revert {
+    undo: Vec<(&'static str, Uuid, Option<Stored>)>,
+    /// Change-log entries after this sequence number belong to the transaction.
+    after: u64,
+}
+
+impl Store {
+    /// Undoes a committed transaction's writes and forgets its changes (rows written since by
+    /// other requests are put back as the transaction found them).
+    pub fn revert(&mut self, revert: Revert) {
+        let mut ids = std::collections::HashSet::new();
+        for (set, id, previous) in revert.undo.into_iter().rev() {
+            ids.insert((set, id));
+            let Some(table) = self.tables.get_mut(set) else { continue };
+            if let Some(current) = table.rows.remove(&id) {
+                table.unindex(id, &current.row);
+            }
+            if let Some(prev) = previous {
+                table.index_row(id, &prev.row);
+                table.rows.insert(id, prev);
+            }
+        }
+        for (set, table) in &mut self.tables {
+            table.changes.retain(|(seq, id, _)| *seq <= revert.after || !ids.contains(&(*set, *id)));
+        }
+    }
+}
+
 /// A unit of work: commit applies its events, drop without commit undoes its writes.
 pub struct Txn<'a> {
     store: &'a mut Store,
@@ -490,6 +520,15 @@ impl Txn<'_> {
         target.insert(def.primary_id.to_owned(), Value::String(id.to_string()));
         self.events.push(Event { kind: ChangeKind::Delete, entity: def, id, target, image: None });
         Some(previous)
+    }
+
+    /// Commits, keeping what it takes to undo the writes afterwards ([`Store::revert`]): a
+    /// synchronous step that fails after the commit fails the request, as its transaction
+    /// would on the platform.
+    pub fn commit_revertible(mut self) -> (Vec<Event>, Revert) {
+        let undo = std::mem::take(&mut self.undo);
+        let after = self.store.version;
+        (self.commit(), Revert { undo, after })
     }
 
     /// Makes the writes permanent and returns their events.
