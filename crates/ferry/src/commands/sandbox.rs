@@ -20,6 +20,11 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: --speedup must be a positive number, got {}", args.speedup);
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
+    let crm_knobs = args.crm_faults.knobs();
+    if let Err(e) = crm_knobs.validate() {
+        eprintln!("error: --crm-{}: {}", e.field.replace('_', "-"), e.message);
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
     let amazon_config = AmazonSandboxConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], args.amazon_port)),
         speedup: args.speedup,
@@ -30,6 +35,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         DataverseSandbox::start_on(DataverseSandboxConfig::default(), &format!("127.0.0.1:{}", args.dataverse_port))
             .await?;
     dataverse.seed_reference_data().map_err(|e| anyhow::anyhow!("seeding Dataverse reference data: {e:?}"))?;
+    if !args.crm_stock {
+        set_up_crm(&dataverse).await?;
+    }
+    if !crm_knobs.is_empty() {
+        dataverse.apply_faults(&crm_knobs).map_err(|e| anyhow::anyhow!("--crm-{}", e))?;
+    }
     let seeded = if args.orders > 0 { amazon.seed_orders(args.orders, args.invalid_sku_share).len() } else { 0 };
 
     println!("Amazon sandbox     {}", amazon.base_url());
@@ -43,4 +54,26 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     println!("(sandbox test credentials only; Ctrl-C stops)");
     crate::node::shutdown_signal().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prepares the Dataverse sandbox as `ferry setup crm` would (through the metadata API), so
+/// `ferry run` against it works at once; `--crm-stock` leaves it a stock org.
+async fn set_up_crm(dataverse: &DataverseSandbox) -> anyhow::Result<()> {
+    use ferry_connectors::dataverse::{DataverseClient, DataverseConfig};
+    let client = DataverseClient::new(
+        DataverseConfig::new(
+            dataverse.base_url(),
+            ferry_sandbox::dataverse::DEFAULT_TENANT,
+            ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
+            ferry_store::secrets::SecretValue::new(ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
+        )
+        .with_authority(dataverse.authority_url()),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let quick = super::setup::SetupOptions {
+        wait_for_keys: std::time::Duration::from_secs(60),
+        poll_every: std::time::Duration::from_millis(100),
+    };
+    super::setup::setup_crm(&client, quick, &mut |line: &str| tracing::debug!("setup: {line}")).await?;
+    Ok(())
 }

@@ -5,6 +5,11 @@
 //! `$batch` with change sets, service protection limits (429 + `Retry-After`), change
 //! tracking with delta links, webhooks and fault knobs.
 //!
+//! It starts as a stock organisation does: no alternate keys and no custom columns; the
+//! metadata API ([`metadata_api`]) creates them, as `ferry setup` does against a real org. Its
+//! fault and limit knobs can be changed while it runs through `POST /_sandbox/faults`
+//! ([`admin`]), [`DataverseSandbox::apply_faults`] or `ferry sandbox --crm-…` flags.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ferry_sandbox::dataverse::{DataverseSandbox, DataverseSandboxConfig};
