@@ -48,6 +48,12 @@ pub enum Command {
     Secrets(SecretsCommand),
     /// Run the local Amazon (SP-API, LWA, SQS) and Dataverse simulators until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Prepare a Dataverse org for the flows: create the custom columns and alternate keys
+    /// they need and wait until the keys are active (a second run creates nothing).
+    Setup {
+        /// The Dataverse connection of the node config (e.g. `crm`).
+        connection: String,
+    },
     /// Measure the engine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -89,6 +95,62 @@ pub struct SandboxArgs {
     /// Run Amazon's token buckets this many times faster than the published plans.
     #[arg(long, default_value_t = 1.0)]
     pub speedup: f64,
+    /// Start Dataverse as a stock org, without the columns and keys Ferry's flows need (then
+    /// run `ferry setup crm` against it).
+    #[arg(long)]
+    pub crm_stock: bool,
+    /// Dataverse knobs at start (change them later with `POST <crm>/_sandbox/faults`).
+    #[command(flatten)]
+    pub crm_faults: CrmFaultArgs,
+}
+
+/// The Dataverse sandbox's fault and limit knobs, the same fields as `POST /_sandbox/faults`.
+#[derive(Debug, Default, Args)]
+pub struct CrmFaultArgs {
+    /// Scale Dataverse's service protection window and request count (0.01: 60 requests per 3 s).
+    #[arg(long)]
+    pub crm_limit_scale: Option<f64>,
+    /// Turn Dataverse's service protection limits off.
+    #[arg(long)]
+    pub crm_no_limits: bool,
+    /// Answer the first N Web API requests with --crm-force-status.
+    #[arg(long)]
+    pub crm_force_count: Option<u32>,
+    /// Status of forced answers: 429 (Dataverse's request-count 429), 500, 502, 503 or 504.
+    #[arg(long)]
+    pub crm_force_status: Option<u16>,
+    /// Retry-After (seconds) of forced 429/503 answers.
+    #[arg(long)]
+    pub crm_retry_after_seconds: Option<u64>,
+    /// Milliseconds added to every Web API answer.
+    #[arg(long)]
+    pub crm_latency_ms: Option<u64>,
+    /// Share (0.0–1.0) of Web API answers that are a transient 500.
+    #[arg(long)]
+    pub crm_error_rate: Option<f64>,
+    /// Share (0.0–1.0) of Web API answers that are a 429.
+    #[arg(long)]
+    pub crm_throttle_rate: Option<f64>,
+    /// Answer every Web API request 503 for this many seconds after start.
+    #[arg(long)]
+    pub crm_outage_seconds: Option<f64>,
+}
+
+impl CrmFaultArgs {
+    /// The knobs these flags ask for.
+    pub fn knobs(&self) -> ferry_sandbox::dataverse::FaultKnobs {
+        ferry_sandbox::dataverse::FaultKnobs {
+            limit_scale: self.crm_limit_scale,
+            limits: self.crm_no_limits.then_some(false),
+            force_status: self.crm_force_status,
+            force_count: self.crm_force_count,
+            retry_after_seconds: self.crm_retry_after_seconds,
+            latency_ms: self.crm_latency_ms,
+            error_rate: self.crm_error_rate,
+            throttle_rate: self.crm_throttle_rate,
+            outage_seconds: self.crm_outage_seconds,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

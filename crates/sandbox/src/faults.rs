@@ -77,6 +77,11 @@ impl Faults {
         self.state().outage_until = None;
     }
 
+    /// Time left of the current outage (zero when there is none).
+    pub fn outage_remaining(&self) -> Duration {
+        self.state().outage_until.map_or(Duration::ZERO, |until| until.saturating_duration_since(Instant::now()))
+    }
+
     /// Decides the fate of one request, and returns the latency to add.
     pub fn decide(&self) -> (Fault, Duration) {
         let mut s = self.state();

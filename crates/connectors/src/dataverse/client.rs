@@ -24,7 +24,7 @@ use super::models::{FulfilledStatus, IncidentResolution, Page, Record, SalesOrde
 use super::query::{Query, RecordKey, bind};
 
 /// An HTTP answer that was a success.
-struct Reply {
+pub(super) struct Reply {
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
 }
@@ -34,7 +34,7 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn json(&self) -> Result<Map<String, Value>, Failure> {
+    pub(super) fn json(&self) -> Result<Map<String, Value>, Failure> {
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(Failure::transient("Dataverse answered with JSON that is not an object")),
@@ -222,7 +222,7 @@ impl DataverseClient {
         Err(failure)
     }
 
-    async fn send_json(
+    pub(super) async fn send_json(
         &self,
         method: reqwest::Method,
         relative: &str,

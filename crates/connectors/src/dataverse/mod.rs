@@ -1,7 +1,7 @@
 //! Dataverse (Dynamics 365 CE) Web API connector: Entra ID auth ([`auth`]), typed operations
 //! ([`client`]), `$batch` ([`batch`]), query and key building ([`query`]), error
 //! classification ([`errors`]), the tables ([`entities`]), published limits ([`limits`]), change tracking
-//! ([`changes`]), webhook receiving ([`webhooks`]) and canonical transformers
+//! ([`changes`]), the metadata API for keys and custom columns ([`metadata`]), webhook receiving ([`webhooks`]) and canonical transformers
 //! ([`transformers`]).
 
 pub mod auth;
@@ -12,6 +12,7 @@ pub mod config;
 pub mod entities;
 pub mod errors;
 pub mod limits;
+pub mod metadata;
 pub mod models;
 pub mod query;
 pub mod transformers;
@@ -22,5 +23,6 @@ pub use changes::{Change, ChangeBatch, ChangeTrackingSource, DeltaCursor};
 pub use client::{Concurrency, DataverseClient};
 pub use config::DataverseConfig;
 pub use errors::{ServiceProtection, classify, is_conflict, is_not_found};
+pub use metadata::{ColumnDefinition, ColumnKind, EntityKey, KeyDefinition, KeyIndexStatus};
 pub use models::{Page, Record};
 pub use query::{Filter, Literal, Query, RecordKey};

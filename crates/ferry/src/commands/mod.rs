@@ -11,6 +11,7 @@ mod order_world;
 mod run;
 mod sandbox;
 mod secrets;
+mod setup;
 mod status;
 mod tables;
 
@@ -51,6 +52,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&cfg, cli.config.is_some(), args).await,
         Command::Bench(cmd) => bench::run(&cfg, cmd).await,
         Command::Sandbox(args) => sandbox::run(&cfg, args).await,
+        Command::Setup { connection } => setup::run(&cfg, &connection).await,
     }
 }
 

@@ -156,7 +156,6 @@ impl World {
         };
         let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
             limits: crm_limits,
-            alternate_keys: vec![("salesorderdetail".into(), vec!["new_sourcelineid".into()])],
             tls: Some(tls),
             ..DataverseSandboxConfig::default()
         })
@@ -175,6 +174,12 @@ impl World {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         let skus: Vec<String> =
             (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
+        // The sandbox starts as a stock org; Ferry's setup creates its columns and keys.
+        let quick = super::setup::SetupOptions {
+            wait_for_keys: Duration::from_secs(60),
+            poll_every: Duration::from_millis(100),
+        };
+        super::setup::setup_crm(&dv_client, quick, &mut |line: &str| tracing::debug!("setup: {line}")).await?;
         seed_products(&dv_client, &skus).await?;
 
         // The node, with the sandbox's test credentials sealed in its secrets table.

@@ -30,6 +30,11 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
         .with_context(|| format!("cannot create data folder {}", cfg.data_dir.display()))?;
     let ca_file = cfg.data_dir.join("sandbox-ca.pem");
     tls.write_ca(&ca_file).with_context(|| format!("cannot write {}", ca_file.display()))?;
+    let crm_knobs = args.crm_faults.knobs();
+    if let Err(e) = crm_knobs.validate() {
+        eprintln!("error: --crm-{}: {}", e.field.replace('_', "-"), e.message);
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
     let amazon_config = AmazonSandboxConfig {
         tls: Some(tls.clone()),
         bind: SocketAddr::from(([127, 0, 0, 1], args.amazon_port)),
@@ -43,6 +48,12 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
     )
     .await?;
     dataverse.seed_reference_data().map_err(|e| anyhow::anyhow!("seeding Dataverse reference data: {e:?}"))?;
+    if !args.crm_stock {
+        set_up_crm(&dataverse, &ca_file).await?;
+    }
+    if !crm_knobs.is_empty() {
+        dataverse.apply_faults(&crm_knobs).map_err(|e| anyhow::anyhow!("--crm-{}", e))?;
+    }
     let seeded = if args.orders > 0 { amazon.seed_orders(args.orders, args.invalid_sku_share).len() } else { 0 };
 
     println!("Amazon sandbox     {}", amazon.base_url());
@@ -57,4 +68,27 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
     println!("(sandbox test credentials only; Ctrl-C stops)");
     crate::node::shutdown_signal().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prepares the Dataverse sandbox as `ferry setup crm` would (through the metadata API), so
+/// `ferry run` against it works at once; `--crm-stock` leaves it a stock org.
+async fn set_up_crm(dataverse: &DataverseSandbox, ca_file: &std::path::Path) -> anyhow::Result<()> {
+    use ferry_connectors::dataverse::{DataverseClient, DataverseConfig};
+    let client = DataverseClient::new(
+        DataverseConfig::new(
+            dataverse.base_url(),
+            ferry_sandbox::dataverse::DEFAULT_TENANT,
+            ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
+            ferry_store::secrets::SecretValue::new(ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
+        )
+        .with_authority(dataverse.authority_url())
+        .with_tls(ferry_connectors::http::Tls::from_ca_file(ca_file)?),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let quick = super::setup::SetupOptions {
+        wait_for_keys: std::time::Duration::from_secs(60),
+        poll_every: std::time::Duration::from_millis(100),
+    };
+    super::setup::setup_crm(&client, quick, &mut |line: &str| tracing::debug!("setup: {line}")).await?;
+    Ok(())
 }

@@ -86,6 +86,17 @@ pub fn custom_fields() -> CustomFields {
     }
 }
 
+/// Namespace of the ids F1 gives the contacts it creates.
+const CONTACT_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f3c_2a1e_9d4b_4c8e_b7a5_0e1f_f3e2_c901);
+
+/// The `contactid` of the buyer with `email` in `tenant`: a UUIDv5 of the tenant and the
+/// normalised (trimmed, lower-case) email, so every job that creates this buyer's contact
+/// creates the same row.
+pub fn contact_id(tenant: &ferry_model::TenantId, email: &str) -> Result<DataverseId, ferry_model::IdError> {
+    let name = format!("{tenant}\u{1f}{}", email.trim().to_lowercase());
+    DataverseId::new(uuid::Uuid::new_v5(&CONTACT_ID_NAMESPACE, name.as_bytes()))
+}
+
 pub struct AmazonOrdersToCrm {
     pub mapping: Arc<CompiledMapping>,
     pub settings: FlowSettings,
@@ -311,7 +322,7 @@ impl AmazonOrdersToCrm {
             && header_customer_missing(&header)
             && let Some(email) = email.as_deref().filter(|e| !e.is_empty())
         {
-            let id = self.create_contact(ctx, &order, email).await?;
+            let id = self.create_contact(ctx, &job.tenant, &order, email).await?;
             header.insert("customerid_contact@odata.bind".into(), Value::String(format!("/contacts({id})")));
         }
         let lines = merge_lines(&ordernumber, default.lines, mapped.lines)?;
@@ -388,9 +399,17 @@ impl AmazonOrdersToCrm {
         })
     }
 
-    /// Creates the buyer's contact, keyed by email so two orders of one buyer racing each
-    /// other end with one contact: the loser's create conflicts and it reads the winner's.
-    async fn create_contact(&self, ctx: &JobContext, order: &Order, email: &str) -> Result<DataverseId, JobError> {
+    /// Creates the buyer's contact with the id [`contact_id`] gives it, so two orders of one
+    /// buyer racing each other end with one contact without any alternate key (a stock org
+    /// has none, and one on `emailaddress1` fails wherever two contacts share an email): the
+    /// loser's create-only write conflicts on the primary key, and the id is the winner's.
+    async fn create_contact(
+        &self,
+        ctx: &JobContext,
+        tenant: &ferry_model::TenantId,
+        order: &Order,
+        email: &str,
+    ) -> Result<DataverseId, JobError> {
         let crm = self.crm.crm();
         let mut body = match &order.buyer {
             Some(buyer) => customer_to_row(buyer, None).body,
@@ -399,25 +418,18 @@ impl AmazonOrdersToCrm {
         body.insert("emailaddress1".into(), Value::String(email.to_owned()));
         body.entry("lastname")
             .or_insert_with(|| Value::String(ferry_connectors::dataverse::transformers::GUEST_LAST_NAME.into()));
-        let key = RecordKey::alternate("emailaddress1", email);
-        let created = crm
-            .call(ctx, "create customer", async {
-                match crm.client.create_only("contacts", &key, &body).await {
-                    Ok(id) => Ok(Some(id)),
-                    Err(e) if is_conflict(&e) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
-        match created {
-            Some(id) => Ok(id),
-            None => self.crm.contact_by_email(ctx, email).await?.ok_or_else(|| {
-                JobError::failed(
-                    "create customer",
-                    Failure::transient("the buyer's contact conflicted but is not readable yet"),
-                )
-            }),
-        }
+        let id = contact_id(tenant, email).map_err(|e| permanent("create customer", "bad_id", e.to_string()))?;
+        let key = RecordKey::Id(id);
+        crm.call(ctx, "create customer", async {
+            match crm.client.create_only("contacts", &key, &body).await {
+                Ok(_) => Ok(()),
+                // Another job created this buyer's contact first: it has this very id.
+                Err(e) if is_conflict(&e) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+        Ok(id)
     }
 
     /// The order and its lines in one change set: all of it is written or none.

@@ -9,6 +9,7 @@
 
 pub mod amazon_orders;
 pub mod crm;
+pub mod crm_schema;
 pub mod crm_to_fba;
 pub mod fba_status;
 pub mod remote;
@@ -76,6 +77,26 @@ async fn secret(
         .await?
         .with_context(|| format!("secret {name} is not set (ferry secrets set {name})"))?;
     Ok(key.open(&sealed)?)
+}
+
+/// A client for a Dataverse connection of the config, with its secret from the store.
+pub async fn dataverse_client(
+    cfg: &NodeConfig,
+    store: &AnyStore,
+    key: &MasterKey,
+    crm_conn: &ConnectionConfig,
+) -> anyhow::Result<DataverseClient> {
+    let crm_prefix = crm_conn.credentials.clone().unwrap_or_else(|| crm_conn.id.to_string());
+    let client_id = option_str(crm_conn, "client_id")
+        .with_context(|| format!("connection {}: options.client_id is required", crm_conn.id))?;
+    let entra_tenant = option_str(crm_conn, "tenant")
+        .with_context(|| format!("connection {}: options.tenant (the Entra tenant) is required", crm_conn.id))?;
+    let client_secret = secret(store, key, &cfg.tenant, &format!("{crm_prefix}.client_secret")).await?;
+    let mut dv_config = DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret);
+    if let Some(authority) = option_str(crm_conn, "authority") {
+        dv_config = dv_config.with_authority(authority);
+    }
+    DataverseClient::new(dv_config).map_err(|e| anyhow::anyhow!("connection {}: {e}", crm_conn.id))
 }
 
 impl Engine {

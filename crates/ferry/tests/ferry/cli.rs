@@ -417,3 +417,112 @@ async fn sandbox_command_serves_both_simulators_until_sigterm() {
     std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn sandbox_command_refuses_a_bad_crm_knob_by_its_flag_name_before_starting() {
+    let dir = TempDir::new("sandbox-bad-knob");
+    for (args, flag) in [
+        (&["sandbox", "--crm-error-rate", "1.5"][..], "--crm-error-rate"),
+        (&["sandbox", "--crm-force-status", "418", "--crm-force-count", "1"][..], "--crm-force-status"),
+        (&["sandbox", "--crm-force-count", "2"][..], "--crm-force-count"),
+    ] {
+        let out = ferry(dir.path()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_command_starts_dataverse_with_the_crm_knobs_of_its_flags() {
+    use std::io::BufRead as _;
+    let dir = TempDir::new("sandbox-knobs");
+    let mut child = ferry(dir.path())
+        .args(["sandbox", "--crm-force-status", "429", "--crm-force-count", "3", "--crm-limit-scale", "0.01"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let base = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.trim_start().starts_with("Dataverse sandbox") {
+                return line.split_whitespace().last().map(str::to_owned);
+            }
+        }
+        None
+    })
+    .await
+    .unwrap()
+    .expect("a Dataverse sandbox line");
+    let http = reqwest::Client::new();
+    let state: serde_json::Value =
+        serde_json::from_str(&http.get(format!("{base}/_sandbox/faults")).send().await.unwrap().text().await.unwrap())
+            .unwrap();
+    assert_eq!(state["force_status"], 429, "{state}");
+    assert_eq!(state["force_remaining"], 3, "{state}");
+    assert_eq!(state["limit_requests"], 60, "{state}");
+    assert_eq!(state["limit_window_seconds"], 3.0, "{state}");
+    std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_prepares_a_stock_dataverse_org_once_and_a_second_run_creates_nothing() {
+    use ferry_sandbox::dataverse::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DataverseSandbox};
+    let sandbox = DataverseSandbox::start(ferry_sandbox::dataverse::DataverseSandboxConfig {
+        key_build: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox");
+    let dir = TempDir::new("setup");
+    let cfg = dir.path().join("ferry.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\ndata_dir = \"{}\"\n\n[[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\n\
+             options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\" }}\n\n\
+             [[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"http://127.0.0.1:9\"\n\
+             options = {{ marketplace_ids = [\"ATVPDKIKX0DER\"] }}\n",
+            dir.path().join("data").display(),
+            sandbox.base_url(),
+            sandbox.authority_url()
+        ),
+    )
+    .unwrap();
+    let out = run_with_stdin(
+        ferry(dir.path()).arg("--config").arg(&cfg).args(["secrets", "set", "crm.client_secret"]),
+        DEFAULT_CLIENT_SECRET,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let setup = |connection: &str| {
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).args(["setup", connection]).output().unwrap();
+        (out.status.code(), text(&out))
+    };
+    let (code, (stdout, stderr)) = tokio::task::block_in_place(|| setup("crm"));
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for line in [
+        "created column salesorder.new_amazonorderid",
+        "created column salesorderdetail.new_sourcelineid",
+        "created column product.new_fulfillmentchannel",
+        "created key salesorder(ordernumber)",
+        "created key salesorderdetail(new_sourcelineid)",
+        "waiting for key salesorder(ordernumber): Pending",
+        "created 11 column(s) and 3 key(s)",
+    ] {
+        assert!(stdout.contains(line), "no '{line}' in:\n{stdout}");
+    }
+    let (code, (stdout, stderr)) = tokio::task::block_in_place(|| setup("crm"));
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("nothing to create"), "{stdout}");
+    assert!(!stdout.contains("created"), "{stdout}");
+    // Only Dataverse connections, and only ones the config has.
+    let (code, (_, stderr)) = tokio::task::block_in_place(|| setup("amazon"));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("connection 'amazon' is of system amazon"), "{stderr}");
+    let (code, (_, stderr)) = tokio::task::block_in_place(|| setup("erp"));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no connection 'erp'") && stderr.contains("crm, amazon"), "{stderr}");
+}

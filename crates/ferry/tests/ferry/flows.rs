@@ -45,7 +45,6 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
     let amazon = AmazonSandbox::start(amazon_cfg.clone()).await.expect("amazon sandbox");
     let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
         limits: ServiceLimits { requests: (6000.0 * CRM_SCALE) as u32, ..ServiceLimits::default() },
-        alternate_keys: vec![("salesorderdetail".into(), vec!["new_sourcelineid".into()])],
         ..DataverseSandboxConfig::default()
     })
     .await
@@ -63,10 +62,6 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
     .expect("client");
     let skus: Vec<String> =
         (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
-    for (n, sku) in skus.iter().enumerate() {
-        let channel = if n % 5 == 4 { "MFN" } else { "FBA" };
-        add_product(&crm, sku, channel).await;
-    }
     let dir = TempDir::new(name);
     let port = free_port();
     let options = format!(
@@ -104,6 +99,14 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
     ] {
         let out = run_with_stdin(ferry(dir.path()).arg("--config").arg(&config).args(["secrets", "set", name]), value);
         assert!(out.status.success(), "{:?}", text(&out));
+    }
+    // The sandbox starts as a stock org: `ferry setup` creates the columns and keys.
+    let out = ferry(dir.path()).arg("--config").arg(&config).args(["setup", "crm"]).output().expect("ferry setup");
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).0.contains("created key salesorder(ordernumber)"), "{:?}", text(&out));
+    for (n, sku) in skus.iter().enumerate() {
+        let channel = if n % 5 == 4 { "MFN" } else { "FBA" };
+        add_product(&crm, sku, channel).await;
     }
     dataverse.register_webhook(WebhookRegistration {
         url: format!("http://127.0.0.1:{port}/ingress/dataverse/crm"),
@@ -381,4 +384,48 @@ async fn five_hundred_orders_through_faults_an_outage_and_throttling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_run_killed_at_random_moments_ends_in_the_same_state() {
     scenario("flows-e2e-kill", 6).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_of_new_buyers_running_at_once_create_one_contact_per_buyer_without_a_key() {
+    let (w, ids) = world("flows-buyers", 60).await;
+    // The org has no key on contacts: setup creates none there.
+    let keys = w.crm.entity_keys("contact").await.expect("contact keys");
+    assert!(keys.is_empty(), "{keys:?}");
+    // Twenty orders for each of three buyers the CRM does not know, all queued together.
+    let buyers = ["alice.new@example.com", "Bob.New@Example.com", "carol.new@example.com"];
+    w.amazon.with_orders(|o| {
+        for (n, order) in o.by_id.values_mut().enumerate() {
+            order.buyer_email = buyers[n % buyers.len()].to_owned();
+        }
+    });
+    let (valid, _) = w.expected(&ids);
+    let mut child = w.start();
+    let store = w.store().await;
+    w.settle(&store, valid.len(), Duration::from_secs(120)).await;
+    child.kill().expect("stop");
+    let _ = child.wait();
+    let contacts = w
+        .crm
+        .query_all("contacts", &Query::new().select(&["contactid", "emailaddress1"]), None)
+        .await
+        .expect("contacts");
+    let orders =
+        w.crm.query_all("salesorders", &Query::new().select(&["_customerid_value"]), None).await.expect("orders");
+    assert_eq!(orders.len(), valid.len());
+    for buyer in buyers {
+        let email = buyer.to_lowercase();
+        let mine: Vec<_> = contacts.iter().filter(|c| c.str("emailaddress1") == Some(email.as_str())).collect();
+        assert_eq!(mine.len(), 1, "one contact for {email}: {mine:?}");
+        let id = mine[0].str("contactid").expect("contactid");
+        let theirs = orders.iter().filter(|o| o.str("_customerid_value") == Some(id)).count();
+        assert!(theirs > 0, "orders of {email} are bound to its contact");
+    }
+    // Amazon shares the buyer of every order but canceled ones.
+    let with_buyer = w.amazon.with_orders(|o| valid.iter().filter(|id| o.by_id[*id].status.shares_address()).count());
+    assert_eq!(
+        orders.iter().filter(|o| o.str("_customerid_value").is_some()).count(),
+        with_buyer,
+        "every order whose buyer Amazon shares is bound to the buyer's contact"
+    );
 }

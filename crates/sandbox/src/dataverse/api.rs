@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::errors::{
-    ApiError, INVALID_ARGUMENT, INVALID_STATE_TRANSITION, INVALID_STATE_TRANSITION_MESSAGE, VALIDATION,
+    ApiError, INVALID_ARGUMENT, INVALID_STATE_TRANSITION, INVALID_STATE_TRANSITION_MESSAGE, PROPERTY_NOT_FOUND,
+    UNDECLARED_PROPERTY, VALIDATION,
 };
 use super::odata::{self, Key, QueryOptions, Resource};
 use super::schema::{self, EntityDef};
@@ -118,8 +119,32 @@ pub fn execute(ctx: &Ctx<'_>, txn: &mut Txn<'_>, req: &ApiRequest) -> Result<Api
             body: super::metadata::csdl(txn).into_bytes(),
         });
     }
-    let resource = odata::parse_resource(&odata::decode(&path))?;
+    let decoded = odata::decode(&path);
+    if decoded.starts_with("EntityDefinitions") {
+        return super::metadata_api::execute(ctx, txn, req, &decoded);
+    }
+    let resource = odata::parse_resource(&decoded)?;
     let method = req.method.to_ascii_uppercase();
+    if method == "GET" {
+        let target = match &resource {
+            Resource::Collection(def) | Resource::Row(def, _) | Resource::Count(def) => Some(*def),
+            Resource::Navigation(def, _, nav) => {
+                let many = def.collection(nav).map(|m| m.target);
+                let one = def.lookup(nav).map(|l| l.target);
+                match many.or(one) {
+                    Some(set) => schema::by_set(set),
+                    None => {
+                        check_column(txn, def, nav)?;
+                        None
+                    }
+                }
+            }
+            Resource::Action(_) => None,
+        };
+        if let Some(def) = target {
+            check_query_columns(txn, def, &odata::parse_query(&req.query)?)?;
+        }
+    }
     match (method.as_str(), resource) {
         ("GET", Resource::Collection(def)) => {
             let options = odata::parse_query(&req.query)?;
@@ -149,6 +174,59 @@ pub fn execute(ctx: &Ctx<'_>, txn: &mut Txn<'_>, req: &ApiRequest) -> Result<Api
         }
         (m, _) => Err(ApiError::new(405, "0x80060888", format!("Method {m} is not supported on this resource."))),
     }
+}
+
+/// Refuses a column the table does not have (a custom column not created yet), as the
+/// platform's OData layer does for `$select`, `$filter` and `$orderby`.
+fn check_column(txn: &Txn<'_>, def: &EntityDef, column: &str) -> Result<()> {
+    let column = column.split('/').next().unwrap_or(column);
+    match txn.table(def.set) {
+        Some(table) if !table.has_column(column) => Err(ApiError::new(
+            400,
+            PROPERTY_NOT_FOUND,
+            format!("Could not find a property named '{column}' on type 'Microsoft.Dynamics.CRM.{}'.", def.logical),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn filter_columns<'e>(expr: &'e super::filter::Expr, out: &mut Vec<&'e str>) {
+    use super::filter::Expr;
+    match expr {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            filter_columns(a, out);
+            filter_columns(b, out);
+        }
+        Expr::Not(e) => filter_columns(e, out),
+        Expr::Compare { property, .. } | Expr::Function { property, .. } => out.push(property),
+    }
+}
+
+fn check_options_columns(
+    txn: &Txn<'_>,
+    def: &EntityDef,
+    select: Option<&[String]>,
+    filter: Option<&super::filter::Expr>,
+    orderby: &[(String, bool)],
+) -> Result<()> {
+    let mut columns: Vec<&str> = select.unwrap_or_default().iter().map(String::as_str).collect();
+    if let Some(filter) = filter {
+        filter_columns(filter, &mut columns);
+    }
+    columns.extend(orderby.iter().map(|(c, _)| c.as_str()));
+    columns.into_iter().try_for_each(|c| check_column(txn, def, c))
+}
+
+fn check_query_columns(txn: &Txn<'_>, def: &EntityDef, options: &QueryOptions) -> Result<()> {
+    check_options_columns(txn, def, options.select.as_deref(), options.filter.as_ref(), &options.orderby)?;
+    for expand in &options.expand {
+        let target =
+            def.lookup(&expand.nav).map(|l| l.target).or_else(|| def.collection(&expand.nav).map(|m| m.target));
+        if let Some(target) = target.and_then(schema::by_set) {
+            check_options_columns(txn, target, expand.select.as_deref(), expand.filter.as_ref(), &expand.orderby)?;
+        }
+    }
+    Ok(())
 }
 
 /// `$1` or `$1/…` → the row created by Content-ID 1.
@@ -509,10 +587,21 @@ fn apply_body(
                 "The property '{name}' cannot be written; set the lookup with '<navigationproperty>@odata.bind'."
             )));
         }
+        let table = txn.table(def.set).ok_or_else(|| ApiError::resource_not_found(def.set))?;
+        if !table.has_column(name) {
+            return Err(ApiError::new(
+                400,
+                UNDECLARED_PROPERTY,
+                format!(
+                    "Error identified in Payload provided by the user for Entity :'{}', For more information on this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : Microsoft.OData.ODataException: The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{}'. Make sure to only use property names that are defined by the type or mark the type as open type.",
+                    def.set, def.logical
+                ),
+            ));
+        }
         if !creating && def.not_updatable.contains(&name.as_str()) {
             continue; // Not valid for update: the platform keeps the created value.
         }
-        if let (Value::String(s), Some(max)) = (value, def.max_length(name))
+        if let (Value::String(s), Some(max)) = (value, def.max_length(name).or_else(|| table.custom_max_length(name)))
             && s.chars().count() > max
         {
             return Err(ApiError::new(

@@ -24,6 +24,11 @@ pub const VALIDATION: &str = "0x80044331";
 pub const DUPLICATE_RECORD: &str = "0x80040237";
 /// Missing required column or bad argument (InvalidArgument).
 pub const INVALID_ARGUMENT: &str = "0x80040203";
+/// An OData query names a property the type does not have (`Could not find a property
+/// named …`; not in the reference, the platform's answer as clients report it).
+pub const PROPERTY_NOT_FOUND: &str = "0x80060888";
+/// A create/update body names a property the type does not have (not in the reference).
+pub const UNDECLARED_PROPERTY: &str = "0x80048d19";
 /// ObjectDoesNotExist.
 pub const NOT_FOUND: &str = "0x80040217";
 /// A state change the record's current state does not allow (-2147220970, as Microsoft KB

@@ -59,8 +59,16 @@ pub fn csdl(txn: &Txn<'_>) -> String {
             }
         }
         if let Some(table) = txn.table(def.set) {
-            for key in &table.keys {
-                let _ = writeln!(out, "<!-- alternate key: {} -->", escape(&key.join(",")));
+            for column in table.columns.keys() {
+                let _ = writeln!(out, "<Property Name=\"{}\" Type=\"Edm.String\" />", escape(column));
+            }
+            for key in table.keys.iter().filter(|k| k.status == super::store::KeyStatus::Active) {
+                let _ = writeln!(
+                    out,
+                    "<!-- alternate key {}: {} -->",
+                    escape(&key.logical_name),
+                    escape(&key.columns.join(","))
+                );
             }
         }
         out.push_str("</EntityType>\n");

@@ -5,6 +5,11 @@
 //! `$batch` with change sets, service protection limits (429 + `Retry-After`), change
 //! tracking with delta links, webhooks and fault knobs.
 //!
+//! It starts as a stock organisation does: no alternate keys and no custom columns; the
+//! metadata API ([`metadata_api`]) creates them, as `ferry setup` does against a real org. Its
+//! fault and limit knobs can be changed while it runs through `POST /_sandbox/faults`
+//! ([`admin`]), [`DataverseSandbox::apply_faults`] or `ferry sandbox --crm-…` flags.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ferry_sandbox::dataverse::{DataverseSandbox, DataverseSandboxConfig};
@@ -13,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod batch;
@@ -20,6 +26,7 @@ pub mod errors;
 pub mod filter;
 pub mod limits;
 pub mod metadata;
+pub mod metadata_api;
 pub mod odata;
 pub mod schema;
 pub mod store;
@@ -42,10 +49,11 @@ use tokio::sync::oneshot;
 
 use crate::faults::{Fault, FaultConfig, Faults};
 
+pub use admin::{FaultKnobs, FaultState, KnobError};
 pub use auth::AppRegistration;
 pub use errors::ApiError;
 pub use limits::{LimitStats, ServiceLimits};
-pub use webhooks::{Delivery, WebhookAuth, WebhookRegistration};
+pub use webhooks::{Delivery, StepMode, StepOptions, WebhookAuth, WebhookRegistration};
 
 use api::{ApiRequest, ApiResponse, Ctx};
 use store::Store;
@@ -65,11 +73,18 @@ pub struct DataverseSandboxConfig {
     pub faults: FaultConfig,
     /// Seed of the fault dice, so a test's injected errors are reproducible.
     pub fault_seed: u64,
-    /// Alternate keys beyond the defaults: (table logical name, columns), e.g.
-    /// `("salesorder", ["new_amazonorderid"])`.
+    /// A stock org has no alternate keys and no custom columns; these make an org that was
+    /// customised before the sandbox started: custom columns (table logical name, column
+    /// logical name, e.g. `("salesorder", "new_amazonorderid")`) created first, then alternate
+    /// keys (table logical name, columns) with their index already `Active`. Both go through
+    /// the same checks as the metadata API (`EntityDefinitions(...)/Attributes` and `/Keys`).
+    pub custom_columns: Vec<(String, String)>,
     pub alternate_keys: Vec<(String, Vec<String>)>,
     /// Serve HTTPS with this identity (clients trust its CA); `None`: plain HTTP.
     pub tls: Option<Arc<crate::tls::SandboxTls>>,
+    /// How long the index job of a key created through the metadata API takes: `Pending` for
+    /// the first half, `InProgress` for the second, then `Active`.
+    pub key_build: Duration,
 }
 
 /// The client id the default configuration accepts.
@@ -92,8 +107,10 @@ impl Default for DataverseSandboxConfig {
             limits: ServiceLimits::default(),
             faults: FaultConfig::default(),
             fault_seed: 7,
+            custom_columns: Vec::new(),
             alternate_keys: Vec::new(),
             tls: None,
+            key_build: Duration::from_secs(1),
         }
     }
 }
@@ -105,6 +122,8 @@ struct Shared {
     tokens: auth::Tokens,
     limiter: limits::Limiter,
     faults: Faults,
+    /// Answers forced through the admin knobs (`force_status` × `force_count`).
+    forced: admin::Forced,
     webhooks: Arc<webhooks::Webhooks>,
     requests: AtomicU64,
     /// Requests per method and resource ("GET salesorders", "POST $batch").
@@ -143,16 +162,19 @@ impl DataverseSandbox {
 
     /// Binds `addr` (e.g. a fixed port for `ferry sandbox`) and serves.
     pub async fn start_on(config: DataverseSandboxConfig, addr: &str) -> std::io::Result<Self> {
+        let store = metadata_api::customised_store(&config)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let base = format!("{}://{addr}", crate::tls::scheme(&config.tls));
         let shared = Arc::new(Shared {
             api_base: format!("{base}/api/data/v9.2"),
             base,
-            store: Mutex::new(Store::new(&config.alternate_keys)),
+            store: Mutex::new(store),
             tokens: auth::Tokens::new(config.tenant.clone(), config.apps.clone(), config.token_lifetime),
             limiter: limits::Limiter::new(config.limits.clone()),
             faults: Faults::new(config.faults.clone(), config.fault_seed),
+            forced: admin::Forced::default(),
             webhooks: webhooks::Webhooks::start(config.organization.clone()),
             requests: AtomicU64::new(0),
             requests_by_kind: Mutex::default(),
@@ -165,6 +187,7 @@ impl DataverseSandbox {
         }));
         let router = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route("/_sandbox/faults", axum::routing::get(get_faults).post(post_faults))
             .fallback(web_api)
             // A `$batch` of 1,000 orders is larger than axum's 2 MB default.
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
@@ -225,6 +248,23 @@ impl DataverseSandbox {
         &self.shared.faults
     }
 
+    /// Applies run-time knobs (the same as `POST /_sandbox/faults`): scale the limits, force
+    /// the next answers to 429/5xx, latency, error and throttle rates, an outage. Nothing
+    /// changes when a field is invalid.
+    pub fn apply_faults(&self, knobs: &FaultKnobs) -> Result<FaultState, KnobError> {
+        apply_knobs(&self.shared, knobs)
+    }
+
+    /// The knobs in force.
+    pub fn fault_state(&self) -> FaultState {
+        fault_state(&self.shared)
+    }
+
+    /// The admin endpoint of the knobs (`…/_sandbox/faults`).
+    pub fn faults_url(&self) -> String {
+        format!("{}/_sandbox/faults", self.shared.base)
+    }
+
     /// Lifetime of tokens issued from now on.
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         self.shared.tokens.set_lifetime(lifetime);
@@ -235,9 +275,16 @@ impl DataverseSandbox {
         self.shared.tokens.revoke_all();
     }
 
-    /// Registers a webhook (a `serviceendpoint` with contract 8 and its steps).
+    /// Registers a webhook (a `serviceendpoint` with contract 8 and an asynchronous step);
+    /// returns the step's id.
     pub fn register_webhook(&self, registration: WebhookRegistration) -> uuid::Uuid {
         self.shared.webhooks.register(registration)
+    }
+
+    /// Registers a webhook step with its mode and filtering attributes; returns its id (the
+    /// `OwningExtension.Id` of its calls).
+    pub fn register_webhook_step(&self, registration: WebhookRegistration, options: StepOptions) -> uuid::Uuid {
+        self.shared.webhooks.register_step(registration, options)
     }
 
     pub fn unregister_webhook(&self, id: uuid::Uuid) {
@@ -273,46 +320,74 @@ impl DataverseSandbox {
 
     /// Creates the reference rows an order needs in a fresh environment (as an org has them
     /// out of the box): the USD currency, a unit group with its base unit, and a price list.
-    /// Idempotent: a second call returns the same rows.
+    /// Idempotent: a second call finds and returns the same rows (a stock org has no
+    /// alternate keys to upsert them by).
     pub fn seed_reference_data(&self) -> Result<ReferenceData, ApiError> {
         let mut store = self.shared.store();
         let no_refs = std::collections::HashMap::new();
         let ctx = Ctx { base: &self.shared.api_base, content_ids: &no_refs };
         let mut txn = store.begin();
-        let mut upsert = |path: &str, body: Value| -> Result<uuid::Uuid, ApiError> {
-            let request = ApiRequest {
-                method: "PATCH".into(),
-                path: path.into(),
-                body: body.to_string().into_bytes(),
-                ..Default::default()
+        let mut write =
+            |method: &str, path: &str, find: Option<(&str, &str)>, body: Value| -> Result<uuid::Uuid, ApiError> {
+                if let Some((column, value)) = find {
+                    let existing = txn.table(path).and_then(|t| {
+                        t.rows
+                            .iter()
+                            .find(|(_, s)| s.row.get(column).and_then(Value::as_str) == Some(value))
+                            .map(|(id, _)| *id)
+                    });
+                    if let Some(id) = existing {
+                        return Ok(id);
+                    }
+                }
+                let request = ApiRequest {
+                    method: method.into(),
+                    path: path.into(),
+                    body: body.to_string().into_bytes(),
+                    ..Default::default()
+                };
+                let response = api::execute(&ctx, &mut txn, &request)?;
+                response
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == "OData-EntityId")
+                    .and_then(|(_, url)| {
+                        url.rsplit_once('(').and_then(|(_, id)| uuid::Uuid::parse_str(id.trim_end_matches(')')).ok())
+                    })
+                    .ok_or_else(|| ApiError::new(500, "", format!("seeding {path} returned no id")))
             };
-            let response = api::execute(&ctx, &mut txn, &request)?;
-            response
-                .headers
-                .iter()
-                .find(|(n, _)| n == "OData-EntityId")
-                .and_then(|(_, url)| {
-                    url.rsplit_once('(').and_then(|(_, id)| uuid::Uuid::parse_str(id.trim_end_matches(')')).ok())
-                })
-                .ok_or_else(|| ApiError::new(500, "", format!("seeding {path} returned no id")))
-        };
-        let currency = upsert(
-            "transactioncurrencies(isocurrencycode='USD')",
-            serde_json::json!({"currencyname": "US Dollar", "currencysymbol": "$", "currencyprecision": 2, "exchangerate": 1}),
+        let currency = write(
+            "POST",
+            "transactioncurrencies",
+            Some(("isocurrencycode", "USD")),
+            serde_json::json!({"isocurrencycode": "USD", "currencyname": "US Dollar", "currencysymbol": "$", "currencyprecision": 2, "exchangerate": 1}),
         )?;
-        let unit_schedule =
-            upsert("uomschedules(name='Default Unit')", serde_json::json!({"baseuomname": "Primary Unit"}))?;
-        let unit = upsert(
+        let unit_schedule = write(
+            "POST",
+            "uomschedules",
+            Some(("name", "Default Unit")),
+            serde_json::json!({"name": "Default Unit", "baseuomname": "Primary Unit"}),
+        )?;
+        let unit = write(
+            "PATCH",
             &format!("uoms({})", uuid::Uuid::from_u128(unit_schedule.as_u128() ^ 1)),
+            None,
             serde_json::json!({"name": "Primary Unit", "quantity": 1, "uomscheduleid@odata.bind": format!("/uomschedules({unit_schedule})")}),
         )?;
-        let price_level = upsert(
-            "pricelevels(name='Default Price List')",
-            serde_json::json!({"transactioncurrencyid@odata.bind": format!("/transactioncurrencies({currency})")}),
+        let price_level = write(
+            "POST",
+            "pricelevels",
+            Some(("name", "Default Price List")),
+            serde_json::json!({"name": "Default Price List", "transactioncurrencyid@odata.bind": format!("/transactioncurrencies({currency})")}),
         )?;
         let events = txn.commit();
         drop(store);
-        self.shared.webhooks.dispatch(&events, &[]);
+        let sync = self.shared.webhooks.dispatch(&events, &[]);
+        if !sync.is_empty() {
+            // Seeding is not a request a step could fail: its synchronous calls just go out.
+            let webhooks = Arc::clone(&self.shared.webhooks);
+            tokio::spawn(async move { webhooks.deliver_sync(sync).await });
+        }
         Ok(ReferenceData { currency, unit_schedule, unit, price_level })
     }
 
@@ -387,6 +462,95 @@ async fn token(
     response
 }
 
+fn apply_knobs(shared: &Shared, knobs: &FaultKnobs) -> Result<FaultState, KnobError> {
+    knobs.validate()?;
+    if knobs.limit_scale.is_some() || knobs.limits.is_some() {
+        let current = shared.limiter.limits();
+        let mut limits = match knobs.limit_scale {
+            Some(scale) => admin::scaled_limits(scale).with_concurrency(current.concurrent),
+            None => current,
+        };
+        if let Some(enabled) = knobs.limits {
+            limits.enabled = enabled;
+        }
+        shared.limiter.set(limits);
+    }
+    if knobs.latency_ms.is_some() || knobs.error_rate.is_some() || knobs.throttle_rate.is_some() {
+        let mut config = shared.faults.config();
+        if let Some(ms) = knobs.latency_ms {
+            config.latency = Duration::from_millis(ms);
+        }
+        if let Some(rate) = knobs.error_rate {
+            config.error_rate = rate;
+        }
+        if let Some(rate) = knobs.throttle_rate {
+            config.throttle_rate = rate;
+        }
+        shared.faults.set(config);
+    }
+    match (knobs.force_status, knobs.force_count) {
+        (status, Some(count)) => shared.forced.set(status, count, knobs.retry_after_seconds),
+        (_, None) => {
+            if let Some(seconds) = knobs.retry_after_seconds {
+                shared.forced.set_retry_after(seconds);
+            }
+        }
+    }
+    match knobs.outage_seconds {
+        Some(s) if s > 0.0 => shared.faults.start_outage(admin::seconds(s)),
+        Some(_) => shared.faults.end_outage(),
+        None => {}
+    }
+    Ok(fault_state(shared))
+}
+
+fn fault_state(shared: &Shared) -> FaultState {
+    let limits = shared.limiter.limits();
+    let config = shared.faults.config();
+    let (force_status, force_remaining) = shared.forced.pending();
+    FaultState {
+        limits_enabled: limits.enabled,
+        limit_requests: limits.requests,
+        limit_window_seconds: limits.window.as_secs_f64(),
+        limit_concurrent: limits.concurrent,
+        force_status,
+        force_remaining,
+        retry_after_seconds: shared.forced.retry_after(),
+        latency_ms: config.latency.as_millis() as u64,
+        error_rate: config.error_rate,
+        throttle_rate: config.throttle_rate,
+        outage_remaining_seconds: shared.faults.outage_remaining().as_secs_f64(),
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    response
+}
+
+async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, &serde_json::to_value(fault_state(&shared)).unwrap_or_default())
+}
+
+async fn post_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let knobs: FaultKnobs = match serde_json::from_slice(&body) {
+        Ok(knobs) => knobs,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({ "error": format!("the body of POST /_sandbox/faults is not valid: {e}") }),
+            );
+        }
+    };
+    match apply_knobs(&shared, &knobs) {
+        Ok(state) => json_response(StatusCode::OK, &serde_json::to_value(state).unwrap_or_default()),
+        Err(e) => {
+            json_response(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": e.to_string(), "field": e.field }))
+        }
+    }
+}
+
 fn to_http(response: ApiResponse) -> Response {
     let mut out = (StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), response.body)
         .into_response();
@@ -423,11 +587,14 @@ async fn web_api(
         let mut kinds = shared.requests_by_kind.lock().unwrap_or_else(|e| e.into_inner());
         *kinds.entry(format!("{method} {resource}")).or_default() += 1;
     }
+    if let Some(forced) = shared.forced.take(&shared.limiter.limits()) {
+        return error(&forced);
+    }
     let (fault, latency) = shared.faults.decide();
     match fault {
         Fault::None => {}
         Fault::Outage { remaining } => {
-            let mut e = ApiError::new(503, "0x80040216", "The service is temporarily unavailable. Try again later.");
+            let mut e = ApiError::new(503, admin::OUTAGE_CODE, admin::OUTAGE_MESSAGE);
             e.retry_after = Some(remaining.as_secs().max(1));
             return error(&e);
         }
@@ -438,12 +605,8 @@ async fn web_api(
             let limits = shared.limiter.limits();
             return error(&ApiError::throttled(
                 errors::REQUESTS_EXCEEDED,
-                format!(
-                    "Number of requests exceeded the limit of {} over time window of {} seconds.",
-                    limits.requests,
-                    limits.window.as_secs().max(1)
-                ),
-                1,
+                admin::requests_exceeded_message(&limits),
+                shared.forced.retry_after(),
             ));
         }
     }
@@ -468,6 +631,7 @@ async fn web_api(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let api_base = format!("{}/api/data/v9.2", request_base(&shared, &headers));
     let header_list: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_ascii_lowercase(), v.to_owned())))
@@ -487,7 +651,7 @@ async fn web_api(
         let continue_on_error = request.prefer().iter().any(|p| p.eq_ignore_ascii_case("odata.continue-on-error"));
         let (outcome, hooks) = {
             let mut store = shared.store();
-            let outcome = batch::run(&mut store, &shared.api_base, &content_type, &request.body, continue_on_error);
+            let outcome = batch::run(&mut store, &api_base, &content_type, &request.body, continue_on_error);
             let hooks = match &outcome {
                 Ok(o) if !o.events.is_empty() => webhooks::registered_in_store(&store),
                 _ => Vec::new(),
@@ -496,7 +660,10 @@ async fn web_api(
         };
         return match outcome {
             Ok(outcome) => {
-                shared.webhooks.dispatch(&outcome.events, &hooks);
+                // Synchronous steps of a batch are called before it answers; their failures are
+                // recorded but do not undo the batch (the sandbox's limit, see the notes).
+                let sync = shared.webhooks.dispatch(&outcome.events, &hooks);
+                let _ = shared.webhooks.deliver_sync(sync).await;
                 to_http(ApiResponse {
                     status: outcome.status,
                     headers: vec![
@@ -509,24 +676,68 @@ async fn web_api(
             Err(e) => error(&e),
         };
     }
-    let (result, events, hooks) = {
+    let (result, events, hooks, revert) = {
         let mut store = shared.store();
         let no_refs = std::collections::HashMap::new();
         let mut txn = store.begin();
-        let (result, events) =
-            match api::execute(&Ctx { base: &shared.api_base, content_ids: &no_refs }, &mut txn, &request) {
-                Ok(response) => (Ok(response), txn.commit()),
+        let (result, events, revert) =
+            match api::execute(&Ctx { base: &api_base, content_ids: &no_refs }, &mut txn, &request) {
+                Ok(response) => {
+                    let (events, revert) = txn.commit_revertible();
+                    (Ok(response), events, Some(revert))
+                }
                 Err(e) => {
                     drop(txn); // undoes the writes
-                    (Err(e), Vec::new())
+                    (Err(e), Vec::new(), None)
                 }
             };
         let hooks = if events.is_empty() { Vec::new() } else { webhooks::registered_in_store(&store) };
-        (result, events, hooks)
+        (result, events, hooks, revert)
     };
-    shared.webhooks.dispatch(&events, &hooks);
+    let sync = shared.webhooks.dispatch(&events, &hooks);
+    if !sync.is_empty()
+        && let Err(failed) = shared.webhooks.deliver_sync(sync).await
+    {
+        if let Some(revert) = revert {
+            shared.store().revert(revert);
+        }
+        return error(&sync_step_failed(&failed));
+    }
     match result {
         Ok(response) => to_http(response),
         Err(e) => error(&e),
+    }
+}
+
+/// The answer to a request whose synchronous WebHook step failed (its writes are undone). The
+/// reference gives no code or text for it; the code is the platform's "ISV code aborted the
+/// operation" that plug-in failures carry.
+fn sync_step_failed(delivery: &Delivery) -> ApiError {
+    let host =
+        delivery.url.split("://").nth(1).and_then(|rest| rest.split(['/', '?']).next()).unwrap_or("the endpoint");
+    let why = match &delivery.outcome {
+        Ok(status) => format!("it answered HTTP {status}"),
+        Err(e) => e.clone(),
+    };
+    ApiError::new(
+        400,
+        "0x80040265",
+        format!(
+            "The synchronous WebHook step for {} of {} failed: the call to {host} did not succeed ({why}). The operation was rolled back.",
+            delivery.message, delivery.entity
+        ),
+    )
+}
+
+/// `scheme://host` of the request's own `Host` header (the sandbox serves one scheme), so links
+/// it returns (next, delta, entity ids) lead back the way the client came; the configured
+/// address when the header is absent or not a plain host[:port].
+fn request_base(shared: &Shared, headers: &HeaderMap) -> String {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).filter(|h| {
+        !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    });
+    match (host, shared.base.split_once("://")) {
+        (Some(host), Some((scheme, _))) => format!("{scheme}://{host}"),
+        _ => shared.base.clone(),
     }
 }

@@ -48,8 +48,6 @@ pub struct EntityDef {
     /// Columns the platform keeps as they were created (e.g. `ordernumber`).
     pub not_updatable: &'static [&'static str],
     pub states: &'static [State],
-    /// Alternate keys defined out of the box in the sandbox (more can be configured).
-    pub default_keys: &'static [&'static [&'static str]],
 }
 
 impl EntityDef {
@@ -162,7 +160,6 @@ pub static ENTITIES: &[EntityDef] = &[
             },
             State { code: 4, label: "Invoiced", default_status: 100003, statuses: &[100003], requires_message: None },
         ],
-        default_keys: &[&["ordernumber"]],
     },
     EntityDef {
         logical: "salesorderdetail",
@@ -180,7 +177,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("productdescription", 500)],
         not_updatable: &["isproductoverridden", "salesorderid"],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "contact",
@@ -200,7 +196,6 @@ pub static ENTITIES: &[EntityDef] = &[
             State { code: 0, label: "Active", default_status: 1, statuses: &[1], requires_message: None },
             State { code: 1, label: "Inactive", default_status: 2, statuses: &[2], requires_message: None },
         ],
-        default_keys: &[&["emailaddress1"]],
     },
     EntityDef {
         logical: "account",
@@ -224,7 +219,6 @@ pub static ENTITIES: &[EntityDef] = &[
             State { code: 0, label: "Active", default_status: 1, statuses: &[1], requires_message: None },
             State { code: 1, label: "Inactive", default_status: 2, statuses: &[2], requires_message: None },
         ],
-        default_keys: &[&["accountnumber"]],
     },
     EntityDef {
         logical: "lead",
@@ -238,7 +232,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("firstname", 50), ("lastname", 50)],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "product",
@@ -262,7 +255,6 @@ pub static ENTITIES: &[EntityDef] = &[
             State { code: 2, label: "Draft", default_status: 0, statuses: &[0], requires_message: None },
             State { code: 3, label: "UnderRevision", default_status: 3, statuses: &[3], requires_message: None },
         ],
-        default_keys: &[&["productnumber"]],
     },
     EntityDef {
         logical: "transactioncurrency",
@@ -276,7 +268,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("isocurrencycode", 5)],
         not_updatable: &["isocurrencycode"],
         states: &[],
-        default_keys: &[&["isocurrencycode"]],
     },
     EntityDef {
         logical: "uom",
@@ -290,7 +281,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("name", 100)],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "uomschedule",
@@ -304,7 +294,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("name", 200)],
         not_updatable: &[],
         states: &[],
-        default_keys: &[&["name"]],
     },
     EntityDef {
         logical: "pricelevel",
@@ -318,7 +307,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("name", 100)],
         not_updatable: &[],
         states: &[],
-        default_keys: &[&["name"]],
     },
     EntityDef {
         logical: "productpricelevel",
@@ -337,7 +325,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[],
         not_updatable: &["pricelevelid"],
         states: &[],
-        default_keys: &[&["_pricelevelid_value", "_productid_value", "_uomid_value"]],
     },
     EntityDef {
         logical: "incident",
@@ -364,7 +351,6 @@ pub static ENTITIES: &[EntityDef] = &[
             },
             State { code: 2, label: "Canceled", default_status: 6, statuses: &[6, 2000], requires_message: None },
         ],
-        default_keys: &[&["ticketnumber"]],
     },
     EntityDef {
         logical: "task",
@@ -387,7 +373,6 @@ pub static ENTITIES: &[EntityDef] = &[
             State { code: 1, label: "Completed", default_status: 5, statuses: &[5], requires_message: None },
             State { code: 2, label: "Canceled", default_status: 6, statuses: &[6], requires_message: None },
         ],
-        default_keys: &[],
     },
     // Written by the FulfillSalesOrder / CancelSalesOrder and CloseIncident actions.
     EntityDef {
@@ -402,7 +387,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("subject", 200)],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "incidentresolution",
@@ -416,7 +400,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[("subject", 200)],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     // WebHook registration through the Web API (DYNAMICS.md §A.4): a serviceendpoint with
     // contract 8 and steps naming a message (Create/Update/Delete) and a table filter.
@@ -432,7 +415,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "sdkmessage",
@@ -446,7 +428,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "sdkmessagefilter",
@@ -460,7 +441,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
     EntityDef {
         logical: "sdkmessageprocessingstep",
@@ -481,7 +461,6 @@ pub static ENTITIES: &[EntityDef] = &[
             State { code: 0, label: "Enabled", default_status: 1, statuses: &[1], requires_message: None },
             State { code: 1, label: "Disabled", default_status: 2, statuses: &[2], requires_message: None },
         ],
-        default_keys: &[],
     },
     // System Jobs: failed asynchronous webhook deliveries are recorded here (statuscode 31).
     EntityDef {
@@ -496,7 +475,6 @@ pub static ENTITIES: &[EntityDef] = &[
         max_lengths: &[],
         not_updatable: &[],
         states: &[],
-        default_keys: &[],
     },
 ];
 
@@ -522,4 +500,18 @@ pub fn by_set(set: &str) -> Option<&'static EntityDef> {
 /// The table with a logical name (`salesorder`).
 pub fn by_logical(logical: &str) -> Option<&'static EntityDef> {
     ENTITIES.iter().find(|e| e.logical == logical)
+}
+
+/// Whether a column name is a custom column: one with a publisher's customization prefix.
+/// The sandbox lists no table's standard columns in full, so it recognises custom columns by
+/// the prefixes an org's own publishers use: `new_` (the default publisher) and `cr` plus
+/// three characters and `_` (the CDS default publisher, e.g. `cr1a2_`). A stock org has none
+/// of them until they are created through the metadata API.
+pub fn is_custom_column(column: &str) -> bool {
+    let column = column.trim_start_matches('_');
+    if column.starts_with("new_") {
+        return true;
+    }
+    let bytes = column.as_bytes();
+    bytes.len() > 6 && column.starts_with("cr") && bytes[5] == b'_' && bytes[2..5].iter().all(u8::is_ascii_alphanumeric)
 }

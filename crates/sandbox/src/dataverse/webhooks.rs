@@ -1,8 +1,11 @@
 //! WebHooks (DYNAMICS.md §A.4): on create/update/delete of a registered table the sandbox
 //! POSTs a serialized `RemoteExecutionContext` (shaped like the reference sample) to each
 //! registered URL, with the `x-ms-dynamics-*` headers and the configured authentication.
-//! Delivery is asynchronous (like an async step), in commit order, with one retry on
-//! 502/503/504.
+//! An asynchronous step (mode 1) is delivered after the request, in commit order, with one
+//! retry on 502/503/504, and a failure becomes a System Job; a synchronous step (mode 0) is
+//! delivered within the request (`"Mode": 0`), and its failure fails the request, whose writes
+//! are undone. A step with filtering attributes fires on Update only when the update writes
+//! one of them; `OwningExtension.Id` is the step's id.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,6 +42,57 @@ pub struct WebhookRegistration {
     pub auth: WebhookAuth,
 }
 
+/// How a step runs (`sdkmessageprocessingstep.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepMode {
+    /// Mode 0: within the request; a failed call fails the request.
+    Synchronous,
+    /// Mode 1: after the request, from a queue; a failed call becomes a System Job.
+    #[default]
+    Asynchronous,
+}
+
+impl StepMode {
+    pub fn code(self) -> i64 {
+        match self {
+            StepMode::Synchronous => 0,
+            StepMode::Asynchronous => 1,
+        }
+    }
+}
+
+/// The step's settings beyond its table and messages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepOptions {
+    /// Column logical names; when set, an Update fires the step only if it writes one of them
+    /// (Create and Delete are not filtered, as on the platform).
+    pub filtering_attributes: Vec<String>,
+    pub mode: StepMode,
+}
+
+/// A registered step: its id (`OwningExtension.Id` of the calls it makes), registration and options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub id: Uuid,
+    pub registration: WebhookRegistration,
+    pub options: StepOptions,
+}
+
+impl Step {
+    /// Whether this step fires for `event`.
+    pub fn fires_for(&self, event: &Event) -> bool {
+        self.registration.entity == event.entity.logical
+            && self.registration.messages.iter().any(|m| m.eq_ignore_ascii_case(event.kind.message_name()))
+            && (event.kind != ChangeKind::Update
+                || self.options.filtering_attributes.is_empty()
+                || self
+                    .options
+                    .filtering_attributes
+                    .iter()
+                    .any(|a| event.target.keys().any(|k| k.eq_ignore_ascii_case(a) && k != event.entity.primary_id)))
+    }
+}
+
 /// The outcome of one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -51,7 +105,7 @@ pub struct Delivery {
 }
 
 pub(crate) struct Job {
-    registration: WebhookRegistration,
+    step: Step,
     event: Event,
 }
 
@@ -60,7 +114,8 @@ pub type FailureSink = Box<dyn Fn(&Delivery) + Send + Sync>;
 
 /// Registrations plus the delivery queue.
 pub struct Webhooks {
-    registrations: Mutex<Vec<(Uuid, WebhookRegistration)>>,
+    organization: String,
+    registrations: Mutex<Vec<Step>>,
     sender: mpsc::UnboundedSender<Job>,
     pub(crate) deliveries: Arc<Mutex<Vec<Delivery>>>,
     failures: Arc<std::sync::OnceLock<FailureSink>>,
@@ -70,19 +125,13 @@ impl Webhooks {
     /// Starts the delivery task.
     pub fn start(organization: String) -> Arc<Self> {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Job>();
+        let org = organization.clone();
         let deliveries = Arc::new(Mutex::new(Vec::new()));
         let failures: Arc<std::sync::OnceLock<FailureSink>> = Arc::new(std::sync::OnceLock::new());
         let (log, sink) = (Arc::clone(&deliveries), Arc::clone(&failures));
         tokio::spawn(async move {
             while let Some(job) = receiver.recv().await {
-                let outcome = deliver(&organization, &job).await;
-                let delivery = Delivery {
-                    url: job.registration.url.clone(),
-                    entity: job.event.entity.logical.to_owned(),
-                    message: job.event.kind.message_name().to_owned(),
-                    record_id: job.event.id,
-                    outcome,
-                };
+                let delivery = delivery_of(&job, deliver(&org, &job).await);
                 if !matches!(delivery.outcome, Ok(200..=299))
                     && let Some(sink) = sink.get()
                 {
@@ -91,7 +140,7 @@ impl Webhooks {
                 log.lock().unwrap_or_else(|e| e.into_inner()).push(delivery);
             }
         });
-        Arc::new(Webhooks { registrations: Mutex::new(Vec::new()), sender, deliveries, failures })
+        Arc::new(Webhooks { organization, registrations: Mutex::new(Vec::new()), sender, deliveries, failures })
     }
 
     /// Sets what happens to failed deliveries (once).
@@ -100,35 +149,68 @@ impl Webhooks {
     }
 
     pub fn register(&self, registration: WebhookRegistration) -> Uuid {
+        self.register_step(registration, StepOptions::default())
+    }
+
+    /// Registers a step with its mode and filtering attributes; returns the step's id.
+    pub fn register_step(&self, registration: WebhookRegistration, options: StepOptions) -> Uuid {
         let id = Uuid::new_v4();
-        self.registrations.lock().unwrap_or_else(|e| e.into_inner()).push((id, registration));
+        self.registrations.lock().unwrap_or_else(|e| e.into_inner()).push(Step { id, registration, options });
         id
     }
 
     pub fn unregister(&self, id: Uuid) {
-        self.registrations.lock().unwrap_or_else(|e| e.into_inner()).retain(|(i, _)| *i != id);
+        self.registrations.lock().unwrap_or_else(|e| e.into_inner()).retain(|s| s.id != id);
     }
 
-    /// Queues deliveries for committed events, to the registrations made through
-    /// [`Webhooks::register`] and to `from_store` (steps registered through the Web API).
-    pub fn dispatch(&self, events: &[Event], from_store: &[WebhookRegistration]) {
+    /// Queues the asynchronous deliveries for committed events, to the steps registered
+    /// through [`Webhooks::register`] and to `from_store` (steps registered through the Web
+    /// API), and returns the synchronous ones for the caller to run within its request
+    /// ([`Webhooks::deliver_sync`]).
+    pub(crate) fn dispatch(&self, events: &[Event], from_store: &[Step]) -> Vec<Job> {
         let registrations = self.registrations.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sync = Vec::new();
         if registrations.is_empty() && from_store.is_empty() {
-            return;
+            return sync;
         }
         for event in events {
-            for registration in registrations.iter().map(|(_, r)| r).chain(from_store) {
-                if registration.entity == event.entity.logical
-                    && registration.messages.iter().any(|m| m.eq_ignore_ascii_case(event.kind.message_name()))
-                {
-                    let _ = self.sender.send(Job { registration: registration.clone(), event: event.clone() });
+            for step in registrations.iter().chain(from_store).filter(|s| s.fires_for(event)) {
+                let job = Job { step: step.clone(), event: event.clone() };
+                match step.options.mode {
+                    StepMode::Synchronous => sync.push(job),
+                    StepMode::Asynchronous => {
+                        let _ = self.sender.send(job);
+                    }
                 }
             }
         }
+        sync
+    }
+
+    /// Delivers synchronous steps in order; the first failed call ends it and is returned.
+    pub(crate) async fn deliver_sync(&self, jobs: Vec<Job>) -> Result<(), Delivery> {
+        for job in jobs {
+            let delivery = delivery_of(&job, deliver(&self.organization, &job).await);
+            self.deliveries.lock().unwrap_or_else(|e| e.into_inner()).push(delivery.clone());
+            if !matches!(delivery.outcome, Ok(200..=299)) {
+                return Err(delivery);
+            }
+        }
+        Ok(())
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.deliveries.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn delivery_of(job: &Job, outcome: Result<u16, String>) -> Delivery {
+    Delivery {
+        url: job.step.registration.url.clone(),
+        entity: job.event.entity.logical.to_owned(),
+        message: job.event.kind.message_name().to_owned(),
+        record_id: job.event.id,
+        outcome,
     }
 }
 
@@ -178,8 +260,8 @@ fn entity(logical: &str, id: &str, attrs: Vec<Value>) -> Value {
     })
 }
 
-/// The body of a webhook call for `event`.
-pub fn remote_execution_context(organization: &str, event: &Event) -> Value {
+/// The body of the call `step` makes for `event`.
+pub fn remote_execution_context(organization: &str, event: &Event, step: Uuid, mode: StepMode) -> Value {
     let def = event.entity;
     let id = event.id.to_string();
     let user = "75c2dd85-e89e-e711-8122-000d3aa2331c";
@@ -196,7 +278,8 @@ pub fn remote_execution_context(organization: &str, event: &Event) -> Value {
         }
     };
     let post_images = match &event.image {
-        Some(image) => {
+        // The platform adds this image to asynchronous steps only.
+        Some(image) if mode == StepMode::Asynchronous => {
             let mut primary = Map::new();
             if let Some(name) = image.get(def.primary_name) {
                 primary.insert(def.primary_name.to_owned(), name.clone());
@@ -208,7 +291,7 @@ pub fn remote_execution_context(organization: &str, event: &Event) -> Value {
             }
             json!([{ "key": "AsynchronousStepPrimaryName", "value": value }])
         }
-        None => json!([]),
+        _ => json!([]),
     };
     let output = match event.kind {
         ChangeKind::Create => json!([{ "key": "id", "value": id }]),
@@ -225,18 +308,18 @@ pub fn remote_execution_context(organization: &str, event: &Event) -> Value {
             "InitiatingUserId": user,
             "InputParameters": [{ "key": "Target", "value": target }],
             "IsExecutingOffline": false,
-            "IsInTransaction": false,
+            "IsInTransaction": mode == StepMode::Synchronous,
             "IsOfflinePlayback": false,
             "IsolationMode": 1,
             "MessageName": event.kind.message_name(),
-            "Mode": 1,
+            "Mode": mode.code(),
             "OperationCreatedOn": created,
             "OperationId": operation,
             "OrganizationId": "4ef5b371-e89e-e711-8122-000d3aa2331c",
             "OrganizationName": organization,
             "OutputParameters": output,
             "OwningExtension": {
-                "Id": "75417616-4ea2-e711-8122-000d3aa2331c", "KeyAttributes": [],
+                "Id": step.to_string(), "KeyAttributes": [],
                 "LogicalName": "sdkmessageprocessingstep", "Name": null, "RowVersion": null
             },
             "ParentContext": parent,
@@ -275,7 +358,7 @@ fn url_with_auth(url: &str, auth: &WebhookAuth) -> String {
 const MAX_BODY: usize = 256 * 1024;
 
 async fn deliver(organization: &str, job: &Job) -> Result<u16, String> {
-    let mut context = remote_execution_context(organization, &job.event);
+    let mut context = remote_execution_context(organization, &job.event, job.step.id, job.step.options.mode);
     let mut body = context.to_string();
     let oversized = body.len() > MAX_BODY;
     if oversized {
@@ -286,7 +369,8 @@ async fn deliver(organization: &str, job: &Job) -> Result<u16, String> {
         }
         body = context.to_string();
     }
-    let url = url_with_auth(&job.registration.url, &job.registration.auth);
+    let registration = &job.step.registration;
+    let url = url_with_auth(&registration.url, &registration.auth);
     let mut headers = vec![
         ("x-ms-dynamics-organization".to_owned(), format!("{organization}.crm.dynamics.com")),
         ("x-ms-dynamics-entity-name".to_owned(), job.event.entity.logical.to_owned()),
@@ -296,7 +380,7 @@ async fn deliver(organization: &str, job: &Job) -> Result<u16, String> {
     if oversized {
         headers.push(("x-ms-dynamics-msg-size-exceeded".to_owned(), "true".to_owned()));
     }
-    if let WebhookAuth::HttpHeader(pairs) = &job.registration.auth {
+    if let WebhookAuth::HttpHeader(pairs) = &registration.auth {
         headers.extend(pairs.iter().cloned());
     }
     let mut outcome = post(&url, &headers, body.as_bytes()).await;
@@ -356,8 +440,9 @@ fn settings(xml: &str) -> Vec<(String, String)> {
 
 /// WebHooks registered through the Web API: enabled `sdkmessageprocessingstep` rows whose
 /// event handler is a `serviceendpoint` with contract 8 (authtype 4 WebhookKey, 5 HttpHeader,
-/// 6 HttpQueryString).
-pub fn registered_in_store(store: &super::store::Store) -> Vec<WebhookRegistration> {
+/// 6 HttpQueryString), with their id, mode (0 synchronous, the column's default; 1
+/// asynchronous) and filtering attributes (a comma-separated list).
+pub fn registered_in_store(store: &super::store::Store) -> Vec<Step> {
     let Some(steps) = store.table("sdkmessageprocessingsteps") else { return Vec::new() };
     if steps.rows.is_empty() {
         return Vec::new();
@@ -367,7 +452,7 @@ pub fn registered_in_store(store: &super::store::Store) -> Vec<WebhookRegistrati
         store.table(set)?.rows.get(&id).map(|s| s.row.clone())
     };
     let mut out = Vec::new();
-    for step in steps.rows.values().map(|s| &s.row) {
+    for (step_id, step) in steps.rows.iter().map(|(id, s)| (*id, &s.row)) {
         if step.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
             continue;
         }
@@ -393,7 +478,20 @@ pub fn registered_in_store(store: &super::store::Store) -> Vec<WebhookRegistrati
             Some(6) => WebhookAuth::HttpQueryString(settings(value)),
             _ => WebhookAuth::WebhookKey(value.to_owned()),
         };
-        out.push(WebhookRegistration { url: url.to_owned(), entity, messages: vec![name.to_owned()], auth });
+        let mode = match step.get("mode").and_then(Value::as_i64) {
+            Some(1) => StepMode::Asynchronous,
+            _ => StepMode::Synchronous,
+        };
+        let filtering_attributes = step
+            .get("filteringattributes")
+            .and_then(Value::as_str)
+            .map(|list| list.split(',').map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()).collect())
+            .unwrap_or_default();
+        out.push(Step {
+            id: step_id,
+            registration: WebhookRegistration { url: url.to_owned(), entity, messages: vec![name.to_owned()], auth },
+            options: StepOptions { filtering_attributes, mode },
+        });
     }
     out
 }

@@ -4,6 +4,7 @@ mod batch;
 mod crud;
 mod events;
 mod limits;
+mod metadata;
 mod query;
 pub mod samples;
 pub mod support;

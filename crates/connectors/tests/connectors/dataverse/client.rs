@@ -11,7 +11,7 @@ use ferry_connectors::dataverse::{
     Concurrency, DataverseClient, DataverseConfig, Filter, Query, RecordKey, is_conflict, is_not_found,
 };
 use ferry_runtime::failure::{Failure, FailureKind};
-use ferry_sandbox::dataverse::{DataverseSandboxConfig, ServiceLimits};
+use ferry_sandbox::dataverse::{DataverseSandboxConfig, FaultKnobs, ServiceLimits};
 use ferry_store::secrets::SecretValue;
 use serde_json::json;
 
@@ -221,6 +221,41 @@ async fn a_429_is_throttled_with_retry_after_and_nothing_is_sent_until_it_passes
     tokio::time::sleep(wait).await;
     client.query("accounts", &Query::new(), None).await.expect("after the wait");
     assert_eq!(sandbox.limit_stats().early_requests, 0);
+}
+
+#[tokio::test]
+async fn a_429_forced_through_the_sandbox_knobs_is_throttling_to_the_client_without_spending_the_budget() {
+    let (sandbox, client) = start().await;
+    sandbox
+        .apply_faults(&FaultKnobs {
+            force_status: Some(429),
+            force_count: Some(1),
+            retry_after_seconds: Some(2),
+            ..FaultKnobs::default()
+        })
+        .expect("knobs");
+    let err = client.query("accounts", &Query::new(), None).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Throttled, "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+    assert!(
+        err.message().contains("service protection (number of requests)")
+            && err.message().contains("Number of requests exceeded the limit of 6000 over time window of 300 seconds."),
+        "{err}"
+    );
+    assert_eq!(sandbox.request_count(), 1, "one request was enough to see a 429");
+    // The client keeps to the Retry-After, then the sandbox serves again.
+    let held = client.query("accounts", &Query::new(), None).await.unwrap_err();
+    assert_eq!(held.kind(), FailureKind::Throttled);
+    assert_eq!(sandbox.request_count(), 1, "held back locally");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    client.query("accounts", &Query::new(), None).await.expect("served after the wait");
+
+    // A forced 503 is transient.
+    sandbox
+        .apply_faults(&FaultKnobs { force_status: Some(503), force_count: Some(1), ..FaultKnobs::default() })
+        .expect("knobs");
+    let err = client.query("accounts", &Query::new(), None).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Transient, "{err}");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use ferry_model::{
 };
 use ferry_sandbox::dataverse::{DataverseSandbox, DataverseSandboxConfig};
 
-use super::support::client_for;
+use super::support::{client_for, customised};
 
 fn id(uuid: uuid::Uuid) -> DataverseId {
     DataverseId::new(uuid).expect("not nil")
@@ -52,15 +52,9 @@ fn amazon_order() -> Order {
 
 #[tokio::test]
 async fn an_amazon_order_flows_into_the_crm_and_a_redelivery_changes_nothing() {
-    let sandbox = DataverseSandbox::start(DataverseSandboxConfig {
-        alternate_keys: vec![
-            ("salesorderdetail".into(), vec!["new_sourcelineid".into()]),
-            ("salesorder".into(), vec!["new_amazonorderid".into()]),
-        ],
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox");
+    let mut config = customised(DataverseSandboxConfig::default());
+    config.alternate_keys.push(("salesorder".into(), vec!["new_amazonorderid".into()]));
+    let sandbox = DataverseSandbox::start(config).await.expect("sandbox");
     let reference = sandbox.seed_reference_data().expect("reference data");
     assert_eq!(sandbox.seed_reference_data().expect("again"), reference, "seeding is idempotent");
     let client = client_for(&sandbox);

@@ -14,7 +14,7 @@ use ferry_sandbox::dataverse::{
 use ferry_store::secrets::SecretValue;
 
 pub async fn sandbox(config: DataverseSandboxConfig) -> DataverseSandbox {
-    DataverseSandbox::start(config).await.expect("sandbox starts")
+    DataverseSandbox::start(customised(config)).await.expect("sandbox starts")
 }
 
 pub fn config_for(sandbox: &DataverseSandbox) -> DataverseConfig {
@@ -72,4 +72,39 @@ where
         done.expect("worker");
     }
     throttled.load(Ordering::Relaxed) as u64
+}
+
+/// An org customised as `ferry setup` leaves it (the flows' custom columns and keys), plus the
+/// keys the connector's transformers upsert by when an org has them (price list items, and
+/// contacts by email); a test that sets its own columns or keys keeps them.
+pub fn customised(mut config: DataverseSandboxConfig) -> DataverseSandboxConfig {
+    if config.custom_columns.is_empty() && config.alternate_keys.is_empty() {
+        config.custom_columns = [
+            ("salesorder", "new_amazonorderid"),
+            ("salesorder", "new_marketplaceid"),
+            ("salesorder", "new_fulfillmentchannel"),
+            ("salesorder", "new_orderdate"),
+            ("salesorder", "new_trackingnumber"),
+            ("salesorder", "new_carrier"),
+            ("salesorder", "new_fulfillmentstatus"),
+            ("salesorder", "new_shipdate"),
+            ("salesorderdetail", "new_sourcelineid"),
+            ("salesorderdetail", "new_asin"),
+            ("product", "new_fulfillmentchannel"),
+        ]
+        .iter()
+        .map(|(e, c)| ((*e).to_owned(), (*c).to_owned()))
+        .collect();
+        config.alternate_keys = [
+            ("salesorder", &["ordernumber"][..]),
+            ("salesorderdetail", &["new_sourcelineid"][..]),
+            ("product", &["productnumber"][..]),
+            ("productpricelevel", &["_pricelevelid_value", "_productid_value", "_uomid_value"][..]),
+            ("contact", &["emailaddress1"][..]),
+        ]
+        .iter()
+        .map(|(e, cs)| ((*e).to_owned(), cs.iter().map(|c| (*c).to_owned()).collect()))
+        .collect();
+    }
+    config
 }

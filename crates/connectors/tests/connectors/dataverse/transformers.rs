@@ -73,12 +73,7 @@ fn fields() -> CustomFields {
 }
 
 async fn sandbox() -> DataverseSandbox {
-    DataverseSandbox::start(DataverseSandboxConfig {
-        alternate_keys: vec![("salesorderdetail".into(), vec!["new_sourcelineid".into()])],
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox")
+    super::support::sandbox(DataverseSandboxConfig::default()).await
 }
 
 #[tokio::test]

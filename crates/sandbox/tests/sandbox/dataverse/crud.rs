@@ -4,7 +4,7 @@
 use ferry_sandbox::dataverse::{DEFAULT_CLIENT_ID, DataverseSandboxConfig};
 use serde_json::json;
 
-use super::support::{Api, form};
+use super::support::{Api, form, keyed};
 
 #[tokio::test]
 async fn token_endpoint_issues_bearer_tokens_and_refuses_bad_credentials_and_scopes() {
@@ -121,7 +121,7 @@ async fn missing_required_columns_and_too_long_values_get_dataverse_error_bodies
 
 #[tokio::test]
 async fn upsert_by_alternate_key_creates_then_updates_and_honours_if_match_and_if_none_match() {
-    let api = Api::start().await;
+    let api = Api::start_with(keyed(&[("salesorder", &["ordernumber"])])).await;
     let key = "salesorders(ordernumber='AMZ-1''A')";
     // If-Match: * never creates.
     let r = api.patch(key, &[("If-Match", "*")], &json!({"name": "first"})).await;
@@ -183,7 +183,7 @@ async fn etags_give_412_on_stale_writes_and_304_on_unchanged_reads() {
 
 #[tokio::test]
 async fn lookups_bind_by_id_and_key_including_customer_lookups_and_expand_one_level() {
-    let api = Api::start().await;
+    let api = Api::start_with(keyed(&[("account", &["accountnumber"])])).await;
     let account = api.create("accounts", json!({"name": "Fabrikam", "accountnumber": "F-9"})).await;
     let contact = api
         .create(

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Uri};
 use axum::routing::post;
-use ferry_sandbox::dataverse::{WebhookAuth, WebhookRegistration};
+use ferry_sandbox::dataverse::{StepMode, StepOptions, WebhookAuth, WebhookRegistration};
 use serde_json::{Value, json};
 
 use super::samples;
@@ -249,4 +249,163 @@ async fn failed_webhook_deliveries_are_recorded_as_failed_system_jobs() {
     assert_eq!(jobs["value"][0]["name"], "WebHook: Create of account");
     assert_eq!(jobs["value"][0]["regardingobjectid"], account.as_str());
     assert!(jobs["value"][0]["message"].as_str().is_some_and(|m| m.contains("connect")), "{jobs}");
+}
+
+async fn calls_after(received: &Received, n: usize) -> Vec<(HeaderMap, String, Value)> {
+    for _ in 0..100 {
+        if received.0.lock().map(|r| r.len()).unwrap_or(0) >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Anything more that would arrive has had its chance.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    received.0.lock().map(|r| r.clone()).unwrap_or_default()
+}
+
+fn registration(url: &str, entity: &str, messages: &[&str]) -> WebhookRegistration {
+    WebhookRegistration {
+        url: url.to_owned(),
+        entity: entity.into(),
+        messages: messages.iter().map(|m| (*m).to_owned()).collect(),
+        auth: WebhookAuth::WebhookKey("k".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_step_with_filtering_attributes_fires_on_updates_that_write_one_of_them_only() {
+    let api = Api::start().await;
+    let (url, received) = receiver().await;
+    let step = api.sandbox.register_webhook_step(
+        registration(&url, "account", &["Create", "Update"]),
+        StepOptions { filtering_attributes: vec!["name".into(), "telephone1".into()], ..StepOptions::default() },
+    );
+    let id = api.create("accounts", json!({"name": "A", "fax": "1"})).await;
+    api.patch(&format!("accounts({id})"), &[], &json!({"fax": "2"})).await;
+    api.patch(&format!("accounts({id})"), &[], &json!({"description": "x", "telephone1": "555"})).await;
+    api.patch(&format!("accounts({id})"), &[], &json!({"fax": "3"})).await;
+    let calls = calls_after(&received, 2).await;
+    let messages: Vec<&str> = calls.iter().filter_map(|(_, _, b)| b["MessageName"].as_str()).collect();
+    assert_eq!(messages, ["Create", "Update"], "creates always, updates only when name or telephone1 is written");
+    let update = &calls[1].2;
+    let written: Vec<&str> = update["InputParameters"][0]["value"]["Attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .filter_map(|a| a["key"].as_str())
+        .collect();
+    assert!(written.contains(&"telephone1"), "{written:?}");
+    // The step is the call's owning extension.
+    assert_eq!(update["OwningExtension"]["Id"], step.to_string());
+    assert_eq!(update["OwningExtension"]["LogicalName"], "sdkmessageprocessingstep");
+}
+
+#[tokio::test]
+async fn a_synchronous_step_is_called_within_the_request_with_mode_0_and_its_failure_fails_the_request() {
+    let api = Api::start().await;
+    let (url, received) = receiver().await;
+    let step = api.sandbox.register_webhook_step(
+        registration(&url, "contact", &["Create", "Update"]),
+        StepOptions { mode: StepMode::Synchronous, ..StepOptions::default() },
+    );
+    let id = api.create("contacts", json!({"lastname": "Sync"})).await;
+    // Delivered before the create answered: no waiting.
+    let calls = received.0.lock().map(|r| r.clone()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "the call was made within the request");
+    let body = &calls[0].2;
+    assert_eq!((body["Mode"].as_i64(), body["MessageName"].as_str()), (Some(0), Some("Create")));
+    assert_eq!(body["OwningExtension"]["Id"], step.to_string());
+    assert_eq!(body["PrimaryEntityId"], id.as_str());
+
+    // A second synchronous step whose endpoint fails: the update fails and is undone.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let dead = format!("http://{}/hook", closed.local_addr().expect("addr"));
+    drop(closed);
+    api.sandbox.register_webhook_step(
+        registration(&dead, "contact", &["Update"]),
+        StepOptions { mode: StepMode::Synchronous, ..StepOptions::default() },
+    );
+    let first = api.send("GET", "contacts?$select=lastname", &[("Prefer", "odata.track-changes")], None).await.json();
+    let delta = first["@odata.deltaLink"].as_str().expect("delta").to_owned();
+    let r = api.patch(&format!("contacts({id})"), &[], &json!({"lastname": "Changed"})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let (code, message) = r.error();
+    assert_eq!(code, "0x80040265");
+    assert!(message.contains("synchronous WebHook step") && !message.contains("code=k"), "{message}");
+    assert_eq!(api.get(&format!("contacts({id})?$select=lastname")).await.json()["lastname"], "Sync", "rolled back");
+    // Not a System Job: the caller was told.
+    let jobs = api.get("asyncoperations?$select=name").await.json();
+    assert_eq!(jobs["value"], json!([]));
+    // The rolled-back update is not a change to track either.
+    let changes = api.send_url("GET", &delta, &[("Prefer", "odata.track-changes")], None).await.json();
+    assert_eq!(changes["value"], json!([]));
+}
+
+#[tokio::test]
+async fn steps_registered_through_the_web_api_carry_their_mode_filtering_attributes_and_id() {
+    let api = Api::start().await;
+    let (url, received) = receiver().await;
+    let endpoint = api
+        .create(
+            "serviceendpoints",
+            json!({"name": "Ferry", "contract": 8, "url": url, "authtype": 4, "authvalue": "k"}),
+        )
+        .await;
+    let message = "20bebb1b-ea3e-db11-86a7-000a3a5473e8"; // Update
+    let filter = api
+        .get(&format!("sdkmessagefilters?$select=sdkmessagefilterid&$filter=primaryobjecttypecode%20eq%20'account'%20and%20_sdkmessageid_value%20eq%20{message}"))
+        .await
+        .json()["value"][0]["sdkmessagefilterid"]
+        .as_str()
+        .expect("filter")
+        .to_owned();
+    let step = api
+        .create(
+            "sdkmessageprocessingsteps",
+            json!({"name": "Ferry: Update of account name", "stage": 40, "mode": 0, "filteringattributes": "name",
+                "sdkmessageid@odata.bind": format!("/sdkmessages({message})"),
+                "sdkmessagefilterid@odata.bind": format!("/sdkmessagefilters({filter})"),
+                "eventhandler_serviceendpoint@odata.bind": format!("/serviceendpoints({endpoint})")}),
+        )
+        .await;
+    let account = api.create("accounts", json!({"name": "A"})).await;
+    api.patch(&format!("accounts({account})"), &[], &json!({"fax": "1"})).await;
+    assert!(received.0.lock().map(|r| r.is_empty()).unwrap_or(false), "fax is not a filtering attribute");
+    api.patch(&format!("accounts({account})"), &[], &json!({"name": "B"})).await;
+    let calls = received.0.lock().map(|r| r.clone()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "called within the update of name");
+    assert_eq!(
+        (calls[0].2["Mode"].as_i64(), calls[0].2["OwningExtension"]["Id"].as_str()),
+        (Some(0), Some(step.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn next_and_delta_links_lead_back_through_the_host_the_client_used() {
+    let api = Api::start().await;
+    for n in 0..3 {
+        api.create("accounts", json!({"name": format!("A{n}")})).await;
+    }
+    let port = api.sandbox.addr().port();
+    let host = format!("localhost:{port}");
+    let get = |prefer: &'static str| {
+        api.http
+            .get(format!("{}/accounts?$select=name", api.sandbox.api_url()))
+            .bearer_auth(&api.token)
+            .header("Host", host.clone())
+            .header("Prefer", prefer)
+            .send()
+    };
+    let page: Value = serde_json::from_str(&get("odata.maxpagesize=2").await.expect("GET").text().await.expect("body"))
+        .expect("json");
+    let next = page["@odata.nextLink"].as_str().expect("next link");
+    assert!(next.starts_with(&format!("http://localhost:{port}/api/data/v9.2/accounts?")), "{next}");
+    let tracked: Value =
+        serde_json::from_str(&get("odata.track-changes").await.expect("GET").text().await.expect("body"))
+            .expect("json");
+    let delta = tracked["@odata.deltaLink"].as_str().expect("delta link");
+    assert!(delta.starts_with(&format!("http://localhost:{port}/api/data/v9.2/accounts?")), "{delta}");
+    // Without a usable Host the configured address is used.
+    let plain = api.get("accounts?$select=name").await.json();
+    assert!(plain["@odata.context"].as_str().is_some_and(|c| c.starts_with(&api.sandbox.base_url())));
 }

@@ -144,3 +144,82 @@ async fn requests_are_counted_per_method_and_resource() {
     );
     assert_eq!(api.sandbox.request_count(), 4);
 }
+
+async fn post_knobs(api: &Api, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let r = api
+        .http
+        .post(api.sandbox.faults_url())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /_sandbox/faults");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_forces_the_next_answers_to_the_platforms_429_then_serves_again() {
+    let api = Api::start().await;
+    let (status, state) =
+        post_knobs(&api, serde_json::json!({ "force_status": 429, "force_count": 2, "retry_after_seconds": 7 })).await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!((state["force_status"].as_u64(), state["force_remaining"].as_u64()), (Some(429), Some(2)));
+    for _ in 0..2 {
+        let r = api.get("accounts?$select=name").await;
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("Retry-After").as_deref(), Some("7"));
+        assert_eq!(
+            r.error(),
+            (
+                "0x80072322".to_owned(),
+                "Number of requests exceeded the limit of 6000 over time window of 300 seconds.".to_owned()
+            )
+        );
+    }
+    assert_eq!(api.get("accounts?$select=name").await.status, 200, "only two answers were forced");
+    assert_eq!(api.sandbox.fault_state().force_remaining, 0);
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_scales_the_window_forces_5xx_adds_outages_and_refuses_bad_knobs_by_name() {
+    let api = Api::start().await;
+    // limit_scale 0.001: 6 requests in a 0.3 s window; the seventh is refused.
+    let (status, state) = post_knobs(&api, serde_json::json!({ "limit_scale": 0.001 })).await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["limit_requests"].as_u64(), Some(6));
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(api.get("accounts").await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429]);
+    assert_eq!(post_knobs(&api, serde_json::json!({ "limits": false })).await.0, 200);
+
+    assert_eq!(post_knobs(&api, serde_json::json!({ "force_status": 503, "force_count": 1 })).await.0, 200);
+    let r = api.get("accounts").await;
+    assert_eq!((r.status, r.header("Retry-After").as_deref()), (503, Some("1")));
+    assert_eq!(api.get("accounts").await.status, 200);
+
+    assert_eq!(post_knobs(&api, serde_json::json!({ "outage_seconds": 30 })).await.0, 200);
+    assert_eq!(api.get("accounts").await.status, 503);
+    assert!(api.sandbox.fault_state().outage_remaining_seconds > 20.0);
+    assert_eq!(post_knobs(&api, serde_json::json!({ "outage_seconds": 0 })).await.0, 200);
+    assert_eq!(api.get("accounts").await.status, 200);
+
+    for (body, field) in [
+        (serde_json::json!({ "force_status": 418, "force_count": 1 }), "force_status"),
+        (serde_json::json!({ "force_count": 3 }), "force_count"),
+        (serde_json::json!({ "error_rate": 1.5 }), "error_rate"),
+        (serde_json::json!({ "limit_scale": -1 }), "limit_scale"),
+    ] {
+        let (status, answer) = post_knobs(&api, body.clone()).await;
+        assert_eq!((status, answer["field"].as_str()), (400, Some(field)), "{body} → {answer}");
+    }
+    let (status, answer) = post_knobs(&api, serde_json::json!({ "latncy_ms": 5 })).await;
+    assert_eq!(status, 400);
+    assert!(answer["error"].as_str().is_some_and(|e| e.contains("latncy_ms")), "{answer}");
+    // A refused request changed nothing.
+    assert_eq!(api.sandbox.fault_state().force_remaining, 0);
+    assert_eq!(api.sandbox.fault_state().error_rate, 0.0);
+}

@@ -261,3 +261,15 @@ pub fn assert_same_structure(ours: &[Shape], reference: &[Shape]) {
 pub fn sample_body(sample: &str) -> String {
     split_message(sample).2
 }
+
+/// A sandbox whose org has these alternate keys (table logical name, columns), active from
+/// the start, as an org customised before the test.
+pub fn keyed(keys: &[(&str, &[&str])]) -> DataverseSandboxConfig {
+    DataverseSandboxConfig {
+        alternate_keys: keys
+            .iter()
+            .map(|(entity, columns)| ((*entity).to_owned(), columns.iter().map(|c| (*c).to_owned()).collect()))
+            .collect(),
+        ..DataverseSandboxConfig::default()
+    }
+}
