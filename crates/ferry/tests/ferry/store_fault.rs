@@ -317,3 +317,27 @@ async fn sigterm_with_a_refusing_database_stops_within_the_drain_and_leased_jobs
         sigterm_with_the_store_down(faulty).await;
     }
 }
+
+/// The drain timeout is a setting (`workers.drain_seconds`), checked like the others.
+#[test]
+fn drain_seconds_out_of_range_is_refused_where_it_is_written() {
+    let dir = TempDir::new("drain-check");
+    for bad in ["0", "3601"] {
+        let cfg = write_config(
+            dir.path(),
+            &format!("sqlite://{}", dir.path().join("ferry.db").display()),
+            &format!("[workers]\ndrain_seconds = {bad}\n"),
+        );
+        let out = super::support::ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().expect("run");
+        let (_, err) = super::support::text(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("ferry.toml:9:") && err.contains("workers.drain_seconds"), "{bad}: {err}");
+    }
+    let cfg = write_config(
+        dir.path(),
+        &format!("sqlite://{}", dir.path().join("ferry.db").display()),
+        "[workers]\ndrain_seconds = 5\n",
+    );
+    let out = super::support::ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().expect("run");
+    assert!(out.status.success(), "{}", super::support::text(&out).1);
+}
