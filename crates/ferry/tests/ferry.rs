@@ -6,5 +6,6 @@ mod ferry {
     mod demo;
     mod drain;
     mod flows;
+    mod store_fault;
     pub mod support;
 }

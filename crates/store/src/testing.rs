@@ -1,7 +1,10 @@
 //! Support for tests of Ferry and of code built on it: fresh PostgreSQL schemas, and the
-//! FERRY_REQUIRE_PG rule (when set to 1, a missing PostgreSQL is a failure, not a skip).
+//! FERRY_REQUIRE_PG rule (when set to 1, a missing PostgreSQL is a failure, not a skip), and
+//! stores that fail on command (a filesystem that fills, a database that refuses at COMMIT).
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use crate::PgStore;
 
@@ -74,4 +77,102 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+// A store that fails on command, for the fault tests of the store and of the node.
+
+/// A small tmpfs mounted on a fresh folder (unmounted on drop), and a file that fills it.
+pub struct SmallDisk {
+    dir: TempDir,
+    filler: PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts `size` (e.g. "8m"). Mounting needs root, which CI has.
+    pub fn mount(size: &str) -> SmallDisk {
+        let dir = TempDir::new("smalldisk").expect("temp dir");
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test fills a small filesystem: mounting a tmpfs failed (it needs root, as in CI): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let filler = dir.path().join("filler");
+        SmallDisk { dir, filler }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes the filler until the filesystem has no space left.
+    pub fn fill(&self) {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&self.filler).expect("create filler");
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            match f.write(&chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+        // Whatever fits of a partial chunk.
+        while f.write(&chunk[..512]).is_ok_and(|n| n > 0) {}
+    }
+
+    /// Gives the space back.
+    pub fn free(&self) {
+        std::fs::remove_file(&self.filler).expect("remove filler");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// Empties SQLite's write-ahead log, so every later write needs new space on the disk.
+pub async fn truncate_wal(pool: &sqlx::SqlitePool) {
+    for _ in 0..100 {
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await.expect("checkpoint");
+        if busy == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the WAL could not be truncated");
+}
+
+/// Makes every later change to `jobs` and `inbox` fail at COMMIT while `ferry_fault.refuse`
+/// is true, as a database that cannot write would (SQLSTATE 53100, disk full).
+pub async fn install_pg_fault(pool: &sqlx::PgPool) {
+    sqlx::raw_sql(
+        "CREATE TABLE ferry_fault (refuse boolean NOT NULL); INSERT INTO ferry_fault VALUES (false);
+         CREATE FUNCTION ferry_fault_check() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF (SELECT refuse FROM ferry_fault) THEN
+                 RAISE EXCEPTION 'could not extend file: No space left on device (injected)' USING ERRCODE = '53100';
+             END IF;
+             RETURN NULL;
+         END $$;
+         CREATE CONSTRAINT TRIGGER ferry_fault_jobs AFTER INSERT OR UPDATE ON jobs
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ferry_fault_check();
+         CREATE CONSTRAINT TRIGGER ferry_fault_inbox AFTER INSERT OR UPDATE ON inbox
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ferry_fault_check();",
+    )
+    .execute(pool)
+    .await
+    .expect("install fault trigger");
+}
+
+pub async fn set_pg_fault(pool: &sqlx::PgPool, refuse: bool) {
+    sqlx::query("UPDATE ferry_fault SET refuse = $1").bind(refuse).execute(pool).await.expect("switch fault");
 }
