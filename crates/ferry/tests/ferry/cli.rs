@@ -444,14 +444,19 @@ async fn sandbox_command_starts_dataverse_with_the_crm_knobs_of_its_flags() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    // Read to the last line it prints before it waits for a signal, so SIGTERM finds its handler.
     let base = tokio::task::spawn_blocking(move || {
+        let mut base = None;
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.unwrap();
             if line.trim_start().starts_with("Dataverse sandbox") {
-                return line.split_whitespace().last().map(str::to_owned);
+                base = line.split_whitespace().last().map(str::to_owned);
+            }
+            if line.contains("Ctrl-C stops") {
+                break;
             }
         }
-        None
+        base
     })
     .await
     .unwrap()
