@@ -327,6 +327,115 @@ impl World {
     }
 }
 
+/// A CRM order a salesperson submits: two FBA lines, a US ship-to address.
+async fn submit_order(w: &World, products: &HashMap<String, String>, n: usize) -> String {
+    let body = json!({
+        "name": format!("Phone order {n}"),
+        "shipto_name": "Jo Buyer",
+        "shipto_line1": format!("{} Pine St", 100 + n),
+        "shipto_city": "Seattle",
+        "shipto_stateorprovince": "WA",
+        "shipto_postalcode": "98101",
+        "shipto_country": "US",
+    });
+    let id = w.crm.create("salesorders", body.as_object().expect("object")).await.expect("create order");
+    for (line, sku) in w.skus.iter().take(4).enumerate().filter(|(i, _)| i % 2 == n % 2) {
+        let body = json!({
+            "salesorderid@odata.bind": format!("/salesorders({id})"),
+            "productid@odata.bind": format!("/products({})", products[sku]),
+            "quantity": line + 1,
+        });
+        w.crm.create("salesorderdetails", body.as_object().expect("object")).await.expect("create line");
+    }
+    w.crm
+        .set_sales_order_state(id, ferry_connectors::dataverse::models::SalesOrderState::Submitted)
+        .await
+        .expect("submit");
+    id.to_string()
+}
+
+/// F2 through 20 SIGKILLs: CRM orders are submitted while the node is killed and restarted at
+/// random moments (each status change reaches it twice, by notification and by poll). At the
+/// end every order is fulfilled by Amazon once, closed in the CRM by exactly one successful
+/// FulfillSalesOrder with exactly one task, and nothing is dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f2_killed_twenty_times_closes_each_crm_order_exactly_once() {
+    const KILLS: usize = 20;
+    const PER_ROUND: usize = 2;
+    let (w, _) = world("f2-kill", 0).await;
+    let products: HashMap<String, String> = w
+        .crm
+        .query_all("products", &Query::new(), None)
+        .await
+        .expect("products")
+        .iter()
+        .filter_map(|p| Some((p.str("productnumber")?.to_owned(), p.str("productid")?.to_owned())))
+        .collect();
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut orders = Vec::new();
+    let mut child = w.start();
+    for round in 0..KILLS {
+        for _ in 0..PER_ROUND {
+            orders.push(submit_order(&w, &products, orders.len()).await);
+        }
+        tokio::time::sleep(Duration::from_millis(rng.u64(500..1_500))).await;
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        let closed = w.dataverse.rows("salesorders").iter().filter(|r| r["statecode"] == json!(3)).count();
+        assert!(
+            round < KILLS / 2 || closed < orders.len(),
+            "every order was closed before kill {round}: the kills would prove nothing (seed {seed})"
+        );
+        child = w.start();
+    }
+    let store = w.store().await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let closed = w.dataverse.rows("salesorders").iter().filter(|r| r["statecode"] == json!(3)).count();
+        let q = store.queue_stats().await.expect("stats");
+        if closed == orders.len() && q.ready + q.scheduled + q.running == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{closed}/{} orders closed, queue {q:?} (seed {seed})", orders.len());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Let the twins that arrive late (the next fulfilment poll) run too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    child.kill().expect("stop");
+    let _ = child.wait();
+
+    let per_order = |set: &str, column: &str| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for row in w.dataverse.rows(set) {
+            if let Some(order) = row.get(column).and_then(Value::as_str) {
+                *counts.entry(order.to_owned()).or_default() += 1;
+            }
+        }
+        counts
+    };
+    let closures = per_order("orderclosures", "_salesorderid_value");
+    let tasks = per_order("tasks", "_regardingobjectid_value");
+    for id in &orders {
+        assert_eq!(closures.get(id), Some(&1), "CRM order {id}: closures (seed {seed})");
+        assert_eq!(tasks.get(id), Some(&1), "CRM order {id}: tasks (seed {seed})");
+    }
+    let attempts: u64 = w
+        .dataverse
+        .requests_by_kind()
+        .into_iter()
+        .filter(|(k, _)| k == "POST FulfillSalesOrder" || k == "POST CancelSalesOrder")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(attempts, orders.len() as u64, "one close per order was ever sent, none refused (seed {seed})");
+    let made = w.amazon.with_fulfillment(|f| f.orders.len());
+    assert_eq!(made, orders.len(), "one fulfilment order per CRM order");
+    let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
+    let dead = store.dead_letters(&tenant, true, 50).await.expect("dead letters");
+    assert!(dead.is_empty(), "no dead letter: {:?}", dead.iter().map(|d| &d.error).collect::<Vec<_>>());
+    eprintln!("F2 kill test: {KILLS} kills, {} orders, seed {seed}", orders.len());
+}
+
 async fn scenario(name: &str, kills: usize) {
     let (w, ids) = world(name, 500).await;
     let (valid, unknown) = w.expected(&ids);
