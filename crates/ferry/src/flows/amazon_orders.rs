@@ -340,7 +340,21 @@ impl AmazonOrdersToCrm {
             }
             _ => {}
         }
-        let id = self.write(ctx, &key, &ordernumber, header, lines).await?;
+        let id = match self.write(ctx, &key, &ordernumber, header, lines).await {
+            Ok(id) => id,
+            // Dataverse refuses writes to a closed order: F2's fulfilment (or a person) may have
+            // closed it since it was read above. Then there is nothing left to write.
+            Err(refused @ JobError::Failed { failure: Failure::Permanent { .. }, .. }) => {
+                match self.crm.order_state(ctx, &ordernumber).await? {
+                    Some(current) if current.is_closed() => {
+                        let message = format!("closed in the CRM meanwhile (state {}); not written", current.statecode);
+                        return Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id));
+                    }
+                    _ => return Err(refused),
+                }
+            }
+            Err(other) => return Err(other),
+        };
         super::delivered(ctx, job);
         let subject = format!("Amazon order {ordernumber}");
         match (state, status) {
