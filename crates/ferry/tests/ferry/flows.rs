@@ -34,6 +34,8 @@ struct World {
     skus: Vec<String>,
     /// The node's server port (`/metrics`).
     port: u16,
+    /// The store the nodes share.
+    store_url: String,
 }
 
 fn free_port() -> u16 {
@@ -41,6 +43,11 @@ fn free_port() -> u16 {
 }
 
 async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
+    world_on(name, orders, None).await
+}
+
+/// A world whose nodes use the store at `store_url` (default: SQLite in the data folder).
+async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (World, Vec<String>) {
     let amazon_cfg = AmazonSandboxConfig { speedup: SPEEDUP, order_lifecycle: false, ..AmazonSandboxConfig::default() };
     let amazon = AmazonSandbox::start(amazon_cfg.clone()).await.expect("amazon sandbox");
     let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
@@ -83,10 +90,11 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
     );
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     let config = dir.path().join("ferry.toml");
+    let store_url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("data/ferry.db").display()));
     std::fs::write(
         &config,
         format!(
-            "[node]\ndata_dir = \"{}\"\nflows_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\n[workers]\ncount = 2\nconcurrency = 32\nlease_seconds = 10\n\n{options}",
+            "[node]\ndata_dir = \"{}\"\nflows_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\n[store]\nurl = \"{store_url}\"\n\n[workers]\ncount = 2\nconcurrency = 32\nlease_seconds = 10\n\n{options}",
             dir.path().join("data").display(),
             flows.display()
         ),
@@ -112,7 +120,7 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
         auth: WebhookAuth::WebhookKey(webhook_key.into()),
     });
     let ids = amazon.seed_orders(orders, 0.02);
-    (World { amazon, dataverse, crm, dir, config, skus, port }, ids)
+    (World { amazon, dataverse, crm, dir, config, skus, port, store_url }, ids)
 }
 
 async fn add_product(crm: &DataverseClient, sku: &str, channel: &str) {
@@ -156,9 +164,22 @@ impl World {
     }
 
     fn start(&self) -> Child {
+        self.start_with(&self.config)
+    }
+
+    /// A node with the same store, secrets and connections that listens on a port of its own.
+    fn second_node_config(&self) -> std::path::PathBuf {
+        let text = std::fs::read_to_string(&self.config).expect("config");
+        let text = text.replace(&format!("127.0.0.1:{}\"", self.port), &format!("127.0.0.1:{}\"", free_port()));
+        let path = self.dir.path().join("ferry-2.toml");
+        std::fs::write(&path, text).expect("second config");
+        path
+    }
+
+    fn start_with(&self, config: &Path) -> Child {
         ferry(self.dir.path())
             .arg("--config")
-            .arg(&self.config)
+            .arg(config)
             .arg("run")
             .env("FERRY_LOG", "warn")
             .stdout(Stdio::null())
@@ -168,7 +189,7 @@ impl World {
     }
 
     async fn store(&self) -> AnyStore {
-        AnyStore::open(&format!("sqlite://{}", self.dir.path().join("data/ferry.db").display())).await.expect("store")
+        AnyStore::open(&self.store_url).await.expect("store")
     }
 
     /// Amazon orders F1 writes (Pending orders are left out by the flow's `only_if`).
@@ -360,9 +381,22 @@ async fn submit_order(w: &World, products: &HashMap<String, String>, n: usize) -
 /// FulfillSalesOrder with exactly one task, and nothing is dead-lettered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f2_killed_twenty_times_closes_each_crm_order_exactly_once() {
+    let (w, _) = world("f2-kill", 0).await;
+    f2_kill_scenario(w, 1).await;
+}
+
+/// The same on PostgreSQL with two nodes sharing it, one of them killed at each round: the
+/// jobs of one record never run on both at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_killed_twenty_times_close_each_crm_order_exactly_once() {
+    let Some(url) = super::support::pg_url("f2_kill").await else { return };
+    let (w, _) = world_on("f2-kill-pg", 0, Some(url)).await;
+    f2_kill_scenario(w, 2).await;
+}
+
+async fn f2_kill_scenario(w: World, nodes: usize) {
     const KILLS: usize = 20;
     const PER_ROUND: usize = 2;
-    let (w, _) = world("f2-kill", 0).await;
     let products: HashMap<String, String> = w
         .crm
         .query_all("products", &Query::new(), None)
@@ -374,20 +408,23 @@ async fn f2_killed_twenty_times_closes_each_crm_order_exactly_once() {
     let seed = fastrand::u64(..);
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut orders = Vec::new();
-    let mut child = w.start();
+    let configs: Vec<std::path::PathBuf> =
+        (0..nodes).map(|n| if n == 0 { w.config.clone() } else { w.second_node_config() }).collect();
+    let mut children: Vec<Child> = configs.iter().map(|c| w.start_with(c)).collect();
     for round in 0..KILLS {
         for _ in 0..PER_ROUND {
             orders.push(submit_order(&w, &products, orders.len()).await);
         }
         tokio::time::sleep(Duration::from_millis(rng.u64(500..1_500))).await;
-        child.kill().expect("SIGKILL");
-        let _ = child.wait();
+        let victim = round % nodes;
+        children[victim].kill().expect("SIGKILL");
+        let _ = children[victim].wait();
         let closed = w.dataverse.rows("salesorders").iter().filter(|r| r["statecode"] == json!(3)).count();
         assert!(
             round < KILLS / 2 || closed < orders.len(),
             "every order was closed before kill {round}: the kills would prove nothing (seed {seed})"
         );
-        child = w.start();
+        children[victim] = w.start_with(&configs[victim]);
     }
     let store = w.store().await;
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -402,8 +439,10 @@ async fn f2_killed_twenty_times_closes_each_crm_order_exactly_once() {
     }
     // Let the twins that arrive late (the next fulfilment poll) run too.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    child.kill().expect("stop");
-    let _ = child.wait();
+    for child in &mut children {
+        child.kill().expect("stop");
+        let _ = child.wait();
+    }
 
     let per_order = |set: &str, column: &str| {
         let mut counts: HashMap<String, usize> = HashMap::new();
@@ -433,7 +472,11 @@ async fn f2_killed_twenty_times_closes_each_crm_order_exactly_once() {
     let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
     let dead = store.dead_letters(&tenant, true, 50).await.expect("dead letters");
     assert!(dead.is_empty(), "no dead letter: {:?}", dead.iter().map(|d| &d.error).collect::<Vec<_>>());
-    eprintln!("F2 kill test: {KILLS} kills, {} orders, seed {seed}", orders.len());
+    eprintln!(
+        "F2 kill test ({nodes} node(s), {}): {KILLS} kills, {} orders, seed {seed}",
+        store.backend(),
+        orders.len()
+    );
 }
 
 async fn scenario(name: &str, kills: usize) {
