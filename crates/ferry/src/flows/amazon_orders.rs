@@ -351,7 +351,21 @@ impl AmazonOrdersToCrm {
             }
             _ => {}
         }
-        let id = self.write(ctx, &key, &ordernumber, header, lines).await?;
+        let id = match self.write(ctx, &key, &ordernumber, header, lines).await {
+            Ok(id) => id,
+            // Dataverse refuses writes to a closed order: F2's fulfilment (or a person) may have
+            // closed it since it was read above. Then there is nothing left to write.
+            Err(refused @ JobError::Failed { failure: Failure::Permanent { .. }, .. }) => {
+                match self.crm.order_state(ctx, &ordernumber).await? {
+                    Some(current) if current.is_closed() => {
+                        let message = format!("closed in the CRM meanwhile (state {}); not written", current.statecode);
+                        return Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, current.id));
+                    }
+                    _ => return Err(refused),
+                }
+            }
+            Err(other) => return Err(other),
+        };
         super::delivered(ctx, job);
         let subject = format!("Amazon order {ordernumber}");
         match (state, status) {
@@ -362,16 +376,38 @@ impl AmazonOrdersToCrm {
                     ferry_connectors::dataverse::models::FulfilledStatus::Complete
                 };
                 let client = &self.crm.crm().client;
-                self.crm.crm().call(ctx, "fulfil order", client.fulfill_sales_order(id, status, &subject)).await?;
+                let closed = self.crm.crm().call(ctx, "fulfil order", client.fulfill_sales_order(id, status, &subject));
+                self.closed_or_closed_meanwhile(ctx, &ordernumber, closed.await).await?;
             }
             (Some(2), _) => {
                 let client = &self.crm.crm().client;
-                self.crm.crm().call(ctx, "cancel order", client.cancel_sales_order(id, &subject)).await?;
+                let closed = self.crm.crm().call(ctx, "cancel order", client.cancel_sales_order(id, &subject));
+                self.closed_or_closed_meanwhile(ctx, &ordernumber, closed.await).await?;
             }
             _ => {}
         }
         let message = format!("salesorder {id} written with {} line(s)", order.lines.len());
         Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id))
+    }
+
+    /// A closure (FulfillSalesOrder/CancelSalesOrder) has no key: Dataverse refuses a second
+    /// one. A refusal is fine when the order turns out closed (F2's fulfilment or a person got
+    /// there first); otherwise it stands.
+    async fn closed_or_closed_meanwhile(
+        &self,
+        ctx: &JobContext,
+        ordernumber: &str,
+        result: Result<(), JobError>,
+    ) -> Result<(), JobError> {
+        match result {
+            Err(refused @ JobError::Failed { failure: Failure::Permanent { .. }, .. }) => {
+                match self.crm.order_state(ctx, ordernumber).await? {
+                    Some(current) if current.is_closed() => Ok(()),
+                    _ => Err(refused),
+                }
+            }
+            other => other,
+        }
     }
 
     async fn refs(

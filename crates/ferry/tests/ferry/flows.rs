@@ -34,6 +34,8 @@ struct World {
     skus: Vec<String>,
     /// The node's server port (`/metrics`).
     port: u16,
+    /// The store the nodes share.
+    store_url: String,
 }
 
 fn free_port() -> u16 {
@@ -41,6 +43,11 @@ fn free_port() -> u16 {
 }
 
 async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
+    world_on(name, orders, None).await
+}
+
+/// A world whose nodes use the store at `store_url` (default: SQLite in the data folder).
+async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (World, Vec<String>) {
     let amazon_cfg = AmazonSandboxConfig { speedup: SPEEDUP, order_lifecycle: false, ..AmazonSandboxConfig::default() };
     let amazon = AmazonSandbox::start(amazon_cfg.clone()).await.expect("amazon sandbox");
     let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
@@ -78,10 +85,11 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
     );
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     let config = dir.path().join("ferry.toml");
+    let store_url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("data/ferry.db").display()));
     std::fs::write(
         &config,
         format!(
-            "[node]\ndata_dir = \"{}\"\nflows_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\n[workers]\ncount = 2\nconcurrency = 32\nlease_seconds = 10\n\n{options}",
+            "[node]\ndata_dir = \"{}\"\nflows_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\n[store]\nurl = \"{store_url}\"\n\n[workers]\ncount = 2\nconcurrency = 32\nlease_seconds = 10\n\n{options}",
             dir.path().join("data").display(),
             flows.display()
         ),
@@ -115,7 +123,7 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
         auth: WebhookAuth::WebhookKey(webhook_key.into()),
     });
     let ids = amazon.seed_orders(orders, 0.02);
-    (World { amazon, dataverse, crm, dir, config, skus, port }, ids)
+    (World { amazon, dataverse, crm, dir, config, skus, port, store_url }, ids)
 }
 
 async fn add_product(crm: &DataverseClient, sku: &str, channel: &str) {
@@ -167,9 +175,22 @@ impl World {
     }
 
     fn start(&self) -> Child {
+        self.start_with(&self.config)
+    }
+
+    /// A node with the same store, secrets and connections that listens on a port of its own.
+    fn second_node_config(&self) -> std::path::PathBuf {
+        let text = std::fs::read_to_string(&self.config).expect("config");
+        let text = text.replace(&format!("127.0.0.1:{}\"", self.port), &format!("127.0.0.1:{}\"", free_port()));
+        let path = self.dir.path().join("ferry-2.toml");
+        std::fs::write(&path, text).expect("second config");
+        path
+    }
+
+    fn start_with(&self, config: &Path) -> Child {
         ferry(self.dir.path())
             .arg("--config")
-            .arg(&self.config)
+            .arg(config)
             .arg("run")
             .env("FERRY_LOG", "warn")
             .stdout(Stdio::null())
@@ -179,7 +200,7 @@ impl World {
     }
 
     async fn store(&self) -> AnyStore {
-        AnyStore::open(&format!("sqlite://{}", self.dir.path().join("data/ferry.db").display())).await.expect("store")
+        AnyStore::open(&self.store_url).await.expect("store")
     }
 
     /// Amazon orders F1 writes (Pending orders are left out by the flow's `only_if`).
@@ -336,6 +357,137 @@ impl World {
             store.replay_dead_letter(d.id, None, "test").await.expect("replay");
         }
     }
+}
+
+/// A CRM order a salesperson submits: two FBA lines, a US ship-to address.
+async fn submit_order(w: &World, products: &HashMap<String, String>, n: usize) -> String {
+    let body = json!({
+        "name": format!("Phone order {n}"),
+        "shipto_name": "Jo Buyer",
+        "shipto_line1": format!("{} Pine St", 100 + n),
+        "shipto_city": "Seattle",
+        "shipto_stateorprovince": "WA",
+        "shipto_postalcode": "98101",
+        "shipto_country": "US",
+    });
+    let id = w.crm.create("salesorders", body.as_object().expect("object")).await.expect("create order");
+    for (line, sku) in w.skus.iter().take(4).enumerate().filter(|(i, _)| i % 2 == n % 2) {
+        let body = json!({
+            "salesorderid@odata.bind": format!("/salesorders({id})"),
+            "productid@odata.bind": format!("/products({})", products[sku]),
+            "quantity": line + 1,
+        });
+        w.crm.create("salesorderdetails", body.as_object().expect("object")).await.expect("create line");
+    }
+    w.crm
+        .set_sales_order_state(id, ferry_connectors::dataverse::models::SalesOrderState::Submitted)
+        .await
+        .expect("submit");
+    id.to_string()
+}
+
+/// F2 through 20 SIGKILLs: CRM orders are submitted while the node is killed and restarted at
+/// random moments (each status change reaches it twice, by notification and by poll). At the
+/// end every order is fulfilled by Amazon once, closed in the CRM by exactly one successful
+/// FulfillSalesOrder with exactly one task, and nothing is dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f2_killed_twenty_times_closes_each_crm_order_exactly_once() {
+    let (w, _) = world("f2-kill", 0).await;
+    f2_kill_scenario(w, 1).await;
+}
+
+/// The same on PostgreSQL with two nodes sharing it, one of them killed at each round: the
+/// jobs of one record never run on both at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_killed_twenty_times_close_each_crm_order_exactly_once() {
+    let Some(url) = super::support::pg_url("f2_kill").await else { return };
+    let (w, _) = world_on("f2-kill-pg", 0, Some(url)).await;
+    f2_kill_scenario(w, 2).await;
+}
+
+async fn f2_kill_scenario(w: World, nodes: usize) {
+    const KILLS: usize = 20;
+    const PER_ROUND: usize = 2;
+    let products: HashMap<String, String> = w
+        .crm
+        .query_all("products", &Query::new(), None)
+        .await
+        .expect("products")
+        .iter()
+        .filter_map(|p| Some((p.str("productnumber")?.to_owned(), p.str("productid")?.to_owned())))
+        .collect();
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut orders = Vec::new();
+    let configs: Vec<std::path::PathBuf> =
+        (0..nodes).map(|n| if n == 0 { w.config.clone() } else { w.second_node_config() }).collect();
+    let mut children: Vec<Child> = configs.iter().map(|c| w.start_with(c)).collect();
+    for round in 0..KILLS {
+        for _ in 0..PER_ROUND {
+            orders.push(submit_order(&w, &products, orders.len()).await);
+        }
+        tokio::time::sleep(Duration::from_millis(rng.u64(500..1_500))).await;
+        let victim = round % nodes;
+        children[victim].kill().expect("SIGKILL");
+        let _ = children[victim].wait();
+        let closed = w.dataverse.rows("salesorders").iter().filter(|r| r["statecode"] == json!(3)).count();
+        assert!(
+            round < KILLS / 2 || closed < orders.len(),
+            "every order was closed before kill {round}: the kills would prove nothing (seed {seed})"
+        );
+        children[victim] = w.start_with(&configs[victim]);
+    }
+    let store = w.store().await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let closed = w.dataverse.rows("salesorders").iter().filter(|r| r["statecode"] == json!(3)).count();
+        let q = store.queue_stats().await.expect("stats");
+        if closed == orders.len() && q.ready + q.scheduled + q.running == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{closed}/{} orders closed, queue {q:?} (seed {seed})", orders.len());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Let the twins that arrive late (the next fulfilment poll) run too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for child in &mut children {
+        child.kill().expect("stop");
+        let _ = child.wait();
+    }
+
+    let per_order = |set: &str, column: &str| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for row in w.dataverse.rows(set) {
+            if let Some(order) = row.get(column).and_then(Value::as_str) {
+                *counts.entry(order.to_owned()).or_default() += 1;
+            }
+        }
+        counts
+    };
+    let closures = per_order("orderclosures", "_salesorderid_value");
+    let tasks = per_order("tasks", "_regardingobjectid_value");
+    for id in &orders {
+        assert_eq!(closures.get(id), Some(&1), "CRM order {id}: closures (seed {seed})");
+        assert_eq!(tasks.get(id), Some(&1), "CRM order {id}: tasks (seed {seed})");
+    }
+    let attempts: u64 = w
+        .dataverse
+        .requests_by_kind()
+        .into_iter()
+        .filter(|(k, _)| k == "POST FulfillSalesOrder" || k == "POST CancelSalesOrder")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(attempts, orders.len() as u64, "one close per order was ever sent, none refused (seed {seed})");
+    let made = w.amazon.with_fulfillment(|f| f.orders.len());
+    assert_eq!(made, orders.len(), "one fulfilment order per CRM order");
+    let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
+    let dead = store.dead_letters(&tenant, true, 50).await.expect("dead letters");
+    assert!(dead.is_empty(), "no dead letter: {:?}", dead.iter().map(|d| &d.error).collect::<Vec<_>>());
+    eprintln!(
+        "F2 kill test ({nodes} node(s), {}): {KILLS} kills, {} orders, seed {seed}",
+        store.backend(),
+        orders.len()
+    );
 }
 
 async fn scenario(name: &str, kills: usize) {
