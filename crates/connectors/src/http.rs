@@ -119,3 +119,35 @@ pub fn client_builder(tls: &Tls) -> Result<reqwest::ClientBuilder, TlsError> {
 pub fn client(tls: &Tls) -> Result<reqwest::Client, TlsError> {
     client_builder(tls)?.build().map_err(|e| TlsError::Setup(e.to_string()))
 }
+
+/// What went wrong with a request, for a failure's message: reqwest's own words without the
+/// URL (a pre-signed URL is a credential), then each underlying cause (connection refused,
+/// the TLS alert, …). A server certificate that does not verify gets a hint naming the
+/// `ca_file` option.
+pub fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut untrusted = false;
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|e| e.downcast_ref())
+        });
+        // The rustls error often arrives inside wrappers that hide its type; its words stay.
+        untrusted |=
+            matches!(tls, Some(rustls::Error::InvalidCertificate(_))) || line.starts_with("invalid peer certificate");
+        source = cause.source();
+    }
+    if untrusted {
+        text.push_str(
+            " (the server's certificate is not trusted; if a private or corporate CA signed it, give that CA's \
+             PEM file as the connection's options.ca_file)",
+        );
+    }
+    text
+}

@@ -5,5 +5,7 @@ mod connectors {
     mod amazon;
     #[cfg(feature = "dataverse")]
     mod dataverse;
+    #[cfg(all(feature = "amazon", feature = "dataverse"))]
+    mod tls;
     mod token;
 }

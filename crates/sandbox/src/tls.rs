@@ -42,7 +42,7 @@ fn setup(e: impl std::fmt::Display) -> TlsSetupError {
 }
 
 impl SandboxTls {
-    /// A new CA (`Ferry sandbox CA`) and a server certificate for 127.0.0.1, ::1 and
+    /// A new CA (`Ferry sandbox CA <random>`) and a server certificate for 127.0.0.1, ::1 and
     /// localhost signed by it.
     pub fn generate() -> Result<Arc<SandboxTls>, TlsSetupError> {
         use rcgen::{
@@ -51,7 +51,8 @@ impl SandboxTls {
         };
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(setup)?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "Ferry sandbox CA");
+        // A name of its own, so a client holding another run's CA is told "unknown issuer".
+        ca_params.distinguished_name.push(DnType::CommonName, format!("Ferry sandbox CA {:08x}", fastrand::u32(..)));
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate().map_err(setup)?;
         let ca_cert = ca_params.self_signed(&ca_key).map_err(setup)?;

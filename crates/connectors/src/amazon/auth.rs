@@ -160,7 +160,7 @@ impl LwaAuth {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure::transient(format!("LWA token exchange failed: {e}")))?;
+            .map_err(|e| Failure::transient(format!("LWA token exchange failed: {}", crate::http::describe(e))))?;
         let status = response.status().as_u16();
         let bytes =
             response.bytes().await.map_err(|e| Failure::transient(format!("LWA token response unreadable: {e}")))?;

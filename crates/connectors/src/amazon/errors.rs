@@ -60,9 +60,8 @@ pub fn classify(operation: &str, status: u16, retry_after: Option<&str>, body: &
 }
 
 /// A network-level failure (connect, reset, timeout): transient.
-pub fn transport(operation: &str, error: &reqwest::Error) -> Failure {
-    // reqwest's Display includes the URL (no secrets: tokens travel in headers).
-    Failure::transient(format!("{operation}: request failed: {error}"))
+pub fn transport(operation: &str, error: reqwest::Error) -> Failure {
+    Failure::transient(format!("{operation}: request failed: {}", crate::http::describe(error)))
 }
 
 /// A 2xx body that does not match the model: permanent (retrying returns the same body).

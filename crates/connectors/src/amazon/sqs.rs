@@ -100,7 +100,10 @@ impl SqsConsumer {
         for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
             request = request.header(name, value);
         }
-        let response = request.send().await.map_err(|e| Failure::transient(format!("SQS {action}: {e}")))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Failure::transient(format!("SQS {action}: {}", crate::http::describe(e))))?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| Failure::transient(format!("SQS {action}: {e}")))?;
         let value: Value = if bytes.is_empty() {

@@ -81,7 +81,9 @@ impl EntraAuth {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure::transient(format!("Entra token endpoint unreachable: {}", e.without_url())))?;
+            .map_err(|e| {
+                Failure::transient(format!("Entra token endpoint unreachable: {}", crate::http::describe(e)))
+            })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

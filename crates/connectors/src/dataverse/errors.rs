@@ -118,5 +118,5 @@ pub fn transport(error: reqwest::Error) -> Failure {
         "request failed"
     };
     // `without_url` keeps query strings (which can carry keys) out of the message.
-    Failure::transient(format!("Dataverse {what}: {}", error.without_url()))
+    Failure::transient(format!("Dataverse {what}: {}", crate::http::describe(error)))
 }

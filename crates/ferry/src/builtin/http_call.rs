@@ -57,7 +57,9 @@ impl Handler for HttpCall {
             let status = ctx
                 .resilience
                 .call("post", &spec, async {
-                    let resp = request.send().await.map_err(|e| Failure::transient(format!("POST to {host}: {e}")))?;
+                    let resp = request.send().await.map_err(|e| {
+                        Failure::transient(format!("POST to {host}: {}", ferry_connectors::http::describe(e)))
+                    })?;
                     let status = resp.status().as_u16();
                     if resp.status().is_success() {
                         return Ok(status);

@@ -64,7 +64,7 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
     println!("Dataverse sandbox  {}", dataverse.base_url());
     println!("  Web API          {}", dataverse.api_url());
     println!("  Entra token      {}", dataverse.token_url());
-    println!("CA certificate     {}  (options.ca_file of both connections)", ca_file.display());
+    println!("CA certificate     {}", ca_file.display());
     println!("(sandbox test credentials only; Ctrl-C stops)");
     crate::node::shutdown_signal().await;
     Ok(ExitCode::SUCCESS)

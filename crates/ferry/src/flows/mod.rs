@@ -92,7 +92,9 @@ pub async fn dataverse_client(
     let entra_tenant = option_str(crm_conn, "tenant")
         .with_context(|| format!("connection {}: options.tenant (the Entra tenant) is required", crm_conn.id))?;
     let client_secret = secret(store, key, &cfg.tenant, &format!("{crm_prefix}.client_secret")).await?;
-    let mut dv_config = DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret);
+    let crm_tls = crate::config::connection_tls(crm_conn).map_err(anyhow::Error::msg)?;
+    let mut dv_config =
+        DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret).with_tls(crm_tls);
     if let Some(authority) = option_str(crm_conn, "authority") {
         dv_config = dv_config.with_authority(authority);
     }
@@ -167,19 +169,7 @@ impl Engine {
             None => None,
         };
 
-        let crm_prefix = crm_conn.credentials.clone().unwrap_or_else(|| crm_conn.id.to_string());
-        let client_id = option_str(crm_conn, "client_id")
-            .with_context(|| format!("connection {}: options.client_id is required", crm_conn.id))?;
-        let entra_tenant = option_str(crm_conn, "tenant")
-            .with_context(|| format!("connection {}: options.tenant (the Entra tenant) is required", crm_conn.id))?;
-        let client_secret = secret(store, key, tenant, &format!("{crm_prefix}.client_secret")).await?;
-        let crm_tls = crate::config::connection_tls(crm_conn).map_err(anyhow::Error::msg)?;
-        let mut dv_config =
-            DataverseConfig::new(&crm_conn.endpoint, entra_tenant, client_id, client_secret).with_tls(crm_tls);
-        if let Some(authority) = option_str(crm_conn, "authority") {
-            dv_config = dv_config.with_authority(authority);
-        }
-        let dv = DataverseClient::new(dv_config).map_err(|e| anyhow::anyhow!("connection {}: {e}", crm_conn.id))?;
+        let dv = dataverse_client(cfg, store, key, crm_conn).await?;
         let crm = crm::CrmReader::new(Crm::new(dv, crm_conn.id.to_string(), scale(crm_conn)));
 
         let known: Vec<&str> = cfg.connections.iter().map(|c| c.id.as_ref()).collect();

@@ -407,7 +407,15 @@ async fn sandbox_command_serves_both_simulators_until_sigterm() {
             .to_string()
     };
     assert!(lines.iter().any(|l| l.contains("orders seeded") && l.trim_end().ends_with('5')), "{lines:?}");
-    let http = ferry_connectors::http::client(&Default::default()).expect("client");
+    // Both serve HTTPS; the CA they print (written in the data folder) is what a client trusts.
+    assert!(url("Amazon sandbox").starts_with("https://") && url("Web API").starts_with("https://"), "{lines:?}");
+    let ca_file = std::path::PathBuf::from(url("CA certificate"));
+    assert!(dir.path().join(".ferry").join("sandbox-ca.pem").ends_with(&ca_file), "{ca_file:?}");
+    let ca_file = if ca_file.is_absolute() { ca_file } else { dir.path().join(ca_file) };
+    let tls = ferry_connectors::http::Tls::from_ca_file(&ca_file).expect("the printed CA file");
+    let untrusting = ferry_connectors::http::client(&Default::default()).expect("client");
+    assert!(untrusting.get(url("Amazon sandbox")).send().await.is_err(), "the public roots do not trust the sandbox");
+    let http = ferry_connectors::http::client(&tls).expect("client");
     let amazon = http.get(format!("{}/orders/2026-01-01/orders", url("Amazon sandbox"))).send().await.unwrap();
     assert_eq!(amazon.status().as_u16(), 403, "SP-API without a token is refused");
     let body: serde_json::Value = serde_json::from_str(&amazon.text().await.unwrap()).unwrap();
@@ -445,23 +453,27 @@ async fn sandbox_command_starts_dataverse_with_the_crm_knobs_of_its_flags() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     // Read to the last line it prints before it waits for a signal, so SIGTERM finds its handler.
-    let base = tokio::task::spawn_blocking(move || {
-        let mut base = None;
+    let (base, ca_file) = tokio::task::spawn_blocking(move || {
+        let (mut base, mut ca_file) = (None, None);
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.unwrap();
             if line.trim_start().starts_with("Dataverse sandbox") {
                 base = line.split_whitespace().last().map(str::to_owned);
             }
+            if line.trim_start().starts_with("CA certificate") {
+                ca_file = line.split_whitespace().nth(2).map(std::path::PathBuf::from);
+            }
             if line.contains("Ctrl-C stops") {
                 break;
             }
         }
-        base
+        (base.expect("a Dataverse sandbox line"), ca_file.expect("a CA certificate line"))
     })
     .await
-    .unwrap()
-    .expect("a Dataverse sandbox line");
-    let http = reqwest::Client::new();
+    .unwrap();
+    let ca_file = if ca_file.is_absolute() { ca_file } else { dir.path().join(ca_file) };
+    let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::from_ca_file(&ca_file).expect("CA"))
+        .expect("client");
     let state: serde_json::Value =
         serde_json::from_str(&http.get(format!("{base}/_sandbox/faults")).send().await.unwrap().text().await.unwrap())
             .unwrap();
@@ -530,4 +542,49 @@ async fn setup_prepares_a_stock_dataverse_org_once_and_a_second_run_creates_noth
     let (code, (_, stderr)) = tokio::task::block_in_place(|| setup("erp"));
     assert_eq!(code, Some(2));
     assert!(stderr.contains("no connection 'erp'") && stderr.contains("crm, amazon"), "{stderr}");
+}
+
+#[test]
+fn check_and_run_refuse_a_ca_file_that_is_missing_or_not_pem_naming_the_connection_and_the_file() {
+    let dir = TempDir::new("ca-file");
+    let not_pem = dir.path().join("not-a-cert.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    let extra = format!(
+        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"https://sellingpartnerapi-na.amazon.com\"\n\
+         options = {{ marketplace_ids = [\"ATVPDKIKX0DER\"], ca_file = \"{}\" }}\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"https://contoso.crm.dynamics.com\"\n\
+         options = {{ tenant = \"t\", client_id = \"c\", ca_file = \"{}\" }}\n\n\
+         [[connections]]\nid = \"erp\"\nsystem = \"fno\"\nendpoint = \"https://erp.example.com\"\n\
+         options = {{ ca_file = \"{}\" }}\n",
+        missing.display(),
+        not_pem.display(),
+        not_pem.display(),
+    );
+    let cfg = write_config(dir.path(), "sqlite://x.db", &extra);
+    for command in ["check", "run"] {
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).arg(command).output().unwrap();
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("connection amazon: options.ca_file") && err.contains("missing-ca.pem"),
+            "{command}: the missing file is named:\n{err}"
+        );
+        assert!(
+            err.contains("connection crm: options.ca_file") && err.contains("not-a-cert.pem"),
+            "{command}: the file that is not PEM is named:\n{err}"
+        );
+        assert!(
+            err.contains("connection erp: options.ca_file is not used by system `fno`"),
+            "{command}: an option that does nothing is refused:\n{err}"
+        );
+    }
+    // A real CA file passes.
+    let ca = ferry_sandbox::tls::SandboxTls::generate().unwrap();
+    ca.write_ca(&missing).unwrap();
+    ca.write_ca(&not_pem).unwrap();
+    let extra = extra.replace("system = \"fno\"", "system = \"http\"");
+    let cfg = write_config(dir.path(), "sqlite://x.db", &extra);
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
 }

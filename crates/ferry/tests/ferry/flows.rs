@@ -1,5 +1,5 @@
 //! F1 and F2 end to end through real sockets: the Amazon and Dataverse sandboxes in this
-//! process with faults switched on, `ferry run` as a child process, and the result checked
+//! process over HTTPS (the node trusts their CA through `ca_file`) with faults switched on, `ferry run` as a child process, and the result checked
 //! through the Dataverse sandbox's own OData API.
 
 use std::collections::HashMap;
@@ -8,6 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use ferry_connectors::dataverse::{DataverseClient, DataverseConfig, Query, RecordKey};
+use ferry_connectors::http::Tls;
 use ferry_sandbox::amazon::fulfillment::FoStatus;
 use ferry_sandbox::amazon::state::Status;
 use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
@@ -16,6 +17,7 @@ use ferry_sandbox::dataverse::{
     WebhookAuth, WebhookRegistration,
 };
 use ferry_sandbox::faults::FaultConfig;
+use ferry_sandbox::tls::SandboxTls;
 use ferry_store::secrets::SecretValue;
 use ferry_store::{AnyStore, Store};
 use serde_json::{Value, json};
@@ -48,14 +50,27 @@ async fn world(name: &str, orders: usize) -> (World, Vec<String>) {
 
 /// A world whose nodes use the store at `store_url` (default: SQLite in the data folder).
 async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (World, Vec<String>) {
-    let amazon_cfg = AmazonSandboxConfig { speedup: SPEEDUP, order_lifecycle: false, ..AmazonSandboxConfig::default() };
+    // Both sandboxes serve HTTPS with a CA made for this test; the node trusts it only
+    // through each connection's `ca_file`, so every run exercises the TLS path.
+    let dir = TempDir::new(name);
+    let ca = SandboxTls::generate().expect("certificates");
+    let ca_file = dir.path().join("sandbox-ca.pem");
+    ca.write_ca(&ca_file).expect("CA file");
+    let amazon_cfg = AmazonSandboxConfig {
+        speedup: SPEEDUP,
+        order_lifecycle: false,
+        tls: Some(ca.clone()),
+        ..AmazonSandboxConfig::default()
+    };
     let amazon = AmazonSandbox::start(amazon_cfg.clone()).await.expect("amazon sandbox");
     let dataverse = DataverseSandbox::start(DataverseSandboxConfig {
         limits: ServiceLimits { requests: (6000.0 * CRM_SCALE) as u32, ..ServiceLimits::default() },
+        tls: Some(ca),
         ..DataverseSandboxConfig::default()
     })
     .await
     .expect("dataverse sandbox");
+    assert!(amazon.base_url().starts_with("https://") && dataverse.base_url().starts_with("https://"));
     dataverse.seed_reference_data().expect("reference data");
     let crm = DataverseClient::new(
         DataverseConfig::new(
@@ -64,24 +79,25 @@ async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (Worl
             DEFAULT_CLIENT_ID,
             SecretValue::new(DEFAULT_CLIENT_SECRET),
         )
-        .with_authority(dataverse.authority_url()),
+        .with_authority(dataverse.authority_url())
+        .with_tls(Tls::from_ca_file(&ca_file).expect("CA")),
     )
     .expect("client");
     let skus: Vec<String> =
         (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
-    let dir = TempDir::new(name);
     let port = free_port();
     let options = format!(
         "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\ncredentials = \"amazon\"\nlimits = {{ scale = {SPEEDUP} }}\n\
-         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", poll_seconds = 1.0, queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0 }}\n\n\
+         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", poll_seconds = 1.0, queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0, ca_file = \"{ca}\" }}\n\n\
          [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\ncredentials = \"crm\"\nlimits = {{ scale = {CRM_SCALE} }}\n\
-         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", poll_seconds = 1.0 }}\n",
+         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", poll_seconds = 1.0, ca_file = \"{ca}\" }}\n",
         amazon.base_url(),
         amazon_cfg.marketplace_id,
         amazon.token_url(),
         amazon.queue_url(),
         dataverse.base_url(),
         dataverse.authority_url(),
+        ca = ca_file.display(),
     );
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     let config = dir.path().join("ferry.toml");

@@ -127,7 +127,8 @@ impl Node {
     }
 
     async fn readyz(&self) -> (u16, Value) {
-        let response = reqwest::get(format!("http://{}/readyz", self.addr)).await.expect("GET /readyz");
+        let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::public_roots()).expect("client");
+        let response = http.get(format!("http://{}/readyz", self.addr)).send().await.expect("GET /readyz");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("/readyz is not JSON ({e}): {text}")))

@@ -84,7 +84,7 @@ impl AmazonClient {
                     Failure::transient(format!(
                         "feed document {}: upload failed: {}",
                         document.feed_document_id,
-                        e.without_url()
+                        crate::http::describe(e)
                     ))
                 },
             )?;

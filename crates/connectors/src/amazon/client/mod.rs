@@ -328,13 +328,13 @@ impl AmazonClient {
                 .map_err(|e| Failure::permanent(format!("{operation}: cannot encode the request: {e}")))?;
             builder = builder.header("content-type", "application/json").body(bytes);
         }
-        let response = builder.send().await.map_err(|e| errors::transport(operation, &e))?;
+        let response = builder.send().await.map_err(|e| errors::transport(operation, e))?;
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let status = response.status().as_u16();
         let rate_limit = header("x-amzn-RateLimit-Limit");
         let request_id = header("x-amzn-RequestId");
         let retry_after = header("retry-after");
-        let body = response.bytes().await.map_err(|e| errors::transport(operation, &e))?.to_vec();
+        let body = response.bytes().await.map_err(|e| errors::transport(operation, e))?.to_vec();
         Ok(RawResponse { status, rate_limit, request_id, retry_after, body })
     }
 }

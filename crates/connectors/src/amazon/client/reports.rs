@@ -158,7 +158,7 @@ impl AmazonClient {
             .send()
             .await
             // Not the URL: it is pre-signed, a credential in itself.
-            .map_err(|e| failed("download failed", &e.without_url()))?;
+            .map_err(|e| failed("download failed", &crate::http::describe(e)))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let message = format!("document {document_id}: download answered {status}");
