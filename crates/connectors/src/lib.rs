@@ -9,4 +9,5 @@
 pub mod amazon;
 #[cfg(feature = "dataverse")]
 pub mod dataverse;
+pub mod ingress;
 pub mod token;
