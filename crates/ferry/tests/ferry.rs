@@ -7,4 +7,5 @@ mod ferry {
     mod drain;
     mod flows;
     pub mod support;
+    mod tls;
 }
