@@ -10,4 +10,5 @@ pub mod amazon;
 #[cfg(feature = "dataverse")]
 pub mod dataverse;
 pub mod http;
+pub mod ingress;
 pub mod token;

@@ -35,6 +35,8 @@ struct RawNode {
     listen: Option<Spanned<String>>,
     data_dir: Option<String>,
     flows_dir: Option<String>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -97,6 +99,15 @@ pub struct NodeConfig {
     pub drain: Duration,
     pub max_attempts: u32,
     pub connections: Vec<ConnectionConfig>,
+    /// `node.tls_cert` and `node.tls_key`: the listener terminates TLS itself.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and its PEM private key, both checked to load when the config is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// One problem in a config file, with where it is.
@@ -149,6 +160,7 @@ pub fn defaults() -> NodeConfig {
         drain: Duration::from_secs(20),
         max_attempts: 8,
         connections: Vec::new(),
+        tls: None,
     }
 }
 
@@ -201,6 +213,35 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
     }
     if let Some(d) = raw.node.flows_dir {
         cfg.flows_dir = PathBuf::from(d);
+    }
+    match (&raw.node.tls_cert, &raw.node.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = TlsFiles { cert: PathBuf::from(cert.get_ref()), key: PathBuf::from(key.get_ref()) };
+            match ferry_server::TlsConfig::from_pem_files(&files.cert, &files.key) {
+                Ok(_) => cfg.tls = Some(files),
+                Err(e) => {
+                    // Point at the setting whose file is wrong (the certificate for a mismatch).
+                    let span = match &e {
+                        ferry_server::TlsError::Read { path, .. } | ferry_server::TlsError::Pem { path, .. }
+                            if path == &files.key =>
+                        {
+                            key.span()
+                        }
+                        _ => cert.span(),
+                    };
+                    issues.push(at(Some(span), format!("node.tls_cert/node.tls_key: {e}")));
+                }
+            }
+        }
+        (Some(one), None) | (None, Some(one)) => {
+            let (set, missing) =
+                if raw.node.tls_cert.is_some() { ("tls_cert", "tls_key") } else { ("tls_key", "tls_cert") };
+            issues.push(at(
+                Some(one.span()),
+                format!("node.{set} is set without node.{missing}: give both (PEM files) or neither"),
+            ));
+        }
+        (None, None) => {}
     }
     if let Some(u) = &raw.store.url {
         match check_store_url(u.get_ref()) {

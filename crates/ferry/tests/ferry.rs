@@ -8,4 +8,5 @@ mod ferry {
     mod flows;
     mod store_fault;
     pub mod support;
+    mod tls;
 }

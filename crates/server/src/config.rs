@@ -5,11 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use ferry_connectors::amazon::notifications::Notification;
+use ferry_connectors::amazon::webhooks::Freshness;
 use ferry_connectors::dataverse::webhooks::{DataverseEvent, WebhookAuth};
 use ferry_model::{ConnectionId, TenantId};
 use ferry_runtime::PoolStats;
 use ferry_store::NewJob;
 use ferry_store::secrets::SecretValue;
+
+use crate::listener::ListenerLimits;
+use crate::tls::TlsConfig;
 
 /// Decides the jobs enqueued with a new Amazon notification (in the same transaction).
 pub type AmazonJobs = Box<dyn Fn(&Notification) -> Vec<NewJob> + Send + Sync>;
@@ -24,12 +28,26 @@ pub struct AmazonIngress {
     pub api_key_header: String,
     pub api_key: SecretValue,
     pub jobs: AmazonJobs,
+    /// The window an event's time must fall in (default: 5 minutes old, 1 minute ahead).
+    pub freshness: Freshness,
 }
 
 impl AmazonIngress {
     /// Settings that store events and enqueue nothing; add jobs with [`AmazonIngress::jobs`].
     pub fn new(connection: ConnectionId, api_key_header: impl Into<String>, api_key: SecretValue) -> Self {
-        AmazonIngress { connection, api_key_header: api_key_header.into(), api_key, jobs: Box::new(|_| Vec::new()) }
+        AmazonIngress {
+            connection,
+            api_key_header: api_key_header.into(),
+            api_key,
+            jobs: Box::new(|_| Vec::new()),
+            freshness: Freshness::default(),
+        }
+    }
+
+    /// Another freshness window (e.g. as long as the EventBridge retry policy's maximum event age).
+    pub fn freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
     }
 
     pub fn jobs(mut self, jobs: impl Fn(&Notification) -> Vec<NewJob> + Send + Sync + 'static) -> Self {
@@ -44,6 +62,7 @@ impl fmt::Debug for AmazonIngress {
         f.debug_struct("AmazonIngress")
             .field("connection", &self.connection)
             .field("api_key_header", &self.api_key_header)
+            .field("freshness", &self.freshness)
             .finish_non_exhaustive()
     }
 }
@@ -89,12 +108,23 @@ pub struct ServerConfig {
     pub dataverse: Vec<DataverseWebhook>,
     /// The node's worker pool counters, for `ferry_jobs_total`; `None` on an ingress-only node.
     pub pool_stats: Option<Arc<PoolStats>>,
+    /// Read deadlines and the connection cap.
+    pub limits: ListenerLimits,
+    /// `Some`: the listener speaks HTTPS only.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ServerConfig {
     /// A server for `tenant` with no webhook sources yet.
     pub fn new(tenant: TenantId) -> Self {
-        ServerConfig { tenant, amazon: None, dataverse: Vec::new(), pool_stats: None }
+        ServerConfig {
+            tenant,
+            amazon: None,
+            dataverse: Vec::new(),
+            pool_stats: None,
+            limits: ListenerLimits::default(),
+            tls: None,
+        }
     }
 
     pub fn amazon(mut self, amazon: AmazonIngress) -> Self {
@@ -109,6 +139,17 @@ impl ServerConfig {
 
     pub fn pool_stats(mut self, stats: Arc<PoolStats>) -> Self {
         self.pool_stats = Some(stats);
+        self
+    }
+
+    pub fn limits(mut self, limits: ListenerLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Terminates TLS on the listener with this certificate and key.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 }

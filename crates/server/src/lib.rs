@@ -3,12 +3,16 @@
 //!
 //! Every inbound event is acknowledged only after the store has it (with the jobs it starts),
 //! so a sender that saw 2xx never loses an event; anything else answers 4xx (do not retry) or
-//! 503 (retry later).
+//! 503 (retry later), always with a JSON body `{"error": "…"}`. The listener is hardened
+//! against a hostile network (see [`listener`]): read deadlines, a connection cap, the key
+//! checked before a body is read, bounded bodies, optional TLS.
 
 mod config;
+pub mod listener;
 pub mod metrics;
 mod routes;
 mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,18 +21,22 @@ use ferry_store::Store;
 use tokio::net::TcpListener;
 
 pub use config::{AmazonIngress, AmazonJobs, DataverseJobs, DataverseWebhook, ServerConfig};
+pub use ferry_connectors::amazon::webhooks::Freshness;
+pub use listener::ListenerLimits;
 pub use metrics::Metrics;
+pub use tls::{TlsConfig, TlsError};
 
 use state::AppState;
 
 /// The server: cheap to clone, one per node.
 pub struct Server<S: Store> {
     state: Arc<AppState<S>>,
+    tls: Option<TlsConfig>,
 }
 
 impl<S: Store> Clone for Server<S> {
     fn clone(&self) -> Self {
-        Server { state: Arc::clone(&self.state) }
+        Server { state: Arc::clone(&self.state), tls: self.tls.clone() }
     }
 }
 
@@ -39,8 +47,9 @@ impl<S: Store> Server<S> {
     }
 
     /// A server exporting `metrics`, which the runtime and connectors also feed.
-    pub fn with_metrics(store: S, config: ServerConfig, metrics: Arc<Metrics>) -> Self {
-        Server { state: Arc::new(AppState::new(store, config, metrics)) }
+    pub fn with_metrics(store: S, mut config: ServerConfig, metrics: Arc<Metrics>) -> Self {
+        let tls = config.tls.take();
+        Server { state: Arc::new(AppState::new(store, config, metrics)), tls }
     }
 
     /// The registry `/metrics` renders; hand it to whatever records API calls and latencies.
@@ -53,16 +62,24 @@ impl<S: Store> Server<S> {
         routes::router(Arc::clone(&self.state))
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then stops accepting and lets requests
-    /// in flight finish (an event being stored is still acknowledged).
+    /// Serves on `listener` (HTTPS when the config has TLS) until `shutdown` resolves, then
+    /// stops accepting and lets requests in flight finish (an event being stored is still
+    /// acknowledged).
     pub async fn serve(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, "server listening");
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            tracing::info!(%addr, scheme, "server listening");
         }
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+        let served = listener::Served {
+            app: self.router(),
+            overflow: routes::overflow_router(self.state.limits.max_connections),
+            limits: self.state.limits,
+            tls: self.tls.as_ref().map(TlsConfig::acceptor),
+        };
+        listener::serve(listener, served, shutdown).await
     }
 }

@@ -9,6 +9,7 @@ use ferry_runtime::PoolStats;
 use ferry_store::Store;
 
 use crate::config::{DataverseWebhook, ServerConfig};
+use crate::listener::ListenerLimits;
 use crate::metrics::Metrics;
 
 pub(crate) struct AppState<S: Store> {
@@ -20,6 +21,7 @@ pub(crate) struct AppState<S: Store> {
     pub dataverse: HashMap<String, DataverseWebhook>,
     pub pool_stats: Option<Arc<PoolStats>>,
     pub metrics: Arc<Metrics>,
+    pub limits: ListenerLimits,
 }
 
 impl<S: Store> AppState<S> {
@@ -31,9 +33,18 @@ impl<S: Store> AppState<S> {
             api_key_header: amazon.api_key_header,
             api_key: amazon.api_key,
             jobs_for: amazon.jobs,
+            freshness: amazon.freshness,
         });
         let dataverse =
             config.dataverse.into_iter().map(|webhook| (webhook.connection.as_str().to_owned(), webhook)).collect();
-        AppState { store, tenant: config.tenant, amazon, dataverse, pool_stats: config.pool_stats, metrics }
+        AppState {
+            store,
+            tenant: config.tenant,
+            amazon,
+            dataverse,
+            pool_stats: config.pool_stats,
+            metrics,
+            limits: config.limits,
+        }
     }
 }

@@ -4,7 +4,9 @@
 mod server {
     mod health;
     mod ingress;
+    mod listener;
     mod metrics;
+    mod tls;
 }
 
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ use ferry_runtime::PoolStats;
 use ferry_server::{AmazonIngress, DataverseWebhook, Metrics, Server, ServerConfig};
 use ferry_store::secrets::SecretValue;
 use ferry_store::testing::TempDir;
-use ferry_store::{NewEvent, NewJob, SqliteStore, Store};
+use ferry_store::{NewEvent, NewJob, PgStore, SqliteStore, Store};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -27,54 +29,87 @@ pub const DATAVERSE_CODE: &str = "dataverse-webhook-code";
 pub const DATAVERSE_CONNECTION: &str = "crm";
 
 /// A running server and the store behind it.
-pub struct Harness {
-    pub store: SqliteStore,
+pub struct Harness<S: Store = SqliteStore> {
+    pub store: S,
     pub tenant: TenantId,
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub http: reqwest::Client,
     pub pool_stats: Arc<PoolStats>,
     pub metrics: Arc<Metrics>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
-impl Harness {
+/// The webhook sources every harness serves: EventBridge with [`API_KEY`], Dataverse `crm`
+/// with [`DATAVERSE_CODE`], each enqueuing one job per new event.
+pub fn config(tenant: &TenantId, pool_stats: &Arc<PoolStats>) -> ServerConfig {
+    let job_tenant = tenant.clone();
+    let crm_tenant = tenant.clone();
+    ServerConfig::new(tenant.clone())
+        .amazon(
+            AmazonIngress::new(ConnectionId::new("amazon").expect("id"), API_KEY_HEADER, SecretValue::new(API_KEY))
+                .jobs(move |n| {
+                    vec![
+                        NewJob::new(job_tenant.clone(), "amazon-events", n.raw.expose().clone())
+                            .dedupe_key(n.dedupe_key()),
+                    ]
+                }),
+        )
+        .dataverse(
+            DataverseWebhook::with_key(
+                ConnectionId::new(DATAVERSE_CONNECTION).expect("id"),
+                SecretValue::new(DATAVERSE_CODE),
+            )
+            .jobs(move |e| {
+                vec![
+                    NewJob::new(
+                        crm_tenant.clone(),
+                        "crm-contacts",
+                        serde_json::json!({ "entity": e.entity, "id": e.id.to_string(), "operation": e.operation_id }),
+                    )
+                    .dedupe_key(format!("crm:{}:{}", e.entity, e.operation_id)),
+                ]
+            }),
+        )
+        .pool_stats(Arc::clone(pool_stats))
+}
+
+impl Harness<SqliteStore> {
     pub async fn start() -> Harness {
+        Self::start_with(|config| config).await
+    }
+
+    /// A harness over a fresh SQLite store whose server config `adjust` changes (limits, TLS).
+    pub async fn start_with(adjust: impl FnOnce(ServerConfig) -> ServerConfig) -> Harness {
         let dir = TempDir::new("server").expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("ferry.db").display().to_string()).await.expect("open store");
         store.migrate().await.expect("migrate");
+        Harness::over(store, Some(dir), adjust).await
+    }
+}
+
+impl Harness<PgStore> {
+    /// A harness over a fresh PostgreSQL schema; `None` when PostgreSQL is unreachable and not
+    /// required (FERRY_REQUIRE_PG=1 makes that a failure).
+    pub async fn start_pg() -> Option<Harness<PgStore>> {
+        let url = ferry_store::testing::fresh_pg_schema("server").await.expect("PostgreSQL")?;
+        let store = PgStore::open(&url, 4).await.expect("open PostgreSQL store");
+        store.migrate().await.expect("migrate");
+        Some(Harness::over(store, None, |config| config).await)
+    }
+}
+
+impl<S: Store> Harness<S> {
+    pub async fn over(store: S, dir: Option<TempDir>, adjust: impl FnOnce(ServerConfig) -> ServerConfig) -> Harness<S> {
         let tenant = TenantId::new("acme").expect("tenant id");
         store.ensure_tenant(&tenant, "Acme").await.expect("tenant");
         let pool_stats = Arc::new(PoolStats::default());
-        let job_tenant = tenant.clone();
-        let crm_tenant = tenant.clone();
-        let config = ServerConfig::new(tenant.clone())
-            .amazon(
-                AmazonIngress::new(ConnectionId::new("amazon").expect("id"), API_KEY_HEADER, SecretValue::new(API_KEY))
-                    .jobs(move |n| {
-                        vec![
-                            NewJob::new(job_tenant.clone(), "amazon-events", n.raw.expose().clone())
-                                .dedupe_key(n.dedupe_key()),
-                        ]
-                    }),
-            )
-            .dataverse(
-                DataverseWebhook::with_key(
-                    ConnectionId::new(DATAVERSE_CONNECTION).expect("id"),
-                    SecretValue::new(DATAVERSE_CODE),
-                )
-                .jobs(move |e| {
-                    vec![
-                        NewJob::new(crm_tenant.clone(), "crm-contacts", serde_json::json!({ "entity": e.entity, "id": e.id.to_string(), "operation": e.operation_id }))
-                            .dedupe_key(format!("crm:{}:{}", e.entity, e.operation_id)),
-                    ]
-                }),
-            )
-            .pool_stats(Arc::clone(&pool_stats));
-        let server = Server::new(store.clone(), config);
+        let server = Server::new(store.clone(), adjust(config(&tenant, &pool_stats)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
         let (tx, rx) = oneshot::channel::<()>();
         let metrics = server.metrics();
         let task = tokio::spawn(async move {
@@ -88,6 +123,7 @@ impl Harness {
             store,
             tenant,
             base,
+            addr,
             http: ferry_connectors::http::client(&Default::default()).expect("client"),
             pool_stats,
             metrics,
@@ -184,7 +220,8 @@ fn eventbridge(detail: Value) -> Value {
         "detail-type": detail["NotificationType"].clone(),
         "source": "aws.partner/sellingpartnerapi.amazon",
         "account": "123456789012",
-        "time": "2020-01-11T00:09:53Z",
+        // Sent now: the ingress refuses events outside its freshness window.
+        "time": jiff::Timestamp::now().to_string(),
         "region": "us-east-1",
         "resources": [],
         "detail": detail,
@@ -393,4 +430,105 @@ pub async fn scrape(h: &Harness) -> Exposition {
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "content type {content_type}");
     let text = response.text().await.expect("body");
     parse_exposition(&text).unwrap_or_else(|e| panic!("/metrics is not valid Prometheus text: {e}\n{text}"))
+}
+
+/// Guards a step that must end on its own (a server that closes a connection, answers a
+/// refusal): a hang fails the test instead of blocking the suite. Never a speed assertion.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// An answer read off a raw connection.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl RawAnswer {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {self:?}"))
+    }
+}
+
+/// Reads one HTTP/1.1 answer (with a Content-Length) from `stream`.
+pub async fn read_answer<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> RawAnswer {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).into_owned();
+                    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+                    return RawAnswer { status, head, body };
+                }
+            }
+            let n = stream.read(&mut chunk).await.expect("read answer");
+            assert!(n > 0, "connection closed before a full answer: {:?}", String::from_utf8_lossy(&buf));
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, read).await.expect("no answer")
+}
+
+/// Whether the server closed `stream` (EOF or reset) without sending anything more.
+pub async fn closed_by_server<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 1024];
+    match tokio::time::timeout(HANG_GUARD, stream.read(&mut chunk)).await.expect("the server never closed") {
+        Ok(0) | Err(_) => true,
+        Ok(_) => false,
+    }
+}
+
+/// Sends `request` on a new connection to `addr` and reads the answer.
+pub async fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> RawAnswer {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    read_answer(&mut stream).await
+}
+
+/// `GET path` with keep-alive, as raw bytes.
+pub fn get_request(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").into_bytes()
+}
+
+/// An ORDER_CHANGE EventBridge event built here (no file read), with `notification_id`.
+pub fn order_change_with_id(notification_id: &str) -> Value {
+    let detail = serde_json::json!({
+        "NotificationVersion": "1.0",
+        "NotificationType": "ORDER_CHANGE",
+        "PayloadVersion": "1.0",
+        "EventTime": jiff::Timestamp::now().to_string(),
+        "Payload": { "OrderChangeNotification": {
+            "NotificationLevel": "OrderLevel",
+            "SellerId": "A3TH9S8BH6GOGM",
+            "AmazonOrderId": "903-1671087-0812628",
+            "OrderChangeType": "OrderStatusChange",
+            "OrderChangeTrigger": { "TimeOfOrderChange": jiff::Timestamp::now().to_string(), "ChangeReason": "NoReason" },
+            "Summary": { "OrderStatus": "Unshipped", "FulfillmentType": "MFN" }
+        }},
+        "NotificationMetadata": {
+            "ApplicationId": "amzn1.sellerapps.app.f1234566-aaec-55a6-b123-bcb752069ec5",
+            "SubscriptionId": "93b098e1-c42-2f45-93a1-78910a6a8369",
+            "PublishTime": jiff::Timestamp::now().to_string(),
+            "NotificationId": notification_id
+        }
+    });
+    eventbridge(detail)
 }

@@ -148,11 +148,7 @@ impl LwaAuth {
                 form.push(("scope", scope));
             }
         }
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", super::client::encode_component(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
         let response = self
             .http
             .post(&self.token_url)

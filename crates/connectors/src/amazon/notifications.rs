@@ -7,6 +7,8 @@ use ferry_model::{AmazonFulfillmentOrderId, AmazonOrderId, ConnectionId, Pii, Te
 use ferry_store::NewEvent;
 use serde_json::{Map, Value};
 
+use crate::ingress::check_event_id;
+
 /// A notification that cannot be read; names what is wrong, never the payload's values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotificationError {
@@ -16,6 +18,9 @@ pub enum NotificationError {
     Field { field: &'static str, expected: &'static str },
     #[error("notification {notification_type} {field}: {problem}")]
     Payload { notification_type: String, field: String, problem: String },
+    /// An identifier the inbox could not index (see [`crate::ingress::check_event_id`]).
+    #[error("notification {0}")]
+    Id(String),
 }
 
 /// What happened, for the notification types Ferry acts on.
@@ -139,6 +144,9 @@ pub fn parse_envelope(raw: Value) -> Result<Notification, NotificationError> {
         .filter(|id| !id.is_empty())
         .ok_or(NotificationError::Field { field: "NotificationMetadata.NotificationId", expected: "a string" })?
         .to_owned();
+    // Both go into the inbox's dedupe key: refuse what the store could never index.
+    check_event_id("NotificationType", &notification_type).map_err(NotificationError::Id)?;
+    check_event_id("NotificationMetadata.NotificationId", &notification_id).map_err(NotificationError::Id)?;
     let payload = get_ci(envelope, "Payload")
         .and_then(Value::as_object)
         .ok_or(NotificationError::Field { field: "Payload", expected: "an object" })?;

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use ferry_runtime::failure::{Failure, classify_http_status};
 use ferry_store::secrets::SecretValue;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use super::config::DataverseConfig;
@@ -36,13 +35,7 @@ struct TokenError {
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!("{}={}", utf8_percent_encode(k, NON_ALPHANUMERIC), utf8_percent_encode(v, NON_ALPHANUMERIC))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 impl EntraAuth {

@@ -6,9 +6,10 @@
 use ferry_model::{ConnectionId, DataverseId, TenantId, Timestamp};
 use ferry_store::secrets::SecretValue;
 use ferry_store::{Accepted, NewEvent, NewJob, Store};
-use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 use thiserror::Error;
+
+use crate::ingress::{check_event_id, keys_match};
 
 /// How the endpoint was registered to authenticate.
 #[derive(Debug, Clone)]
@@ -44,41 +45,32 @@ impl WebhookError {
     }
 }
 
-/// Compares without an early exit, so timing does not reveal how much of a key matched.
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
+/// The first value of `name` in a raw query string (`application/x-www-form-urlencoded`).
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-        (decode(k) == name).then(|| decode(v))
-    })
+fn same(presented: &str, expected: &SecretValue) -> bool {
+    keys_match(presented.as_bytes(), expected.expose().as_bytes())
 }
 
 /// Checks the call's credentials. `headers` are (name, value) pairs; `query` is the raw query.
 pub fn verify(auth: &WebhookAuth, headers: &[(String, String)], query: &str) -> Result<(), WebhookError> {
     match auth {
         WebhookAuth::WebhookKey(key) => match query_param(query, "code") {
-            Some(code) if same(&code, key.expose()) => Ok(()),
+            Some(code) if same(&code, key) => Ok(()),
             Some(_) => Err(WebhookError::Unauthorized("the code parameter does not match")),
             None => Err(WebhookError::Unauthorized("the code parameter is missing")),
         },
         WebhookAuth::HttpHeader { name, value } => match headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some((_, v)) if same(v, value.expose()) => Ok(()),
+            Some((_, v)) if same(v, value) => Ok(()),
             Some(_) => Err(WebhookError::Unauthorized("the authentication header does not match")),
             None => Err(WebhookError::Unauthorized("the authentication header is missing")),
         },
         WebhookAuth::HttpQueryString(pairs) => {
             for (name, value) in pairs {
                 match query_param(query, name) {
-                    Some(v) if same(&v, value.expose()) => {}
+                    Some(v) if same(&v, value) => {}
                     _ => return Err(WebhookError::Unauthorized("a query-string key is missing or does not match")),
                 }
             }
@@ -150,6 +142,10 @@ pub fn parse_event(body: &[u8]) -> Result<DataverseEvent, WebhookError> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| invalid("PrimaryEntityId is missing or not a GUID"))?;
     let operation_id = text("OperationId").ok_or_else(|| invalid("OperationId is missing"))?;
+    // These go into the inbox's dedupe key and event type: refuse what the store could never index.
+    for (field, value) in [("MessageName", &message), ("PrimaryEntityName", &entity), ("OperationId", &operation_id)] {
+        check_event_id(field, value).map_err(WebhookError::Invalid)?;
+    }
     let mut attributes = Map::new();
     let target = root
         .get("InputParameters")
@@ -190,6 +186,18 @@ pub async fn receive<S: Store>(
     jobs: impl FnOnce(&DataverseEvent) -> Vec<NewJob>,
 ) -> Result<(DataverseEvent, Accepted), WebhookError> {
     verify(auth, headers, query)?;
+    accept(store, tenant, connection, body, jobs).await
+}
+
+/// Parses and stores the body of a call already [`verify`]-ed (a server checks the key from
+/// the headers and query before it reads the body, then calls this).
+pub async fn accept<S: Store>(
+    store: &S,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    body: &[u8],
+    jobs: impl FnOnce(&DataverseEvent) -> Vec<NewJob>,
+) -> Result<(DataverseEvent, Accepted), WebhookError> {
     let event = parse_event(body)?;
     let payload: Value = serde_json::from_slice(body).map_err(|e| WebhookError::Invalid(e.to_string()))?;
     let new_event = NewEvent {

@@ -24,7 +24,15 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {} (node.listen / FERRY_LISTEN)", cfg.listen))?;
     let listening = listener.local_addr().unwrap_or(cfg.listen);
-    let server = Server::with_metrics(store.clone(), assembled.server, metrics);
+    let mut server_config = assembled.server;
+    if let Some(files) = &cfg.tls {
+        // Checked when the config loaded; read again here, so a file changed since is named.
+        let tls =
+            ferry_server::TlsConfig::from_pem_files(&files.cert, &files.key).context("node.tls_cert / node.tls_key")?;
+        server_config = server_config.tls(tls);
+    }
+    let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+    let server = Server::with_metrics(store.clone(), server_config, metrics);
     let (stop_tx, stop_rx) = watch::channel(false);
     let polls = match &assembled.engine {
         Some(engine) => {
@@ -49,6 +57,7 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     tracing::info!(
         store = %super::describe_store(cfg, &store),
         listen = %listening,
+        scheme,
         workers = cfg.workers,
         concurrency = cfg.concurrency,
         "node running; SIGTERM or Ctrl-C drains and stops"

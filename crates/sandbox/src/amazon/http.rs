@@ -78,18 +78,7 @@ pub fn quota_exceeded() -> Response {
 
 /// Decodes `a=1&b=x%2Cy` (query strings and form bodies) into pairs, `+` as space.
 pub fn decode_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let spaced = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
 }
 
 /// Query parameters, looked up by name.

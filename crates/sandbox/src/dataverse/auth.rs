@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -29,15 +28,7 @@ pub struct Tokens {
 
 /// Parses `application/x-www-form-urlencoded`.
 pub fn parse_form(body: &[u8]) -> HashMap<String, String> {
-    let text = String::from_utf8_lossy(body);
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-            (decode(k), decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 fn entra_error(error: &str, code: u32, description: &str) -> Value {

@@ -1,18 +1,21 @@
-//! Webhook ingress. Both routes delegate to the connectors' own receivers (key check, parsing,
-//! store-then-acknowledge); this file only adapts HTTP and counts outcomes.
+//! Webhook ingress. Both routes check the sender's key from the headers and query first, then
+//! read the body (bounded in size and time), then hand it to the connectors' own receivers
+//! (parsing, freshness, store-then-acknowledge); this file only adapts HTTP and counts outcomes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use ferry_connectors::amazon::webhooks::ingest;
-use ferry_connectors::dataverse::webhooks::receive;
+use ferry_connectors::amazon::webhooks::{MAX_BODY, authenticate, store_event};
+use ferry_connectors::dataverse::webhooks::{accept, verify};
 use ferry_store::Store;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 
-use super::{json, json_error};
+use super::{DATAVERSE_MAX_BODY, close, json, json_error};
 use crate::metrics::{EventOutcome, EventSource};
 use crate::state::AppState;
 
@@ -38,30 +41,69 @@ fn accepted(new: bool) -> Response {
     json(StatusCode::OK, json!({ "stored": true, "duplicate": !new }))
 }
 
+/// Reads an authenticated request's body: at most `max` bytes (a larger declared length is
+/// refused before a byte is read) within `deadline`. Every refusal is JSON and closes the
+/// connection, since the rest of the body is left unread.
+async fn read_body(headers: &HeaderMap, body: Body, max: usize, deadline: Duration) -> Result<Bytes, Response> {
+    let too_large = |size: &str| {
+        let message = format!("the body is {size}; at most {max} bytes are accepted");
+        close(json_error(StatusCode::PAYLOAD_TOO_LARGE, &message))
+    };
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = declared
+        && length > max as u64
+    {
+        return Err(too_large(&format!("{length} bytes")));
+    }
+    match tokio::time::timeout(deadline, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(too_large(&format!("over {max} bytes"))),
+        Ok(Err(error)) => {
+            Err(close(json_error(StatusCode::BAD_REQUEST, &format!("the request body could not be read: {error}"))))
+        }
+        Err(_) => {
+            let message = format!("the request body did not arrive within {}s", deadline.as_secs());
+            Err(close(json_error(StatusCode::REQUEST_TIMEOUT, &message)))
+        }
+    }
+}
+
 /// `POST /ingress/amazon/eventbridge`.
 pub(crate) async fn amazon<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let metrics = &state.metrics;
     let Some(config) = &state.amazon else {
         metrics.record_event(EventSource::Amazon, EventOutcome::Rejected);
-        return json_error(StatusCode::NOT_FOUND, "the Amazon EventBridge ingress is not configured on this server");
+        let message = "the Amazon EventBridge ingress is not configured on this server";
+        return close(json_error(StatusCode::NOT_FOUND, message));
     };
-    match ingest(config, &header_pairs(&headers), &body).await {
+    let refused = |code: u16, error: &dyn std::fmt::Display| {
+        metrics.record_event(EventSource::Amazon, refusal(code));
+        // The message names what is wrong (never the key); it is safe for the sender and logs.
+        tracing::info!(status = code, %error, connection = %config.connection, "EventBridge event refused");
+        json_error(status(code), &error.to_string())
+    };
+    if let Err(error) = authenticate(config, &header_pairs(&headers)) {
+        return close(refused(error.status(), &error));
+    }
+    let body = match read_body(&headers, body, MAX_BODY, state.limits.body_read_timeout).await {
+        Ok(body) => body,
+        Err(response) => {
+            metrics.record_event(EventSource::Amazon, EventOutcome::Rejected);
+            return response;
+        }
+    };
+    match store_event(config, &body).await {
         Ok(new) => {
             let outcome = if new { EventOutcome::Stored } else { EventOutcome::Duplicate };
             metrics.record_event(EventSource::Amazon, outcome);
             accepted(new)
         }
-        Err(error) => {
-            let code = error.status();
-            metrics.record_event(EventSource::Amazon, refusal(code));
-            // The message names what is wrong (never the key); it is safe for the sender and logs.
-            tracing::info!(status = code, %error, connection = %config.connection, "EventBridge event refused");
-            json_error(status(code), &error.to_string())
-        }
+        Err(error) => refused(error.status(), &error),
     }
 }
 
@@ -71,36 +113,36 @@ pub(crate) async fn dataverse<S: Store>(
     Path(connection): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let metrics = &state.metrics;
     let Some(webhook) = state.dataverse.get(&connection) else {
         metrics.record_event(EventSource::Dataverse, EventOutcome::Rejected);
         let message = format!("no Dataverse webhook is configured for connection `{connection}`");
-        return json_error(StatusCode::NOT_FOUND, &message);
+        return close(json_error(StatusCode::NOT_FOUND, &message));
     };
-    let result = receive(
-        &state.store,
-        &state.tenant,
-        &webhook.connection,
-        &webhook.auth,
-        &header_pairs(&headers),
-        query.as_deref().unwrap_or(""),
-        &body,
-        |event| (webhook.jobs)(event),
-    )
-    .await;
+    let refused = |code: u16, error: &dyn std::fmt::Display| {
+        metrics.record_event(EventSource::Dataverse, refusal(code));
+        tracing::info!(status = code, %error, connection = %webhook.connection, "Dataverse webhook refused");
+        json_error(status(code), &error.to_string())
+    };
+    if let Err(error) = verify(&webhook.auth, &header_pairs(&headers), query.as_deref().unwrap_or("")) {
+        return close(refused(error.status(), &error));
+    }
+    let body = match read_body(&headers, body, DATAVERSE_MAX_BODY, state.limits.body_read_timeout).await {
+        Ok(body) => body,
+        Err(response) => {
+            metrics.record_event(EventSource::Dataverse, EventOutcome::Rejected);
+            return response;
+        }
+    };
+    let result = accept(&state.store, &state.tenant, &webhook.connection, &body, |event| (webhook.jobs)(event)).await;
     match result {
         Ok((_, accepted_event)) => {
             let outcome = if accepted_event.new { EventOutcome::Stored } else { EventOutcome::Duplicate };
             metrics.record_event(EventSource::Dataverse, outcome);
             accepted(accepted_event.new)
         }
-        Err(error) => {
-            let code = error.status();
-            metrics.record_event(EventSource::Dataverse, refusal(code));
-            tracing::info!(status = code, %error, connection = %webhook.connection, "Dataverse webhook refused");
-            json_error(status(code), &error.to_string())
-        }
+        Err(error) => refused(error.status(), &error),
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::{
     API_KEY, API_KEY_HEADER, DATAVERSE_CODE, Harness, dataverse_sample, fresh_order_change, order_change_event,
-    oversized_body,
+    order_change_with_id, oversized_body,
 };
 
 const ORDER_CHANGE_KEY: &str = "amazon:ORDER_CHANGE:d0e9e693-c3ad-4373-979f-ed4ec98dd746";
@@ -16,7 +16,7 @@ fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {body}"))
 }
 
-async fn ready_jobs(h: &Harness) -> u64 {
+async fn ready_jobs<S: Store>(h: &Harness<S>) -> u64 {
     h.store.queue_stats().await.expect("queue stats").ready
 }
 
@@ -103,11 +103,87 @@ async fn a_malformed_body_is_refused_with_400_naming_what_is_wrong_and_nothing_i
 }
 
 #[tokio::test]
-async fn a_body_over_the_eventbridge_limit_is_refused_with_413() {
+async fn a_body_over_the_eventbridge_limit_is_refused_with_a_json_413() {
     let h = Harness::start().await;
-    let (status, _) = h.post_amazon(Some(API_KEY), oversized_body()).await;
+    let (status, body) = h.post_amazon(Some(API_KEY), oversized_body()).await;
     assert_eq!(status, 413);
+    assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("at most")), "{body}");
     assert_eq!(ready_jobs(&h).await, 0);
+}
+
+#[tokio::test]
+async fn an_eventbridge_event_outside_the_freshness_window_is_refused_and_not_stored() {
+    let h = Harness::start().await;
+    let now = jiff::Timestamp::now();
+    for (id, time, says) in [
+        ("stale-1", now - jiff::SignedDuration::from_mins(6), "old"),
+        ("stale-2", "2020-01-11T00:09:53Z".parse().expect("time"), "old"),
+        ("ahead-1", now + jiff::SignedDuration::from_mins(5), "ahead"),
+    ] {
+        let mut event = order_change_with_id(id);
+        event["time"] = serde_json::json!(time.to_string());
+        let (status, body) = h.post_amazon(Some(API_KEY), event.to_string()).await;
+        assert_eq!(status, 400, "{id}: {body}");
+        let error = json(&body)["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains(says) && error.contains(&time.to_string()), "{id}: {error}");
+        assert!(!h.in_inbox("amazon", &format!("amazon:ORDER_CHANGE:{id}")).await, "{id} is not stored");
+    }
+    let mut no_time = order_change_with_id("no-time");
+    no_time.as_object_mut().expect("event").remove("time");
+    let (status, body) = h.post_amazon(Some(API_KEY), no_time.to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`time`"), "{body}");
+    // Inside the window (a retry a few minutes later) is stored.
+    let mut retried = order_change_with_id("retried-1");
+    retried["time"] = serde_json::json!((now - jiff::SignedDuration::from_mins(4)).to_string());
+    assert_eq!(h.post_amazon(Some(API_KEY), retried.to_string()).await.0, 200);
+    assert_eq!(ready_jobs(&h).await, 1);
+}
+
+/// A Dataverse RemoteExecutionContext built here, with `operation_id`.
+fn dataverse_call(operation_id: &str) -> String {
+    serde_json::json!({
+        "MessageName": "Update",
+        "PrimaryEntityName": "contact",
+        "PrimaryEntityId": "5e8d7a9c-2f3b-4c1d-9e8f-7a6b5c4d3e2f",
+        "OperationId": operation_id,
+        "CorrelationId": "b1c2d3e4-0000-4000-8000-000000000001",
+        "Depth": 1,
+        "Stage": 40,
+        "InputParameters": [],
+    })
+    .to_string()
+}
+
+async fn ids_the_store_cannot_index_are_refused_with_400<S: Store>(h: &Harness<S>) {
+    let long = "a".repeat(200 * 1024);
+    for (id, says) in [("bad\u{0}id", "U+0000"), (long.as_str(), "204800 bytes")] {
+        let (status, body) = h.post_amazon(Some(API_KEY), order_change_with_id(id).to_string()).await;
+        assert_eq!(status, 400, "{says}: {body}");
+        let error = json(&body)["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains("NotificationMetadata.NotificationId") && error.contains(says), "{error}");
+
+        let (status, body) = h.post_dataverse(&format!("crm?code={DATAVERSE_CODE}"), dataverse_call(id)).await;
+        assert_eq!(status, 400, "{says}: {body}");
+        let error = json(&body)["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains("OperationId") && error.contains(says), "{error}");
+    }
+    assert_eq!(ready_jobs(h).await, 0, "nothing enqueued");
+    // The store still takes well-formed events.
+    assert_eq!(h.post_amazon(Some(API_KEY), order_change_with_id("fine-1").to_string()).await.0, 200);
+    assert_eq!(h.post_dataverse(&format!("crm?code={DATAVERSE_CODE}"), dataverse_call("fine-2")).await.0, 200);
+    assert_eq!(ready_jobs(h).await, 2);
+}
+
+#[tokio::test]
+async fn a_nul_or_200_kb_id_gets_400_on_sqlite() {
+    ids_the_store_cannot_index_are_refused_with_400(&Harness::start().await).await;
+}
+
+#[tokio::test]
+async fn a_nul_or_200_kb_id_gets_400_on_postgresql() {
+    let Some(h) = Harness::start_pg().await else { return };
+    ids_the_store_cannot_index_are_refused_with_400(&h).await;
 }
 
 #[tokio::test]

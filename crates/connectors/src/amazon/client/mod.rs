@@ -146,12 +146,7 @@ impl HttpRequest {
         if self.query.is_empty() {
             return self.path.clone();
         }
-        let query = self
-            .query
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.query).finish();
         format!("{}?{query}", self.path)
     }
 }

@@ -331,3 +331,24 @@ async fn credentials_come_from_the_encrypted_secrets_store() {
     let ids = sandbox.seed_orders(1, 0.0);
     client.get_order(&GetOrderRequest { order_id: ids[0].clone(), included_data: vec![] }).await.expect("authorized");
 }
+
+#[test]
+fn query_values_are_form_encoded_and_decode_back_unchanged() {
+    use ferry_connectors::amazon::client::HttpRequest;
+    let values = [
+        ("CreatedAfter", "2026-01-01T00:00:00+01:00"),
+        ("MarketplaceIds", "ATVPDKIKX0DER,A2EUQ1WTGCTBG2"),
+        ("q", "a b&c=d/é"),
+    ];
+    let mut request = HttpRequest::get("/orders/v0/orders".into());
+    for (name, value) in values {
+        request = request.param(name, Some(value));
+    }
+    let encoded = request.path_and_query();
+    let (path, query) = encoded.split_once('?').expect("a query");
+    assert_eq!(path, "/orders/v0/orders");
+    assert!(query.starts_with("CreatedAfter=2026-01-01T00%3A00%3A00%2B01%3A00&"), "{query}");
+    let decoded: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let expected: Vec<(String, String)> = values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(decoded, expected);
+}

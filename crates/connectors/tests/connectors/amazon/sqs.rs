@@ -160,12 +160,14 @@ async fn the_eventbridge_ingress_stores_before_it_answers_and_checks_the_key_fir
                     .dedupe_key(n.dedupe_key()),
             ]
         }),
+        freshness: Default::default(),
     };
     let sample: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(super::spapi_reference().join("samples/ORDER_CHANGE.example.json")).unwrap(),
     )
     .unwrap();
-    let event = serde_json::json!({ "version": "0", "id": "1", "detail-type": "ORDER_CHANGE", "source": "aws.partner/sellingpartnerapi.amazon", "detail": sample });
+    let now = jiff::Timestamp::now().to_string();
+    let event = serde_json::json!({ "version": "0", "id": "1", "detail-type": "ORDER_CHANGE", "source": "aws.partner/sellingpartnerapi.amazon", "time": now, "detail": sample });
     // The HTTP framing around `ingest` is the server crate's (tested there over sockets).
     let post = |key: &str, body: String| {
         let headers = vec![("X-Api-Key".to_string(), key.to_string())];
@@ -185,5 +187,19 @@ async fn the_eventbridge_ingress_stores_before_it_answers_and_checks_the_key_fir
     let again = post("eventbridge-key", event.to_string()).await;
     assert_eq!(again, Ok(false), "a redelivery is recognised");
     assert_eq!(store.queue_stats().await.unwrap().ready, 1, "one job for the event delivered twice");
+
+    // A captured delivery replayed later, or one from a clock far ahead, is refused unstored.
+    let mut stale = event.clone();
+    stale["time"] = serde_json::json!("2020-01-11T00:09:53Z");
+    stale["detail"]["NotificationMetadata"]["NotificationId"] = serde_json::json!("stale-1");
+    let refused = post("eventbridge-key", stale.to_string()).await.unwrap_err();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.to_string().contains("2020-01-11T00:09:53Z") && refused.to_string().contains("old"), "{refused}");
+    let mut ahead = stale.clone();
+    ahead["time"] = serde_json::json!((jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10)).to_string());
+    let refused = post("eventbridge-key", ahead.to_string()).await.unwrap_err();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.to_string().contains("ahead"), "{refused}");
+    assert_eq!(store.queue_stats().await.unwrap().ready, 1, "nothing stored for either");
     let _ = tenant;
 }

@@ -83,6 +83,11 @@ fn webhook_authentication_checks_the_configured_key() {
         WebhookAuth::HttpQueryString(vec![("a".into(), SecretValue::new("1")), ("b".into(), SecretValue::new("2"))]);
     assert!(webhooks::verify(&query, &[], "b=2&a=1").is_ok());
     assert!(webhooks::verify(&query, &[], "a=1").is_err());
+    // A key with reserved characters matches however the sender encoded it (form or RFC 3986).
+    let odd = WebhookAuth::WebhookKey(SecretValue::new("s3cret key/+="));
+    assert!(webhooks::verify(&odd, &[], "x=1&code=s3cret+key%2F%2B%3D").is_ok());
+    assert!(webhooks::verify(&odd, &[], "code=s3cret%20key%2F%2B%3D").is_ok());
+    assert!(webhooks::verify(&odd, &[], "code=s3cret+key/+=").is_err(), "a raw + is a space");
 }
 
 #[tokio::test]
