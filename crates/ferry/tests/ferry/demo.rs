@@ -16,8 +16,9 @@ fn the_demo_runs_two_hundred_orders_to_a_consistent_end() {
     let (o, e) = text(&out);
     assert!(out.status.success(), "{o}\n{e}");
     for url in [
-        "Amazon sandbox     http://127.0.0.1:",
-        "Dataverse sandbox  http://127.0.0.1:",
+        // The sandboxes speak TLS as the real services do; the node's own listener is plain here.
+        "Amazon sandbox     https://127.0.0.1:",
+        "Dataverse sandbox  https://127.0.0.1:",
         "Ferry server       http://127.0.0.1:",
     ] {
         assert!(o.contains(url), "the demo prints where things run: {url}\n{o}");
