@@ -35,6 +35,13 @@ pub async fn sandbox_and_client(speedup: f64) -> (AmazonSandbox, AmazonClient) {
 }
 
 pub fn client_for(sandbox: &AmazonSandbox, scale: f64) -> AmazonClient {
+    let mut config = config_for(sandbox);
+    config.limits_scale = scale;
+    AmazonClient::new(config).expect("client")
+}
+
+/// The connector's config for `sandbox`: its credentials, marketplace, endpoint and token URL.
+pub fn config_for(sandbox: &AmazonSandbox) -> AmazonConfig {
     let c = sandbox.config();
     let credentials = LwaCredentials {
         client_id: c.client_id.clone(),
@@ -48,6 +55,5 @@ pub fn client_for(sandbox: &AmazonSandbox, scale: f64) -> AmazonClient {
     );
     config.endpoint = sandbox.base_url().to_owned();
     config.token_url = sandbox.token_url();
-    config.limits_scale = scale;
-    AmazonClient::new(config).expect("client")
+    config
 }

@@ -7,12 +7,11 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use ferry_connectors::amazon::AmazonClient;
 use ferry_connectors::amazon::sigv4::AwsCredentials;
 use ferry_connectors::amazon::sqs::{SqsConfig, SqsConsumer};
-use ferry_connectors::amazon::{AmazonClient, AmazonConfig, LwaCredentials};
 use ferry_connectors::dataverse::{DataverseClient, DataverseConfig, Query, RecordKey};
 use ferry_connectors::http::{Tls, TlsError};
-use ferry_model::AmazonMarketplaceId;
 use ferry_runtime::failure::Failure;
 use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
 use ferry_sandbox::dataverse::{
@@ -46,19 +45,7 @@ async fn https_sandboxes() -> Sandboxes {
 }
 
 fn amazon_client(sandbox: &AmazonSandbox, tls: Tls) -> AmazonClient {
-    let c = sandbox.config();
-    let credentials = LwaCredentials {
-        client_id: c.client_id.clone(),
-        client_secret: SecretValue::new(c.client_secret.clone()),
-        refresh_token: SecretValue::new(c.refresh_token.clone()),
-    };
-    let mut config = AmazonConfig::production(
-        ferry_connectors::amazon::Region::NorthAmerica,
-        credentials,
-        vec![AmazonMarketplaceId::new(c.marketplace_id.clone()).expect("marketplace")],
-    );
-    config.endpoint = sandbox.base_url().to_owned();
-    config.token_url = sandbox.token_url();
+    let mut config = super::amazon::config_for(sandbox);
     config.tls = tls;
     AmazonClient::new(config).expect("client")
 }
