@@ -42,7 +42,7 @@ pub use pii::Pii;
 pub use product::Product;
 pub use record_ref::{RecordRef, System};
 pub use returns::{ReturnAuthorization, ReturnLine, ReturnStatus};
-pub use settlement::{Settlement, SettlementLine, SettlementTransactionType};
+pub use settlement::{Settlement, SettlementAmountType, SettlementLine, SettlementTransactionType};
 pub use shipment::{Shipment, ShipmentLine, ShipmentStatus};
 
 /// Timestamps are UTC instants everywhere in the model.

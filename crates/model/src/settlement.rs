@@ -36,6 +36,36 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// `amount-type` of a settlement row (V1's price/fee type columns condensed). Amazon
+    /// publishes no full list either; an amount type not listed here stays `Unknown` and the
+    /// row is held for a posting rule even when its transaction type is known.
+    SettlementAmountType {
+        /// The item's price components (Principal, Shipping, Tax…).
+        ItemPrice = "ItemPrice",
+        /// Fees on an item (Commission, FBAPerUnitFulfillmentFee…).
+        ItemFees = "ItemFees",
+        /// Tax withheld by Amazon as marketplace facilitator.
+        ItemWithheldTax = "ItemWithheldTax",
+        /// Promotions (negative).
+        Promotion = "Promotion",
+        /// Shipment fees.
+        ShipmentFees = "ShipmentFees",
+        /// Reserves, reimbursements and other account-level amounts.
+        OtherTransaction = "other-transaction",
+        /// FBA inventory reimbursements.
+        FbaInventoryReimbursement = "FBA Inventory Reimbursement",
+        /// Sponsored-products advertising.
+        CostOfAdvertising = "Cost of Advertising",
+        /// Coupon redemption fee.
+        CouponRedemptionFee = "CouponRedemptionFee",
+        /// Lightning deal fee.
+        LightningDealFee = "LightningDealFee",
+        /// Subscription and service fees (Finances API service fee events).
+        ServiceFee = "ServiceFee",
+    }
+}
+
 /// One row of a settlement report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementLine {
@@ -44,7 +74,7 @@ pub struct SettlementLine {
     /// `transaction-type`.
     pub transaction_type: SettlementTransactionType,
     /// `amount-type`, e.g. `ItemPrice`, `ItemFees`.
-    pub amount_type: String,
+    pub amount_type: SettlementAmountType,
     /// `amount-description`, e.g. `Principal`, `Commission`.
     pub amount_description: String,
     /// `order-id` as written: usually an Amazon order id, but fee rows can carry an FBA
@@ -73,6 +103,12 @@ pub struct SettlementLine {
 }
 
 impl SettlementLine {
+    /// True when this version has no posting rule for the row: its transaction type or its
+    /// amount type is unknown. Such rows are kept and held for a mapping, never guessed.
+    pub fn needs_posting_rule(&self) -> bool {
+        self.transaction_type.is_unknown() || self.amount_type.is_unknown()
+    }
+
     /// The order id, if `order_id` holds a valid Amazon order id (not a shipment id).
     pub fn amazon_order_id(&self) -> Option<AmazonOrderId> {
         self.order_id.as_deref().and_then(|id| id.parse().ok())

@@ -7,4 +7,5 @@ mod store {
     mod queue;
     mod records;
     mod secrets;
+    mod tls;
 }

@@ -299,7 +299,7 @@ impl<R: Read> SettlementReader<R> {
         Ok(SettlementLine {
             settlement_id: self.summary.settlement_id.clone(),
             transaction_type: SettlementTransactionType::from(text(self.field(c.transaction_type)).as_ref()),
-            amount_type: text(self.field(c.amount_type)).into_owned(),
+            amount_type: text(self.field(c.amount_type)).into_owned().into(),
             amount_description: text(self.field(c.amount_description)).into_owned(),
             order_id: optional(self.field(c.order_id)),
             merchant_order_id: optional(self.field(c.merchant_order_id)),
@@ -372,12 +372,22 @@ pub struct SettlementTotals {
     pub by_type: BTreeMap<String, Money>,
     /// Transaction types this version does not know (held for a posting rule), with counts.
     pub unknown_types: BTreeMap<String, u64>,
+    /// Rows of a known transaction type whose amount type this version does not know, by
+    /// `transaction-type/amount-type`, with counts: held for a posting rule too.
+    pub unknown_amount_types: BTreeMap<String, u64>,
 }
 
 impl SettlementTotals {
     pub fn new(summary: SettlementSummary) -> Self {
         let zero = Money::zero(summary.total.currency());
-        SettlementTotals { summary, lines: 0, sum: zero, by_type: BTreeMap::new(), unknown_types: BTreeMap::new() }
+        SettlementTotals {
+            summary,
+            lines: 0,
+            sum: zero,
+            by_type: BTreeMap::new(),
+            unknown_types: BTreeMap::new(),
+            unknown_amount_types: BTreeMap::new(),
+        }
     }
 
     pub fn add(&mut self, line: &SettlementLine) -> Result<(), SettlementError> {
@@ -397,6 +407,8 @@ impl SettlementTotals {
         })?;
         if line.transaction_type.is_unknown() {
             *self.unknown_types.entry(kind).or_default() += 1;
+        } else if line.amount_type.is_unknown() {
+            *self.unknown_amount_types.entry(format!("{kind}/{}", line.amount_type)).or_default() += 1;
         }
         self.lines += 1;
         Ok(())

@@ -577,7 +577,7 @@ pub fn settlement_lines_from_events(
             lines.push(SettlementLine {
                 settlement_id: settlement_id.clone(),
                 transaction_type: SettlementTransactionType::ServiceFee,
-                amount_type: "ServiceFee".into(),
+                amount_type: ferry_model::SettlementAmountType::ServiceFee,
                 amount_description: fee.fee_type.clone().unwrap_or_default(),
                 order_id: event.amazon_order_id.clone(),
                 merchant_order_id: None,

@@ -43,7 +43,12 @@ const CALLING_CODES: &[(&str, &str)] = &[
     ("ES","34"),("NL","31"),("SE","46"),("PL","48"),("BE","32"),("IE","353"),("TR","90"),("AE","971"),
     ("SA","966"),("EG","20"),("IN","91"),("JP","81"),("AU","61"),("SG","65"),("CH","41"),("AT","43"),
     ("DK","45"),("NO","47"),("FI","358"),("PT","351"),("NZ","64"),("CN","86"),("KR","82"),("ZA","27"),
+    ("SM","378"),("VA","39"),
 ];
+
+/// Countries with no trunk prefix whose national numbers keep their leading 0 in E.164
+/// (Italy `06 1234 5678` → `+390612345678`; San Marino and the Vatican dial the same way).
+const KEEP_LEADING_ZERO: &[&str] = &["IT", "SM", "VA"];
 
 /// `"(206) 555-0100" | normalize_phone('US')` → `+12065550100` (E.164). Extensions
 /// (`x123`, `ext. 123`) are dropped, a leading `00` or `+` means the number is international.
@@ -65,8 +70,10 @@ fn normalize_phone(value: Value, country: Option<&str>) -> Result<Value, Error> 
             .ok_or_else(|| fail(format!("normalize_phone: no calling code known for country {country:?}")))?;
         let national = if code == "1" {
             digits.strip_prefix('1').filter(|d| d.len() == 10).unwrap_or(&digits).to_owned()
+        } else if KEEP_LEADING_ZERO.iter().any(|c| c.eq_ignore_ascii_case(country)) {
+            digits
         } else {
-            digits.trim_start_matches('0').to_owned() // trunk prefix 0 (UK 020…, DE 030…)
+            digits.strip_prefix('0').unwrap_or(&digits).to_owned() // one trunk prefix 0 (UK 020…, DE 030…)
         };
         if code == "1" && national.len() != 10 {
             return Err(fail(format!("normalize_phone: {} is not a 10-digit NANP number", mask_phone(&raw))));

@@ -195,6 +195,11 @@ fn emails_and_phones_normalise_and_errors_mask_them() {
     assert_eq!(ok("{{ '1-206-555-0100 ext. 12' | normalize_phone('US') }}", r.clone()), json!("+12065550100"));
     assert_eq!(ok("{{ '030 1234567' | normalize_phone('DE') }}", r.clone()), json!("+49301234567"));
     assert_eq!(ok("{{ '0044 20 7946 0958' | normalize_phone('US') }}", r.clone()), json!("+442079460958"));
+    // Italy keeps the leading 0 of its national numbers (no trunk prefix): Rome 06 …
+    assert_eq!(ok("{{ '06 1234 5678' | normalize_phone('IT') }}", r.clone()), json!("+390612345678"));
+    assert_eq!(ok("{{ '0549 882 555' | normalize_phone('SM') }}", r.clone()), json!("+3780549882555"));
+    // Elsewhere only one trunk 0 is dropped.
+    assert_eq!(ok("{{ '020 7946 0958' | normalize_phone('GB') }}", r.clone()), json!("+442079460958"));
     let e = err("{{ 'jane.doe@@example' | normalize_email }}", r.clone(), "is not an e-mail address");
     assert!(!e.contains("jane.doe"), "e-mail leaked: {e}");
     let e = err("{{ '555-0100' | normalize_phone('US') }}", r.clone(), "not a 10-digit NANP number");

@@ -120,7 +120,7 @@ pub fn settlement_line(transaction_type: &str, amount_type: &str, description: &
     SettlementLine {
         settlement_id: AmazonSettlementId::new("11796400482").expect("settlement id"),
         transaction_type: SettlementTransactionType::from(transaction_type),
-        amount_type: amount_type.to_owned(),
+        amount_type: amount_type.into(),
         amount_description: description.to_owned(),
         order_id: Some("114-3941689-8772232".to_owned()),
         merchant_order_id: Some("WEB-10042".to_owned()),

@@ -1,4 +1,4 @@
-use ferry_model::{AmazonOrderId, Currency, MoneyError, SettlementTransactionType};
+use ferry_model::{AmazonOrderId, Currency, MoneyError, SettlementAmountType, SettlementTransactionType};
 
 use super::fixtures::{money, settlement, usd};
 
@@ -31,6 +31,19 @@ fn transaction_types_keep_amazon_spelling() {
     assert!(unknown.is_unknown());
     assert_eq!(unknown.to_string(), "Vine Enrollment Fee");
     assert_eq!(settlement().lines[3].transaction_type, unknown);
+}
+
+#[test]
+fn a_known_transaction_with_an_unknown_amount_type_needs_a_posting_rule() {
+    let mut line = settlement().lines[0].clone();
+    assert_eq!(line.transaction_type, SettlementTransactionType::Order);
+    assert!(!line.needs_posting_rule(), "Order/ItemPrice is known");
+    line.amount_type = SettlementAmountType::from("Vine Enrollment Credit");
+    assert!(line.amount_type.is_unknown());
+    assert!(line.needs_posting_rule(), "an unknown amount type is flagged even under a known transaction type");
+    assert_eq!(line.amount_type.as_str(), "Vine Enrollment Credit", "kept verbatim");
+    let unknown_type = settlement().lines[3].clone();
+    assert!(unknown_type.needs_posting_rule());
 }
 
 #[test]

@@ -87,3 +87,25 @@ fn a_bad_row_is_named_by_row_and_column() {
     assert_eq!(errors, vec!["settlement file row 6, column amount: \"twelve\" is not a decimal".to_owned()]);
     assert!(matches!(SettlementReader::open(&b"settlement-id\tfoo\n"[..]), Err(SettlementError::MissingColumn(_))));
 }
+
+#[test]
+fn a_known_transaction_type_with_an_unknown_amount_type_is_held_for_a_posting_rule() {
+    let (file, _) = generate(&SettlementSpec { rows: 10, unknown_share: 0.0, ..Default::default() });
+    let text = String::from_utf8(file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    // Row 3 is the first transaction row: an Order. Give it an amount type Ferry does not know.
+    let mut cells: Vec<String> = lines[2].split('\t').map(str::to_owned).collect();
+    assert_eq!(cells[6], "Order");
+    cells[12] = "Vine Enrollment Credit".into();
+    lines[2] = cells.join("\t");
+    let edited = lines.join("\n");
+    let rows: Vec<_> = SettlementReader::open(edited.as_bytes()).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(rows.len(), 10, "the row is kept");
+    let flagged: Vec<_> = rows.iter().filter(|l| l.needs_posting_rule()).collect();
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0].amount_type.as_str(), "Vine Enrollment Credit");
+    let totals = SettlementReader::open(edited.as_bytes()).unwrap().totals().unwrap();
+    assert!(totals.unknown_types.is_empty());
+    assert_eq!(totals.unknown_amount_types.get("Order/Vine Enrollment Credit"), Some(&1));
+    assert!(totals.unexplained().is_zero(), "the row still counts toward the deposit");
+}
