@@ -323,6 +323,7 @@ impl<S: Store> Worker<S> {
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.poll_interval) => {}
                     _ = self.wake.notified() => {}
+                    _ = self.store.jobs_added() => {}
                     _ = stop.changed() => break,
                 }
                 continue;

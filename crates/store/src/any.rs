@@ -43,6 +43,10 @@ impl Store for AnyStore {
         }
     }
 
+    async fn jobs_added(&self) {
+        delegate!(self, s => s.jobs_added())
+    }
+
     fn write_status(&self) -> WriteStatus {
         match self {
             AnyStore::Sqlite(s) => s.write_status(),

@@ -17,6 +17,7 @@ mod sql_store;
 mod sqlite;
 pub mod testing;
 mod time;
+mod wakeups;
 
 pub use any::AnyStore;
 pub use error::StoreError;
@@ -26,6 +27,7 @@ pub use postgres::{PgStore, create_pg_schema, drop_pg_schema};
 pub use records::*;
 pub use sqlite::SqliteStore;
 pub use time::{from_micros, now_micros, to_micros};
+pub use wakeups::JOBS_CHANNEL;
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,6 +44,10 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Whether writes are going through: the last write's failure (if the most recent one
     /// failed) and when a write last changed a row. Readiness reports it.
     fn write_status(&self) -> WriteStatus;
+
+    /// Resolves when jobs may have become runnable: after this process added some, or (on
+    /// PostgreSQL) another node did. Idle workers wait on it beside their poll interval.
+    fn jobs_added(&self) -> impl Future<Output = ()> + Send;
 
     /// Applies pending migrations; safe to call on every start and from several nodes.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

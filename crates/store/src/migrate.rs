@@ -25,6 +25,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "record_coalescing",
         sql: include_str!("../migrations/postgres/0003_record_coalescing.sql"),
     },
+    Migration { version: 4, name: "job_wakeups", sql: include_str!("../migrations/postgres/0004_job_wakeups.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

@@ -12,6 +12,7 @@ use crate::StoreError;
 pub struct PgStore {
     pool: PgPool,
     health: crate::health::WriteHealth,
+    wakeups: crate::wakeups::Wakeups,
 }
 
 impl PgStore {
@@ -23,7 +24,12 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Open { url: crate::redact::url(url), reason: e.to_string() })?;
-        Ok(PgStore { pool, health: Default::default() })
+        Ok(PgStore { pool, health: Default::default(), wakeups: Default::default() })
+    }
+
+    /// Other nodes add jobs too: listen for their notifications before the first wait.
+    async fn before_waiting(&self) {
+        self.wakeups.listen_postgres(&self.pool).await;
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.

@@ -502,6 +502,11 @@ macro_rules! impl_store {
                 self.health.status()
             }
 
+            async fn jobs_added(&self) {
+                self.before_waiting().await;
+                self.wakeups.wait().await
+            }
+
             async fn migrate(&self) -> Result<()> {
                 let result: Result<()> = async {
                     sqlx::query($crate::migrate::CREATE_MIGRATIONS_TABLE)
@@ -628,6 +633,9 @@ macro_rules! impl_store {
                         }
                     };
                     tx.commit().await.db($backend, "commit accept")?;
+                    if accepted.new {
+                        self.wakeups.jobs_written();
+                    }
                     Ok(accepted)
                 }
                 .await;
@@ -639,6 +647,7 @@ macro_rules! impl_store {
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
                     let ids = insert_jobs(&mut tx, jobs).await?;
                     tx.commit().await.db($backend, "commit enqueue")?;
+                    self.wakeups.jobs_written();
                     Ok(ids)
                 }
                 .await;
@@ -651,6 +660,7 @@ macro_rules! impl_store {
                     let ids = insert_jobs(&mut tx, jobs).await?;
                     upsert_cursor(&mut tx, cursor, now_micros()).await?;
                     tx.commit().await.db($backend, "commit enqueue")?;
+                    self.wakeups.jobs_written();
                     Ok(ids)
                 }
                 .await;
@@ -738,6 +748,10 @@ macro_rules! impl_store {
                         }
                     }
                     tx.commit().await.db($backend, "commit outcomes")?;
+                    if plain.len() < outcomes.len() {
+                        // Retries and follow-up jobs may be runnable now.
+                        self.wakeups.jobs_written();
+                    }
                     Ok(applied)
                 }
                 .await;
@@ -863,6 +877,7 @@ macro_rules! impl_store {
                     let detail = if edited.is_some() { format!("as job {new_id}, payload edited") } else { format!("as job {new_id}") };
                     insert_audit(&mut tx, &AuditEntry { tenant: dl.tenant.clone(), actor: actor.into(), action: "dlq.replay".into(), subject: format!("dead letter {id}"), detail }, now).await?;
                     tx.commit().await.db($backend, "commit replay")?;
+                    self.wakeups.jobs_written();
                     Ok(new_id)
                 }
                 .await;

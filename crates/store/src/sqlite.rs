@@ -12,9 +12,13 @@ use crate::StoreError;
 pub struct SqliteStore {
     pool: SqlitePool,
     health: crate::health::WriteHealth,
+    wakeups: crate::wakeups::Wakeups,
 }
 
 impl SqliteStore {
+    /// One file has one process writing it: in-process wake-ups are all there is.
+    async fn before_waiting(&self) {}
+
     /// Opens (creating if missing) the database at `url` (`sqlite://path/to/ferry.db` or a
     /// plain path). Durability: WAL with `synchronous=FULL`, so a commit survives a power loss,
     /// not only a crash of the process.
@@ -35,7 +39,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?;
-        Ok(SqliteStore { pool, health: Default::default() })
+        Ok(SqliteStore { pool, health: Default::default(), wakeups: Default::default() })
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.

@@ -8,4 +8,5 @@ mod store {
     mod records;
     mod secrets;
     mod tls;
+    mod wakeups;
 }
