@@ -43,6 +43,14 @@ impl Store for AnyStore {
         }
     }
 
+    async fn take_rate_token(&self, key: &str, interval: Duration, burst: u32) -> Result<Option<Duration>> {
+        delegate!(self, s => s.take_rate_token(key, interval, burst))
+    }
+
+    async fn pause_rate_bucket(&self, key: &str, pause: Duration) -> Result<()> {
+        delegate!(self, s => s.pause_rate_bucket(key, pause))
+    }
+
     async fn jobs_added(&self) {
         delegate!(self, s => s.jobs_added())
     }

@@ -49,6 +49,19 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// PostgreSQL) another node did. Idle workers wait on it beside their poll interval.
     fn jobs_added(&self) -> impl Future<Output = ()> + Send;
 
+    /// Takes one request from the rate bucket `key` that every node on this store shares
+    /// (GCRA: one request per `interval`, up to `burst` at once, in one atomic statement).
+    /// `Ok(None)`: send it now; `Ok(Some(wait))`: nothing is admitted for `wait`.
+    fn take_rate_token(
+        &self,
+        key: &str,
+        interval: Duration,
+        burst: u32,
+    ) -> impl Future<Output = Result<Option<Duration>>> + Send;
+
+    /// Admits nothing from bucket `key` for `pause` (a remote's `Retry-After`), on every node.
+    fn pause_rate_bucket(&self, key: &str, pause: Duration) -> impl Future<Output = Result<()>> + Send;
+
     /// Applies pending migrations; safe to call on every start and from several nodes.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
 

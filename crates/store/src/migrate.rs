@@ -15,6 +15,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "record_coalescing",
         sql: include_str!("../migrations/sqlite/0003_record_coalescing.sql"),
     },
+    Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/sqlite/0005_rate_buckets.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -26,6 +27,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0003_record_coalescing.sql"),
     },
     Migration { version: 4, name: "job_wakeups", sql: include_str!("../migrations/postgres/0004_job_wakeups.sql") },
+    Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/postgres/0005_rate_buckets.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

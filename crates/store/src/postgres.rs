@@ -74,6 +74,8 @@ mod sql {
     use crate::sql_store::job_cols;
     pub use crate::sql_store::shared::*;
 
+    pub const TAKE_RATE_TOKEN: &str = crate::sql_store::shared::take_rate_token!("GREATEST");
+    pub const PAUSE_RATE_BUCKET: &str = crate::sql_store::shared::pause_rate_bucket!("GREATEST");
     pub const MIGRATIONS: &[crate::migrate::Migration] = crate::migrate::POSTGRES;
     pub const BEGIN_WRITE: &str = "BEGIN";
     // Nodes starting together apply each migration once.

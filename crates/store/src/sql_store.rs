@@ -22,6 +22,36 @@ pub(crate) use dead_letter_cols;
 
 /// Statements written the same way in both dialects.
 pub(crate) mod shared {
+    /// `$1` key, `$2` now, `$3` interval, `$4` burst × interval (µs); a row comes back only when
+    /// the request is admitted. `max(a, b)` is spelled per dialect by the caller's macro.
+    macro_rules! take_rate_token {
+        ($greatest:literal) => {
+            concat!(
+                "INSERT INTO rate_buckets (key, tat, paused_until, updated_at) VALUES ($1, $2 + $3, 0, $2) \
+                 ON CONFLICT (key) DO UPDATE SET tat = ",
+                $greatest,
+                "(rate_buckets.tat, $2) + $3, updated_at = $2 \
+                 WHERE rate_buckets.paused_until <= $2 AND ",
+                $greatest,
+                "(rate_buckets.tat, $2) + $3 - $2 <= $4 \
+                 RETURNING tat"
+            )
+        };
+    }
+    pub(crate) use take_rate_token;
+    /// `$1` key, `$2` now, `$3` paused until (µs).
+    macro_rules! pause_rate_bucket {
+        ($greatest:literal) => {
+            concat!(
+                "INSERT INTO rate_buckets (key, tat, paused_until, updated_at) VALUES ($1, $2, $3, $2) \
+                 ON CONFLICT (key) DO UPDATE SET paused_until = ",
+                $greatest,
+                "(rate_buckets.paused_until, $3), updated_at = $2"
+            )
+        };
+    }
+    pub(crate) use pause_rate_bucket;
+
     pub const UPSERT_LOOKUP: &str = "INSERT INTO lookup_entries (tenant_id, table_name, key, value, updated_at) \
         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, table_name, key) \
         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
@@ -500,6 +530,51 @@ macro_rules! impl_store {
 
             fn write_status(&self) -> WriteStatus {
                 self.health.status()
+            }
+
+            async fn take_rate_token(&self, key: &str, interval: std::time::Duration, burst: u32) -> Result<Option<std::time::Duration>> {
+                let interval = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX).max(1);
+                let span = interval.saturating_mul(i64::from(burst.max(1)));
+                let result: Result<Option<std::time::Duration>> = async {
+                    let now = now_micros();
+                    let admitted: Option<i64> = sqlx::query_scalar($sql::TAKE_RATE_TOKEN)
+                        .bind(key)
+                        .bind(now)
+                        .bind(interval)
+                        .bind(span)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .db($backend, "take rate token")?;
+                    if admitted.is_some() {
+                        return Ok(None);
+                    }
+                    let (tat, paused_until): (i64, i64) = sqlx::query_as("SELECT tat, paused_until FROM rate_buckets WHERE key = $1")
+                        .bind(key)
+                        .fetch_one(&self.pool)
+                        .await
+                        .db($backend, "read rate bucket")?;
+                    let wait = (paused_until - now).max(tat.max(now).saturating_add(interval) - span - now).max(1);
+                    Ok(Some(std::time::Duration::from_micros(wait as u64)))
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn pause_rate_bucket(&self, key: &str, pause: std::time::Duration) -> Result<()> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let until = now.saturating_add(i64::try_from(pause.as_micros()).unwrap_or(i64::MAX));
+                    sqlx::query($sql::PAUSE_RATE_BUCKET)
+                        .bind(key)
+                        .bind(now)
+                        .bind(until)
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "pause rate bucket")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn jobs_added(&self) {

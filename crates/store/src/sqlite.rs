@@ -52,6 +52,8 @@ mod sql {
     use crate::sql_store::job_cols;
     pub use crate::sql_store::shared::*;
 
+    pub const TAKE_RATE_TOKEN: &str = crate::sql_store::shared::take_rate_token!("max");
+    pub const PAUSE_RATE_BUCKET: &str = crate::sql_store::shared::pause_rate_bucket!("max");
     pub const MIGRATIONS: &[crate::migrate::Migration] = crate::migrate::SQLITE;
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
     pub const MIGRATION_LOCK: &str = "SELECT 1";

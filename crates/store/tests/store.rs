@@ -5,6 +5,7 @@ mod store {
     pub mod common;
     mod faults;
     mod queue;
+    mod rate_buckets;
     mod records;
     mod secrets;
     mod tls;
