@@ -210,8 +210,12 @@ fn write_node_config(node: &NodeConfig, path: &Path) -> anyhow::Result<()> {
         t.insert("options".into(), json_to_toml(&c.options)?);
         connections.push(toml::Value::Table(t));
     }
-    root.insert("connections".into(), connections.into());
+    // [node] and [store] first, then the connections (a table serialises its keys sorted).
     text.push_str(&toml::to_string(&root).context("writing the node config")?);
+    let mut rest = toml::Table::new();
+    rest.insert("connections".into(), connections.into());
+    text.push('\n');
+    text.push_str(&toml::to_string(&rest).context("writing the node config")?);
     std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
     let read = crate::config::parse(&text, &path.display().to_string(), &|_| None)
         .map_err(|e| anyhow::anyhow!("the node config written for the sandbox does not validate:\n{e}"))?;
