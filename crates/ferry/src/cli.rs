@@ -17,9 +17,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the self-contained demo (today: the runtime's self-check on an embedded store).
+    /// Run the demo in this process: Amazon orders → CRM sales orders → FBA fulfilment on local
+    /// sandboxes, with live progress (`--self-check`: the runtime's self-check instead).
     Demo(DemoArgs),
-    /// Run a node: workers over the configured store until SIGTERM or Ctrl-C, then drain.
+    /// Run a node: the flows' polls, the workers and the HTTP listener (node.listen) until
+    /// SIGTERM or Ctrl-C, then drain.
     Run,
     /// Create or upgrade the store's tables.
     Migrate,
@@ -46,7 +48,8 @@ pub enum Command {
     /// Store and list encrypted secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
-    /// Run the local Amazon (SP-API, LWA, SQS) and Dataverse simulators until Ctrl-C.
+    /// Run the local Amazon (SP-API, LWA, SQS) and Dataverse simulators until Ctrl-C, seeded as
+    /// one world, and write a node config for them (`ferry run --config <printed path>`).
     Sandbox(SandboxArgs),
     /// Prepare a Dataverse org for the flows: create the custom columns and alternate keys
     /// they need and wait until the keys are active (a second run creates nothing).
@@ -62,16 +65,16 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Amazon orders the sandbox receives (about 2% with a SKU the CRM does not know).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, conflicts_with = "self_check")]
     pub orders: usize,
     /// Run the sandboxes' clocks and rate plans this many times faster than the real services.
-    #[arg(long, default_value_t = 600.0)]
+    #[arg(long, default_value_t = 600.0, conflicts_with = "self_check")]
     pub speedup: f64,
     /// Run the runtime self-check (queue, retries, throttling, dead letters) instead.
     #[arg(long)]
     pub self_check: bool,
-    /// How many jobs the self-check runs.
-    #[arg(long, default_value_t = 2_000)]
+    /// How many jobs the self-check runs (with --self-check only).
+    #[arg(long, default_value_t = 2_000, requires = "self_check")]
     pub jobs: u32,
     /// Exit when all work is done instead of waiting for Ctrl-C.
     #[arg(long)]
@@ -86,13 +89,17 @@ pub struct SandboxArgs {
     /// Port of the Dataverse sandbox (Entra token endpoint and Web API); 0 picks one.
     #[arg(long, default_value_t = 0)]
     pub dataverse_port: u16,
-    /// Amazon orders to seed at start.
+    /// Port the printed node config listens on (webhooks, /healthz); 0 picks a free one.
     #[arg(long, default_value_t = 0)]
+    pub node_port: u16,
+    /// Amazon orders to seed at start.
+    #[arg(long, default_value_t = 40)]
     pub orders: usize,
     /// Share of seeded orders (0.0–1.0) carrying a SKU the catalogue does not know.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.05)]
     pub invalid_sku_share: f64,
-    /// Run Amazon's token buckets this many times faster than the published plans.
+    /// Run Amazon's clock (order lifecycle, report processing, fulfilment) and token buckets
+    /// this many times faster than the real service.
     #[arg(long, default_value_t = 1.0)]
     pub speedup: f64,
     /// Start Dataverse as a stock org, without the columns and keys Ferry's flows need (then

@@ -6,6 +6,7 @@ mod ferry {
     mod demo;
     mod drain;
     mod flows;
+    mod newcomer;
     mod store_fault;
     pub mod support;
     mod tls;

@@ -1,7 +1,7 @@
 //! `ferry demo`: the order flows on the sandboxes ([`super::demo_orders`]), or with
-//! `--self-check` the runtime's own self-check: a stream of jobs through the real queue on an embedded SQLite file, some of
-//! which fail once, get throttled, or are rejected for good, with live progress and a summary
-//! that checks every path did what it should.
+//! `--self-check` the runtime's own self-check: a stream of jobs through the real queue on an
+//! embedded SQLite file, some of which fail once, get throttled, or are rejected for good, with
+//! live progress and a summary that checks every path did what it should.
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -35,6 +35,10 @@ pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> 
     println!("  flows              {}", world.engine.flow_names().join(", "));
     let (ids, unknown) = world.seed_orders(args.orders, UNKNOWN_SKU_SHARE);
     println!("  seeded             {} Amazon orders ({} with a SKU the CRM does not know)", ids.len(), unknown.len());
+    println!("  counters           orders done: Amazon orders in the CRM or dead-lettered, each once;");
+    println!(
+        "                     jobs finished: jobs of every flow (an order's notification, polls and retries are several)"
+    );
     world.start_flows();
 
     let started = Instant::now();
@@ -53,13 +57,15 @@ pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> 
         }
         let p = world.progress().await?;
         let line = format!(
-            "  {:>5.1}s  orders in {:>4} · CRM orders {:>4}/{expected_crm} · fulfilments {:>3} · tracked {:>3} · dead letters {:>3} · queue {:>4}",
+            "  {:>5.1}s  orders done {:>4}/{} · CRM orders {:>4}/{expected_crm} · fulfilments {:>3} · tracked {:>3} · dead letters {:>3} · jobs finished {:>5} · queued {:>4}",
             started.elapsed().as_secs_f64(),
-            p.orders_in,
+            p.orders_done,
+            ids.len(),
             p.crm_orders,
             p.fulfilments,
             p.tracked,
             p.dead_letters,
+            p.jobs_finished,
             p.queued
         );
         if tty {

@@ -28,6 +28,8 @@ use crate::flows::Engine;
 use crate::flows::schedule::PollStats;
 
 const F1_TEMPLATE: &str = include_str!("../../../../flows/amazon-orders-to-crm.yaml");
+/// F1's `name:`.
+const F1_NAME: &str = "amazon-orders-to-crm";
 const F2_TEMPLATE: &str = include_str!("../../../../flows/crm-orders-to-fba.yaml");
 
 /// How the sandboxes limit the engine.
@@ -98,15 +100,15 @@ async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow::Res
 
 /// Writes the flow files into `dir`: the shipped ones from `base`'s flows folder when it has
 /// them, else the built-in templates; `buyer_pii` overrides F1's setting.
-fn write_flows(base: &NodeConfig, dir: &Path, opts: &WorldOptions) -> anyhow::Result<()> {
+pub fn write_flows(base: &NodeConfig, dir: &Path, crm_to_fba: bool, buyer_pii: Option<&str>) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut files = vec![("amazon-orders-to-crm.yaml", F1_TEMPLATE)];
-    if opts.crm_to_fba {
+    if crm_to_fba {
         files.push(("crm-orders-to-fba.yaml", F2_TEMPLATE));
     }
     for (name, template) in files {
         let mut text = std::fs::read_to_string(base.flows_dir.join(name)).unwrap_or_else(|_| template.to_owned());
-        if let Some(pii) = &opts.buyer_pii {
+        if let Some(pii) = buyer_pii {
             let line = text.lines().find(|l| l.trim_start().starts_with("buyer_pii:")).map(str::to_owned);
             if let Some(line) = line {
                 let indent = &line[..line.len() - line.trim_start().len()];
@@ -118,6 +120,119 @@ fn write_flows(base: &NodeConfig, dir: &Path, opts: &WorldOptions) -> anyhow::Re
     Ok(())
 }
 
+/// The two sandboxes a node is pointed at, and the CA file it trusts them with.
+pub struct Sandboxes<'a> {
+    pub amazon: &'a AmazonSandbox,
+    pub amazon_config: &'a AmazonSandboxConfig,
+    pub dataverse: &'a DataverseSandbox,
+    pub ca_file: &'a Path,
+}
+
+/// How often (seconds) the node polls: searchOrders, fulfilment orders, CRM changes.
+#[derive(Debug, Clone, Copy)]
+pub struct PollSeconds {
+    pub orders: f64,
+    pub fulfilment: f64,
+    pub crm: f64,
+}
+
+impl Sandboxes<'_> {
+    /// The node's `amazon` and `crm` connections to the sandboxes (credentials `amazon` and
+    /// `crm`, see [`seal_sandbox_credentials`]); `notifications` adds the SQS queue.
+    pub fn connections(
+        &self,
+        amazon_scale: f64,
+        crm_scale: f64,
+        polls: PollSeconds,
+        notifications: bool,
+    ) -> anyhow::Result<Vec<ConnectionConfig>> {
+        let ca_file = self.ca_file.display().to_string();
+        let mut amazon_options = json!({
+            "marketplace_ids": [self.amazon_config.marketplace_id],
+            "ca_file": ca_file,
+            "token_url": self.amazon.token_url(),
+            "aws_region": self.amazon_config.aws_region,
+            "poll_seconds": polls.orders,
+            "queue_wait_seconds": 1,
+            "fulfilment_poll_seconds": polls.fulfilment,
+        });
+        if notifications {
+            amazon_options["queue_url"] = json!(self.amazon.queue_url());
+        }
+        Ok(vec![
+            ConnectionConfig {
+                id: ConnectionId::try_from("amazon".to_string())?,
+                system: "amazon".into(),
+                endpoint: self.amazon.base_url().to_owned(),
+                credentials: Some("amazon".into()),
+                limits: json!({ "scale": amazon_scale }),
+                options: amazon_options,
+            },
+            ConnectionConfig {
+                id: ConnectionId::try_from("crm".to_string())?,
+                system: "dataverse".into(),
+                endpoint: self.dataverse.base_url(),
+                credentials: Some("crm".into()),
+                limits: json!({ "scale": crm_scale }),
+                options: json!({
+                    "tenant": ferry_sandbox::dataverse::DEFAULT_TENANT,
+                    "client_id": ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
+                    "authority": self.dataverse.authority_url(),
+                    "poll_seconds": polls.crm,
+                    "ca_file": ca_file,
+                }),
+            },
+        ])
+    }
+}
+
+/// Seals the sandboxes' fixed test credentials (and the Dataverse webhook's key) into the
+/// node's secrets table under the names [`Sandboxes::connections`] refers to, as `ferry secrets
+/// set` would.
+pub async fn seal_sandbox_credentials(
+    store: &AnyStore,
+    cfg: &NodeConfig,
+    key: &MasterKey,
+    amazon_config: &AmazonSandboxConfig,
+    webhook_key: &str,
+) -> anyhow::Result<()> {
+    for (name, value) in [
+        ("amazon.client_id", amazon_config.client_id.as_str()),
+        ("amazon.client_secret", amazon_config.client_secret.as_str()),
+        ("amazon.refresh_token", amazon_config.refresh_token.as_str()),
+        ("amazon.aws_access_key_id", amazon_config.aws_access_key_id.as_str()),
+        ("amazon.aws_secret_access_key", amazon_config.aws_secret_access_key.as_str()),
+        ("crm.client_secret", ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
+        ("crm.webhook_key", webhook_key),
+    ] {
+        store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?).await?;
+    }
+    Ok(())
+}
+
+/// Prepares the Dataverse sandbox (a stock org) as `ferry setup crm` would, then gives it the
+/// Amazon sandbox's catalogue as products; returns the catalogue's SKUs.
+pub async fn prepare_crm(dataverse: &DataverseSandbox, ca_file: &Path) -> anyhow::Result<Vec<String>> {
+    let client = DataverseClient::new(
+        DataverseConfig::new(
+            dataverse.base_url(),
+            ferry_sandbox::dataverse::DEFAULT_TENANT,
+            ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
+            SecretValue::new(ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
+        )
+        .with_authority(dataverse.authority_url())
+        .with_tls(Tls::from_ca_file(ca_file)?),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let skus: Vec<String> =
+        (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
+    let quick =
+        super::setup::SetupOptions { wait_for_keys: Duration::from_secs(60), poll_every: Duration::from_millis(100) };
+    super::setup::setup_crm(&client, quick, &mut |line: &str| tracing::debug!("setup: {line}")).await?;
+    seed_products(&client, &skus).await?;
+    Ok(skus)
+}
+
 impl World {
     /// Starts everything in `dir` (emptied first); nothing moves until [`World::start_flows`].
     pub async fn start(base: &NodeConfig, dir: &Path, opts: &WorldOptions) -> anyhow::Result<World> {
@@ -127,7 +242,7 @@ impl World {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let flows_dir = dir.join("flows");
-        write_flows(base, &flows_dir, opts)?;
+        write_flows(base, &flows_dir, opts.crm_to_fba, opts.buyer_pii.as_deref())?;
 
         // The two remote systems, over HTTPS with a CA made for this run; the node trusts it
         // through each connection's `ca_file`, as it would trust a corporate CA.
@@ -161,27 +276,7 @@ impl World {
         })
         .await?;
         dataverse.seed_reference_data().map_err(|e| anyhow::anyhow!("seeding Dataverse reference data: {e:?}"))?;
-        let dv_client = DataverseClient::new(
-            DataverseConfig::new(
-                dataverse.base_url(),
-                ferry_sandbox::dataverse::DEFAULT_TENANT,
-                ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
-                SecretValue::new(ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
-            )
-            .with_authority(dataverse.authority_url())
-            .with_tls(Tls::from_ca_file(&ca_file)?),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let skus: Vec<String> =
-            (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
-        // The sandbox starts as a stock org; Ferry's setup creates its columns and keys.
-        let quick = super::setup::SetupOptions {
-            wait_for_keys: Duration::from_secs(60),
-            poll_every: Duration::from_millis(100),
-        };
-        super::setup::setup_crm(&dv_client, quick, &mut |line: &str| tracing::debug!("setup: {line}")).await?;
-        seed_products(&dv_client, &skus).await?;
-
+        let skus = prepare_crm(&dataverse, &ca_file).await?;
         // The node, with the sandbox's test credentials sealed in its secrets table.
         let mut cfg = base.clone();
         cfg.node_id = Some("demo".into());
@@ -191,56 +286,18 @@ impl World {
             opts.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("ferry.db").display()));
         cfg.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let amazon_scale = if opts.limits == Limits::Off { 1e6 } else { opts.speedup };
-        let mut amazon_options = json!({
-            "marketplace_ids": [amazon_config.marketplace_id],
-            "ca_file": ca_file.display().to_string(),
-            "token_url": amazon.token_url(),
-            "aws_region": amazon_config.aws_region,
-            "poll_seconds": (300.0 / opts.speedup).max(1.0),
-            "queue_wait_seconds": 1,
-            "fulfilment_poll_seconds": (600.0 / opts.speedup).max(1.0),
-        });
-        if opts.notifications {
-            amazon_options["queue_url"] = json!(amazon.queue_url());
-        }
-        cfg.connections = vec![
-            ConnectionConfig {
-                id: ConnectionId::try_from("amazon".to_string())?,
-                system: "amazon".into(),
-                endpoint: amazon.base_url().to_owned(),
-                credentials: Some("amazon".into()),
-                limits: json!({ "scale": amazon_scale }),
-                options: amazon_options,
-            },
-            ConnectionConfig {
-                id: ConnectionId::try_from("crm".to_string())?,
-                system: "dataverse".into(),
-                endpoint: dataverse.base_url(),
-                credentials: Some("crm".into()),
-                limits: json!({ "scale": crm_scale }),
-                options: json!({
-                    "tenant": ferry_sandbox::dataverse::DEFAULT_TENANT,
-                    "client_id": ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
-                    "authority": dataverse.authority_url(),
-                    "poll_seconds": (120.0 / opts.speedup).max(1.0),
-                    "ca_file": ca_file.display().to_string(),
-                }),
-            },
-        ];
+        let sandboxes =
+            Sandboxes { amazon: &amazon, amazon_config: &amazon_config, dataverse: &dataverse, ca_file: &ca_file };
+        let polls = PollSeconds {
+            orders: (300.0 / opts.speedup).max(1.0),
+            fulfilment: (600.0 / opts.speedup).max(1.0),
+            crm: (120.0 / opts.speedup).max(1.0),
+        };
+        cfg.connections = sandboxes.connections(amazon_scale, crm_scale, polls, opts.notifications)?;
         let store = crate::node::open_store(&cfg).await?;
         let key = MasterKey::from_bytes(&rand::random());
         let webhook_key: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();
-        for (name, value) in [
-            ("amazon.client_id", amazon_config.client_id.as_str()),
-            ("amazon.client_secret", amazon_config.client_secret.as_str()),
-            ("amazon.refresh_token", amazon_config.refresh_token.as_str()),
-            ("amazon.aws_access_key_id", amazon_config.aws_access_key_id.as_str()),
-            ("amazon.aws_secret_access_key", amazon_config.aws_secret_access_key.as_str()),
-            ("crm.client_secret", ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
-            ("crm.webhook_key", webhook_key.as_str()),
-        ] {
-            store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?).await?;
-        }
+        seal_sandbox_credentials(&store, &cfg, &key, &amazon_config, &webhook_key).await?;
         let metrics = Arc::new(ferry_server::metrics::Metrics::new());
         let assembled = crate::node::assemble(&cfg, store.clone(), metrics.clone(), &key).await?;
         let engine = assembled.engine.clone().context("the connections did not start the order flows")?;
@@ -361,8 +418,23 @@ impl World {
         };
         let rows = self.dataverse.rows("salesorders");
         let tracked = rows.iter().filter(|r| r.get("new_trackingnumber").is_some_and(|v| !v.is_null())).count();
+        // Amazon orders F1 is done with: in the CRM, or dead-lettered (counted once per order,
+        // whichever jobs carried it: notification, poll, retry).
+        let mut orders_done: std::collections::BTreeSet<String> =
+            rows.iter().filter_map(|r| r.get("new_amazonorderid")?.as_str().map(str::to_owned)).collect();
+        if q.dead_letters_open > 0 {
+            for d in self.store.dead_letters(&self.cfg.tenant, false, 10_000).await? {
+                if d.flow == F1_NAME
+                    && let Ok(payload) = serde_json::from_str::<serde_json::Value>(&d.payload)
+                    && let Some(id) = payload.get("order_id").and_then(|v| v.as_str())
+                {
+                    orders_done.insert(id.to_owned());
+                }
+            }
+        }
         Ok(Progress {
-            orders_in: q.completed + q.dead_letters_open,
+            orders_done: orders_done.len(),
+            jobs_finished: q.completed + q.dead_letters_open,
             crm_orders: rows.len(),
             fulfilments,
             open_fulfilments,
@@ -402,7 +474,11 @@ impl World {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
-    pub orders_in: u64,
+    /// Amazon orders in the CRM or dead-lettered (each once).
+    pub orders_done: usize,
+    /// Jobs of every flow finished (completed or dead-lettered): events, polls and retries
+    /// of one order are several jobs.
+    pub jobs_finished: u64,
     pub crm_orders: usize,
     pub fulfilments: usize,
     pub open_fulfilments: usize,

@@ -55,11 +55,17 @@ pub fn shipment_event(order: &Order) -> Value {
     })
 }
 
-/// Amazon keeps 20% of the refunded commission (at most $5 per item) as a refund
-/// administration fee: the rest of the commission comes back to the seller.
-fn refunded_commission(principal: Decimal) -> Decimal {
+/// The commission of `principal` and, when it is refunded, the part Amazon keeps as a refund
+/// administration fee: 20% of the commission, at most $5 per item.
+pub fn refund_commission_parts(principal: Decimal) -> (Decimal, Decimal) {
     let commission = (principal * Decimal::new(15, 2)).round_dp(2);
     let admin_fee = (commission * Decimal::new(20, 2)).round_dp(2).min(Decimal::new(500, 2));
+    (commission, admin_fee)
+}
+
+/// What comes back to the seller of a refunded item's commission.
+fn refunded_commission(principal: Decimal) -> Decimal {
+    let (commission, admin_fee) = refund_commission_parts(principal);
     commission - admin_fee
 }
 

@@ -95,6 +95,11 @@ impl Query {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// The names of the parameters given (empty values included), in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
     /// A comma-separated array (`collectionFormat: csv`), also accepting repeated keys.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.0

@@ -498,7 +498,13 @@ impl AmazonSandbox {
     /// Closes a settlement period: a DONE `GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2` report
     /// built from every shipped order, as Amazon schedules them. Returns the report id.
     pub fn close_settlement(&self, settlement_id: &str) -> String {
-        let text = reports::settlement_from_orders(&self.shared.orders(), settlement_id);
+        self.close_settlement_with(settlement_id, None)
+    }
+
+    /// [`close_settlement`](Self::close_settlement) with the period's reserve rows (`Previous
+    /// Reserve Amount Balance` released, `Current Reserve Amount` held back).
+    pub fn close_settlement_with(&self, settlement_id: &str, reserve: Option<reports::Reserve>) -> String {
+        let text = reports::settlement_from_orders(&self.shared.orders(), settlement_id, reserve);
         self.shared.reports().add_done(reports::SETTLEMENT_V2, &self.shared.config.marketplace_id, &text)
     }
 

@@ -75,6 +75,22 @@ fn window(query: &Query, names: [&str; 4]) -> Result<Window, String> {
     let ua = parse_time(query, updated_after)?;
     let ub = parse_time(query, updated_before)?;
     let latest = Timestamp::now() - SignedDuration::from_secs(120);
+    // Amazon: a `…Before` bound "must be equal to or after the `…After` date and at least two
+    // minutes before the time of the request".
+    for (name, before, after_name, after) in
+        [(created_before, cb, created_after, ca), (updated_before, ub, updated_after, ua)]
+    {
+        if let Some(before) = before {
+            if before > latest {
+                return Err(format!(
+                    "{name} must be at least two minutes before the time of the request ({before:.0} is later than {latest:.0})"
+                ));
+            }
+            if after.is_some_and(|after| before < after) {
+                return Err(format!("{name} must be equal to or after {after_name}"));
+            }
+        }
+    }
     match (ca, ua) {
         (Some(_), Some(_)) | (None, None) => {
             Err(format!("exactly one of {created_after} and {updated_after} must be provided"))

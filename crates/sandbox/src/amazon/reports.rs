@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::http::{Query, gate, invalid_input, json_response, not_found};
 use super::state::{Orders, Status};
-use super::{fulfillment, notify, settlement};
+use super::{finances, fulfillment, notify, settlement};
 
 const API: &str = "reports_2021-06-30";
 /// Seconds at Amazon's pace a requested report spends queued, then processing.
@@ -39,17 +39,29 @@ pub struct Report {
     pub created_at: Instant,
     pub status: &'static str,
     pub document_id: Option<String>,
+    /// When processing ended (DONE, FATAL or CANCELLED); fixed once set.
+    pub processing_end: Option<Timestamp>,
 }
+
+/// A report time as Amazon writes them: `2024-03-10T13:47:20.677Z` (milliseconds, UTC).
+pub fn report_time(at: Timestamp) -> String {
+    format!("{:.3}", at.round(jiff::Unit::Millisecond).unwrap_or(at))
+}
+
+/// The processing statuses the model enumerates.
+const PROCESSING_STATUSES: &[&str] = &["CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"];
 
 impl Report {
     fn render(&self) -> Value {
         let mut value = json!({
             "reportId": self.id, "reportType": self.report_type, "marketplaceIds": self.marketplace_ids,
-            "createdTime": self.created.to_string(), "processingStatus": self.status,
+            "createdTime": report_time(self.created), "processingStatus": self.status,
         });
+        if let Some(end) = self.processing_end {
+            value["processingEndTime"] = json!(report_time(end));
+        }
         if let Some(doc) = &self.document_id {
             value["reportDocumentId"] = json!(doc);
-            value["processingEndTime"] = json!(Timestamp::now().to_string());
         }
         value
     }
@@ -116,57 +128,135 @@ impl Reports {
                 created_at: Instant::now(),
                 status: "DONE",
                 document_id: Some(document_id),
+                processing_end: Some(Timestamp::now()),
             },
         );
         id
     }
 }
 
+/// A settlement date as Amazon's field spec writes them: `2003-10-03T16:00:00-07:00` (whole
+/// seconds, with the offset; the sandbox settles in UTC).
+pub fn settlement_date(at: Timestamp) -> String {
+    format!("{}+00:00", at.strftime("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// A settlement period's reserve: what Amazon held back last period (released now, positive)
+/// and what it holds back from this one (negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserve {
+    pub previous: Decimal,
+    pub current: Decimal,
+}
+
+struct SettlementRow<'a> {
+    kind: &'static str,
+    order_id: &'a str,
+    adjustment_id: String,
+    fulfillment: &'static str,
+    amount_type: &'static str,
+    description: String,
+    amount: Decimal,
+    posted: Timestamp,
+    item_id: &'a str,
+    sku: &'a str,
+    quantity: String,
+}
+
 /// The settlement V2 file of every shipped order (principal, tax, shipping, commission, FBA
-/// fee), with the deposit as the summary row's total.
-pub fn settlement_from_orders(orders: &Orders, settlement_id: &str) -> Vec<u8> {
+/// fee), every refund (charges reversed, commission back less Amazon's refund administration
+/// fee), every account-level fee and, if given, the reserve rows, with the deposit as the
+/// summary row's total. The same amounts as the Finances API's events.
+pub fn settlement_from_orders(orders: &Orders, settlement_id: &str, reserve: Option<Reserve>) -> Vec<u8> {
     let mut rows = Vec::new();
     for order in orders.by_id.values().filter(|o| o.status == Status::Shipped) {
+        let fulfillment = if order.fulfilled_by_amazon { "AFN" } else { "MFN" };
+        let refunded = orders.refunds.get(&order.id);
         for (index, item) in order.items.iter().enumerate() {
             let principal = item.unit_price * Decimal::from(item.quantity);
             let shipping = if index == 0 { order.shipping_price } else { Decimal::ZERO };
-            let commission = -(principal * Decimal::new(15, 2)).round_dp(2);
+            let (commission, admin_fee) = finances::refund_commission_parts(principal);
             let mut amounts = vec![
-                ("ItemPrice", "Principal", principal),
-                ("ItemPrice", "Tax", item.tax),
-                ("ItemPrice", "Shipping", shipping),
-                ("ItemFees", "Commission", commission),
+                ("Order", "ItemPrice", "Principal", principal, order.last_updated),
+                ("Order", "ItemPrice", "Tax", item.tax, order.last_updated),
+                ("Order", "ItemPrice", "Shipping", shipping, order.last_updated),
+                ("Order", "ItemFees", "Commission", -commission, order.last_updated),
             ];
             if order.fulfilled_by_amazon {
-                amounts.push((
-                    "ItemFees",
-                    "FBAPerUnitFulfillmentFee",
-                    -Decimal::new(322, 2) * Decimal::from(item.quantity),
-                ));
+                let fee = -Decimal::new(322, 2) * Decimal::from(item.quantity);
+                amounts.push(("Order", "ItemFees", "FBAPerUnitFulfillmentFee", fee, order.last_updated));
             }
-            for (amount_type, description, amount) in amounts {
-                rows.push((order, item, amount_type, description, amount));
+            if let Some(&posted) = refunded {
+                amounts.extend([
+                    ("Refund", "ItemPrice", "Principal", -principal, posted),
+                    ("Refund", "ItemPrice", "Tax", -item.tax, posted),
+                    ("Refund", "ItemPrice", "Shipping", -shipping, posted),
+                    ("Refund", "ItemFees", "Commission", commission, posted),
+                    ("Refund", "ItemFees", "RefundCommission", -admin_fee, posted),
+                ]);
+            }
+            for (kind, amount_type, description, amount, posted) in amounts {
+                rows.push(SettlementRow {
+                    kind,
+                    order_id: &order.id,
+                    adjustment_id: if kind == "Refund" { format!("{}-R", item.item_id) } else { String::new() },
+                    fulfillment,
+                    amount_type,
+                    description: description.into(),
+                    amount,
+                    posted,
+                    item_id: &item.item_id,
+                    sku: &item.sku,
+                    quantity: item.quantity.to_string(),
+                });
             }
         }
     }
-    let total: Decimal = rows.iter().map(|r| r.4).sum();
+    let end = Timestamp::now();
+    let account_row = |kind, amount_type, description: String, amount, posted| SettlementRow {
+        kind,
+        order_id: "",
+        adjustment_id: String::new(),
+        fulfillment: "",
+        amount_type,
+        description,
+        amount,
+        posted,
+        item_id: "",
+        sku: "",
+        quantity: String::new(),
+    };
+    for fee in &orders.service_fees {
+        rows.push(account_row("ServiceFee", "ServiceFee", fee.fee_type.clone(), -fee.amount, fee.posted));
+    }
+    if let Some(reserve) = reserve {
+        let (previous, current) = ("Previous Reserve Amount Balance", "Current Reserve Amount");
+        rows.push(account_row("other-transaction", "other-transaction", previous.into(), reserve.previous, end));
+        rows.push(account_row("other-transaction", "other-transaction", current.into(), reserve.current, end));
+    }
+    let total: Decimal = rows.iter().map(|r| r.amount).sum();
     let currency = orders.by_id.values().next().map_or("USD", |o| o.currency.as_str()).to_owned();
     let mut out = Vec::new();
     let _ = writeln!(out, "{}", settlement::V2_COLUMNS.join("\t"));
-    let start = orders.by_id.values().map(|o| o.created).min().unwrap_or_else(Timestamp::now);
-    let end = Timestamp::now();
+    let start = orders.by_id.values().map(|o| o.created).min().unwrap_or(end);
+    let (start, end) = (settlement_date(start), settlement_date(end));
     let _ = writeln!(out, "{settlement_id}\t{start}\t{end}\t{end}\t{total:.2}\t{currency}{}", "\t".repeat(17));
-    for (order, item, amount_type, description, amount) in rows {
+    for row in rows {
         let _ = writeln!(
             out,
-            "{settlement_id}\t\t\t\t\t{currency}\tOrder\t{}\t\t\t\tAmazon.com\t{amount_type}\t{description}\t{amount:.2}\t{}\t{}\t{}\t{}\t\t\t{}\t{}",
-            order.id,
-            if order.fulfilled_by_amazon { "AFN" } else { "MFN" },
-            order.last_updated.strftime("%Y-%m-%d"),
-            order.last_updated.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            item.item_id,
-            item.sku,
-            item.quantity,
+            "{settlement_id}\t\t\t\t\t{currency}\t{}\t{}\t\t{}\t\tAmazon.com\t{}\t{}\t{:.2}\t{}\t{}\t{}\t{}\t\t\t{}\t{}",
+            row.kind,
+            row.order_id,
+            row.adjustment_id,
+            row.amount_type,
+            row.description,
+            row.amount,
+            row.fulfillment,
+            row.posted.strftime("%Y-%m-%d"),
+            row.posted.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            row.item_id,
+            row.sku,
+            row.quantity,
         );
     }
     out
@@ -266,6 +356,7 @@ impl Shared {
                 let Some(report) = reports.reports.get_mut(&id) else { continue };
                 report.status = if document.is_some() { "DONE" } else { "FATAL" };
                 report.document_id = document;
+                report.processing_end = Some(Timestamp::now());
                 finished_notification(&self.config.seller_id, report)
             };
             self.publish(notification);
@@ -324,30 +415,94 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap
             created_at: Instant::now(),
             status: "IN_QUEUE",
             document_id: None,
+            processing_end: None,
         },
     );
     json_response(StatusCode::ACCEPTED, &json!({ "reportId": id }), rate)
+}
+
+/// What a getReports listing filters on; a `nextToken` carries it (with the offset of the next
+/// page), so page 2 is the same listing as page 1.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Listing {
+    types: Vec<String>,
+    statuses: Vec<String>,
+    marketplaces: Vec<String>,
+    since: Timestamp,
+    until: Timestamp,
+    size: usize,
+    offset: usize,
+}
+
+const TOKEN_PREFIX: &str = "ferry-reports:";
+
+fn encode_listing(listing: &Listing) -> String {
+    use base64::Engine as _;
+    let json = serde_json::to_string(listing).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{json}"))
+}
+
+fn decode_listing(token: &str) -> Option<Listing> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    serde_json::from_str(text.strip_prefix(TOKEN_PREFIX)?).ok()
+}
+
+/// The listing a first-page request asks for (every filter the model lists).
+fn listing_from(query: &Query) -> Result<Listing, String> {
+    let types = query.list("reportTypes");
+    if types.is_empty() {
+        return Err("Either reportTypes or nextToken is required".into());
+    }
+    if types.len() > 10 {
+        return Err("reportTypes may list at most 10 report types".into());
+    }
+    let statuses = query.list("processingStatuses");
+    if let Some(bad) = statuses.iter().find(|s| !PROCESSING_STATUSES.contains(&s.as_str())) {
+        return Err(format!("Invalid input in processing status: {bad:?}"));
+    }
+    let marketplaces = query.list("marketplaceIds");
+    if marketplaces.len() > 10 {
+        return Err("marketplaceIds may list at most 10 marketplaces".into());
+    }
+    let size = match query.get("pageSize").map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        _ => return Err("pageSize must be between 1 and 100".into()),
+    };
+    let time = |name: &str| {
+        query
+            .get(name)
+            .map(|v| v.parse::<Timestamp>().map_err(|_| format!("{name} must be an ISO 8601 date-time, got {v:?}")))
+            .transpose()
+    };
+    let now = Timestamp::now();
+    let since = time("createdSince")?.unwrap_or(now - jiff::SignedDuration::from_hours(90 * 24));
+    let until = time("createdUntil")?.unwrap_or(now);
+    if until < since {
+        return Err("createdUntil must be after createdSince".into());
+    }
+    Ok(Listing { types, statuses, marketplaces, since, until, size, offset: 0 })
 }
 
 pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let rate = gate!(shared, API, "getReports", &headers);
     shared.advance_reports();
     let query = Query::parse(raw.as_deref());
-    let types = query.list("reportTypes");
-    let statuses = query.list("processingStatuses");
-    if types.is_empty() && query.get("nextToken").is_none() {
-        return invalid_input("reportTypes is required unless nextToken is given", rate);
-    }
-    let size = match query.get("pageSize").map(str::parse::<usize>) {
-        None => 10,
-        Some(Ok(n)) if (1..=100).contains(&n) => n,
-        _ => return invalid_input("pageSize must be between 1 and 100", rate),
-    };
-    let offset = match query.get("nextToken") {
-        None => 0,
-        Some(t) => match t.strip_prefix("rep-").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) => n,
-            None => return invalid_input("nextToken is invalid", rate),
+    let listing = match query.get("nextToken") {
+        // "include this token as the only parameter. Specifying nextToken with any other
+        // parameters will cause the request to fail."
+        Some(_) if query.names().any(|name| name != "nextToken") => {
+            return invalid_input("nextToken must be the only parameter when it is given", rate);
+        }
+        Some(token) => match decode_listing(token) {
+            Some(listing) => listing,
+            None => return invalid_input("nextToken is invalid or expired", rate),
+        },
+        None => match listing_from(&query) {
+            Ok(listing) => listing,
+            Err(message) => return invalid_input(message, rate),
         },
     };
     let reports = shared.reports();
@@ -356,13 +511,17 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
         .reports
         .values()
         .rev()
-        .filter(|r| types.is_empty() || types.contains(&r.report_type))
-        .filter(|r| statuses.is_empty() || statuses.iter().any(|s| s == r.status))
+        .filter(|r| listing.types.contains(&r.report_type))
+        .filter(|r| listing.statuses.is_empty() || listing.statuses.iter().any(|s| s == r.status))
+        .filter(|r| {
+            listing.marketplaces.is_empty() || r.marketplace_ids.iter().any(|m| listing.marketplaces.contains(m))
+        })
+        .filter(|r| r.created >= listing.since && r.created <= listing.until)
         .collect();
-    let page: Vec<Value> = matching.iter().skip(offset).take(size).map(|r| r.render()).collect();
+    let page: Vec<Value> = matching.iter().skip(listing.offset).take(listing.size).map(|r| r.render()).collect();
     let mut body = json!({ "reports": page });
-    if offset + size < matching.len() {
-        body["nextToken"] = json!(format!("rep-{}", offset + size));
+    if listing.offset + listing.size < matching.len() {
+        body["nextToken"] = json!(encode_listing(&Listing { offset: listing.offset + listing.size, ..listing }));
     }
     json_response(StatusCode::OK, &body, rate)
 }

@@ -2,6 +2,7 @@
 //! conformance to the response schemas in Amazon's models.
 
 mod conformance;
+mod fidelity;
 mod orders;
 mod schema;
 
