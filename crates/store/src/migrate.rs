@@ -16,6 +16,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0003_record_coalescing.sql"),
     },
     Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/sqlite/0005_rate_buckets.sql") },
+    Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/sqlite/0006_fair_claims.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -28,6 +29,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     },
     Migration { version: 4, name: "job_wakeups", sql: include_str!("../migrations/postgres/0004_job_wakeups.sql") },
     Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/postgres/0005_rate_buckets.sql") },
+    Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/postgres/0006_fair_claims.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

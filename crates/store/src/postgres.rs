@@ -91,6 +91,8 @@ mod sql {
         RETURNING id, dedupe_key";
 
     pub const CLAIM: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim_coalesced($1, $2, $3, $4)");
+    /// [`CLAIM`] for one tenant's jobs (`$5`): a fair share when several tenants have work.
+    pub const CLAIM_TENANT: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim_tenant($1, $2, $3, $4, $5)");
     pub const HEARTBEAT: &str = "SELECT * FROM ferry_heartbeat($1::json, $2, $3)";
     /// Every statement that locks several job rows locks them in id order.
     pub const LOCK_JOBS: Option<&str> = Some(

@@ -22,6 +22,9 @@ pub(crate) use dead_letter_cols;
 
 /// Statements written the same way in both dialects.
 pub(crate) mod shared {
+    /// The tenants with a due job (`$1` now): one index probe each.
+    pub const DUE_TENANTS: &str = "SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM jobs j \
+        WHERE j.tenant_id = t.id AND j.state = 'available' AND j.run_at <= $1) ORDER BY t.id";
     /// `$1` key, `$2` now, `$3` interval, `$4` burst × interval (µs); a row comes back only when
     /// the request is admitted. `max(a, b)` is spelled per dialect by the caller's macro.
     macro_rules! take_rate_token {
@@ -745,14 +748,55 @@ macro_rules! impl_store {
             async fn claim(&self, owner: &str, limit: u32, lease: std::time::Duration) -> Result<Vec<Job>> {
                 let result: Result<Vec<Job>> = async {
                     let now = now_micros();
-                    let rows = sqlx::query($sql::CLAIM)
-                        .bind(owner)
-                        .bind(micros_after(now, lease))
+                    let until = micros_after(now, lease);
+                    // Tenants share the workers: with several tenants due, each gets an equal
+                    // share of the claim, starting from a tenant that moves on each time, so a
+                    // backlog of one never delays another's new job by more than one claim.
+                    let due: Vec<String> = sqlx::query_scalar($sql::DUE_TENANTS)
                         .bind(now)
-                        .bind(i64::from(limit))
                         .fetch_all(&self.pool)
                         .await
-                        .db($backend, "claim jobs")?;
+                        .db($backend, "find due tenants")?;
+                    let mut rows = Vec::new();
+                    if due.len() <= 1 {
+                        rows = sqlx::query($sql::CLAIM)
+                            .bind(owner)
+                            .bind(until)
+                            .bind(now)
+                            .bind(i64::from(limit))
+                            .fetch_all(&self.pool)
+                            .await
+                            .db($backend, "claim jobs")?;
+                    } else {
+                        // Rounds of equal shares; a tenant that could not fill its share
+                        // drops out, and the rest share what is left.
+                        let start = (now.unsigned_abs() / 1000) as usize % due.len();
+                        let mut hungry: Vec<&String> = due.iter().cycle().skip(start).take(due.len()).collect();
+                        while !hungry.is_empty() && (rows.len() as u32) < limit {
+                            let share = (limit - rows.len() as u32).div_ceil(hungry.len() as u32);
+                            let mut still = Vec::with_capacity(hungry.len());
+                            for tenant in hungry {
+                                let want = share.min(limit - rows.len() as u32);
+                                if want == 0 {
+                                    break;
+                                }
+                                let got = sqlx::query($sql::CLAIM_TENANT)
+                                    .bind(owner)
+                                    .bind(until)
+                                    .bind(now)
+                                    .bind(i64::from(want))
+                                    .bind(tenant)
+                                    .fetch_all(&self.pool)
+                                    .await
+                                    .db($backend, "claim jobs")?;
+                                if got.len() as u32 == want {
+                                    still.push(tenant);
+                                }
+                                rows.extend(got);
+                            }
+                            hungry = still;
+                        }
+                    }
                     let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
                     jobs.sort_by_key(|j| (j.run_at, j.id));
                     Ok(jobs)

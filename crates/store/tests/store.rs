@@ -3,6 +3,7 @@
 mod store {
     mod coalesce;
     pub mod common;
+    mod fairness;
     mod faults;
     mod queue;
     mod rate_buckets;
