@@ -106,21 +106,22 @@ impl Store for AnyStore {
         delegate!(self, s => s.dead_letters(tenant, open_only, limit))
     }
 
-    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
-        delegate!(self, s => s.dead_letter(id))
+    async fn dead_letter(&self, tenant: &TenantId, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+        delegate!(self, s => s.dead_letter(tenant, id))
     }
 
     async fn replay_dead_letter(
         &self,
+        tenant: &TenantId,
         id: DeadLetterId,
         edited_payload: Option<&serde_json::Value>,
         actor: &str,
     ) -> Result<JobId> {
-        delegate!(self, s => s.replay_dead_letter(id, edited_payload, actor))
+        delegate!(self, s => s.replay_dead_letter(tenant, id, edited_payload, actor))
     }
 
-    async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
-        delegate!(self, s => s.discard_dead_letter(id, actor))
+    async fn discard_dead_letter(&self, tenant: &TenantId, id: DeadLetterId, actor: &str) -> Result<()> {
+        delegate!(self, s => s.discard_dead_letter(tenant, id, actor))
     }
 
     async fn xref(&self, key: &XrefKey) -> Result<Option<String>> {
@@ -151,8 +152,8 @@ impl Store for AnyStore {
         delegate!(self, s => s.audit_log(tenant, limit))
     }
 
-    async fn put_secret(&self, secret: &SealedSecret) -> Result<()> {
-        delegate!(self, s => s.put_secret(secret))
+    async fn put_secret(&self, secret: &SealedSecret, actor: &str) -> Result<()> {
+        delegate!(self, s => s.put_secret(secret, actor))
     }
 
     async fn secret(&self, tenant: &TenantId, name: &str) -> Result<Option<SealedSecret>> {

@@ -100,20 +100,32 @@ pub trait Store: Send + Sync + Clone + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
 
-    /// One dead letter.
-    fn dead_letter(&self, id: DeadLetterId) -> impl Future<Output = Result<Option<DeadLetter>>> + Send;
+    /// One dead letter of a tenant; another tenant's id is not found.
+    fn dead_letter(
+        &self,
+        tenant: &TenantId,
+        id: DeadLetterId,
+    ) -> impl Future<Output = Result<Option<DeadLetter>>> + Send;
 
-    /// Replays an open dead letter as a new job (with an edited payload if given), in one
-    /// transaction with marking it replayed and an audit row.
+    /// Replays an open dead letter of a tenant as a new job (with an edited payload if given),
+    /// in one transaction with marking it replayed and an audit row. Another tenant's id is
+    /// [`StoreError::NotFound`].
     fn replay_dead_letter(
         &self,
+        tenant: &TenantId,
         id: DeadLetterId,
         edited_payload: Option<&serde_json::Value>,
         actor: &str,
     ) -> impl Future<Output = Result<JobId>> + Send;
 
-    /// Discards an open dead letter, with an audit row.
-    fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Discards an open dead letter of a tenant, with an audit row. Another tenant's id is
+    /// [`StoreError::NotFound`].
+    fn discard_dead_letter(
+        &self,
+        tenant: &TenantId,
+        id: DeadLetterId,
+        actor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// The target id recorded for a source record.
     fn xref(&self, key: &XrefKey) -> impl Future<Output = Result<Option<String>>> + Send;
@@ -160,8 +172,8 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Every node's last reported breaker states.
     fn breakers(&self) -> impl Future<Output = Result<Vec<BreakerRow>>> + Send;
 
-    /// Stores a sealed secret (insert or replace).
-    fn put_secret(&self, secret: &SealedSecret) -> impl Future<Output = Result<()>> + Send;
+    /// Stores a sealed secret (insert or replace), with an audit row naming `actor`.
+    fn put_secret(&self, secret: &SealedSecret, actor: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// One sealed secret.
     fn secret(&self, tenant: &TenantId, name: &str) -> impl Future<Output = Result<Option<SealedSecret>>> + Send;

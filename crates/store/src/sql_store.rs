@@ -806,21 +806,23 @@ macro_rules! impl_store {
                 rows.iter().map(dead_letter_from_row).collect()
             }
 
-            async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
-                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+            async fn dead_letter(&self, tenant: &TenantId, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1 AND tenant_id = $2"))
                     .bind(id.0)
+                    .bind(tenant.as_ref())
                     .fetch_optional(&self.pool)
                     .await
                     .db($backend, "read dead letter")?;
                 row.as_ref().map(dead_letter_from_row).transpose()
             }
 
-            async fn replay_dead_letter(&self, id: DeadLetterId, edited: Option<&serde_json::Value>, actor: &str) -> Result<JobId> {
+            async fn replay_dead_letter(&self, tenant: &TenantId, id: DeadLetterId, edited: Option<&serde_json::Value>, actor: &str) -> Result<JobId> {
                 let result: Result<JobId> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin replay")?;
-                    let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+                    let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1 AND tenant_id = $2"))
                         .bind(id.0)
+                        .bind(tenant.as_ref())
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "read dead letter")?;
@@ -869,12 +871,13 @@ macro_rules! impl_store {
                 self.health.note(result, |_| true)
             }
 
-            async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
+            async fn discard_dead_letter(&self, tenant: &TenantId, id: DeadLetterId, actor: &str) -> Result<()> {
                 let result: Result<()> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin discard")?;
-                    let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1")
+                    let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1 AND tenant_id = $2")
                         .bind(id.0)
+                        .bind(tenant.as_ref())
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "read dead letter")?;
@@ -1110,7 +1113,7 @@ macro_rules! impl_store {
                     .collect())
             }
 
-            async fn put_secret(&self, s: &SealedSecret) -> Result<()> {
+            async fn put_secret(&self, s: &SealedSecret, actor: &str) -> Result<()> {
                 let result: Result<()> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin secret")?;
@@ -1124,7 +1127,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .db($backend, "write secret")?;
-                    insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: "cli".into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: actor.into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
                     tx.commit().await.db($backend, "commit secret")
                 }
                 .await;

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod actor;
 mod bench;
 mod bench_orders;
 mod check;
@@ -16,6 +17,8 @@ mod status;
 mod tables;
 
 use std::process::ExitCode;
+
+pub use actor::AuditArgs;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigErrors, NodeConfig};

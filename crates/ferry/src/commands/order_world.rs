@@ -239,7 +239,7 @@ impl World {
             ("crm.client_secret", ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
             ("crm.webhook_key", webhook_key.as_str()),
         ] {
-            store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?).await?;
+            store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?, "demo").await?;
         }
         let metrics = Arc::new(ferry_server::metrics::Metrics::new());
         let assembled = crate::node::assemble(&cfg, store.clone(), metrics.clone(), &key).await?;
