@@ -11,7 +11,7 @@ use crate::config::NodeConfig;
 /// Opens the configured store, applies migrations and registers the tenant and connections.
 pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
     if cfg.store_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&cfg.data_dir)
+        ferry_store::private_dir(&cfg.data_dir)
             .with_context(|| format!("cannot create data folder {}", cfg.data_dir.display()))?;
     }
     let store = AnyStore::open(&cfg.store_url).await?;

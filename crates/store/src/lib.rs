@@ -30,6 +30,19 @@ pub use time::{from_micros, now_micros, to_micros};
 use std::future::Future;
 use std::time::Duration;
 
+/// Creates `dir` and any missing parents with mode 0700 (owner only); an existing folder is
+/// left as it is. For the data folder, which holds the database and the master key.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// The result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

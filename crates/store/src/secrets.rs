@@ -132,7 +132,7 @@ fn aad(tenant: &TenantId, name: &str) -> Vec<u8> {
 /// Creates a new file readable only by its owner.
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::private_dir(dir)?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

@@ -23,6 +23,7 @@ impl SqliteStore {
         if path.is_empty() {
             return Err(StoreError::Open { url: url.into(), reason: "no file path given".into() });
         }
+        prepare_private_file(path).map_err(|reason| StoreError::Open { url: url.into(), reason })?;
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?
             .create_if_missing(true)
@@ -42,6 +43,40 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Buyer data and sealed secrets live in the file: only its owner may read it. A folder
+/// Ferry creates for it is made 0700 and the file 0600 (SQLite gives the -wal and -shm files
+/// the database file's mode). An existing file, and its -wal/-shm, lose any group and other
+/// permissions when Ferry opens it; an existing folder is left as it is (it may be shared).
+fn prepare_private_file(path: &str) -> Result<(), String> {
+    let file = path.split('?').next().unwrap_or(path);
+    if file.is_empty() || file == ":memory:" || path.contains("mode=memory") {
+        return Ok(());
+    }
+    let file = std::path::Path::new(file);
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private_dir(dir).map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", file.display())),
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let f = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+            let Ok(meta) = std::fs::metadata(&f) else { continue };
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode & 0o700))
+                    .map_err(|e| format!("cannot make {} private (mode 0600): {e}", f.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 mod sql {
