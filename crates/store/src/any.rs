@@ -26,6 +26,16 @@ impl AnyStore {
     }
 }
 
+impl AnyStore {
+    /// Seals payloads at rest under the node's master key (see [`SqliteStore::with_payload_key`]).
+    pub fn with_payload_key(self, key: std::sync::Arc<secrets::MasterKey>) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_payload_key(key)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.with_payload_key(key)),
+        }
+    }
+}
+
 macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
@@ -150,6 +160,10 @@ impl Store for AnyStore {
 
     async fn audit_log(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRow>> {
         delegate!(self, s => s.audit_log(tenant, limit))
+    }
+
+    async fn purge(&self, tenant: &TenantId, before: jiff::Timestamp) -> Result<Purged> {
+        delegate!(self, s => s.purge(tenant, before))
     }
 
     async fn put_secret(&self, secret: &SealedSecret, actor: &str) -> Result<()> {

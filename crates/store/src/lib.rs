@@ -185,6 +185,14 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Every node's last reported breaker states.
     fn breakers(&self) -> impl Future<Output = Result<Vec<BreakerRow>>> + Send;
 
+    /// Deletes a tenant's rows older than `before` that no open work needs, with the payloads
+    /// they hold: inbox events received before it, resolved (replayed or discarded) dead
+    /// letters resolved before it, completed and dead jobs last changed before it that no
+    /// remaining dead letter names, and run traces written before it except those of a
+    /// remaining dead letter's job. Other tenants' rows are untouched. An event redelivered
+    /// after its inbox row is gone is accepted again: the retention is also the dedupe window.
+    fn purge(&self, tenant: &TenantId, before: jiff::Timestamp) -> impl Future<Output = Result<Purged>> + Send;
+
     /// Stores a sealed secret (insert or replace), with an audit row naming `actor`.
     fn put_secret(&self, secret: &SealedSecret, actor: &str) -> impl Future<Output = Result<()>> + Send;
 

@@ -15,6 +15,7 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "record_coalescing",
         sql: include_str!("../migrations/sqlite/0003_record_coalescing.sql"),
     },
+    Migration { version: 4, name: "retention", sql: include_str!("../migrations/sqlite/0004_retention.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -25,6 +26,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "record_coalescing",
         sql: include_str!("../migrations/postgres/0003_record_coalescing.sql"),
     },
+    Migration { version: 4, name: "retention", sql: include_str!("../migrations/postgres/0004_retention.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

@@ -12,6 +12,8 @@ use crate::StoreError;
 pub struct PgStore {
     pool: PgPool,
     health: crate::health::WriteHealth,
+    /// Seals payloads on write and opens them on read (see [`Self::with_payload_key`]).
+    payload_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
 }
 
 impl PgStore {
@@ -23,7 +25,16 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Open { url: crate::redact::url(url), reason: e.to_string() })?;
-        Ok(PgStore { pool, health: Default::default() })
+        Ok(PgStore { pool, health: Default::default(), payload_key: None })
+    }
+
+    /// Seals every payload written from now on (inbox events, jobs, and so dead letters)
+    /// under `key`, the node's master key, and opens sealed payloads on read. Clear payloads
+    /// written before still read as they are. Without a key, payloads are written in clear and
+    /// sealed ones are returned sealed.
+    pub fn with_payload_key(mut self, key: std::sync::Arc<crate::secrets::MasterKey>) -> Self {
+        self.payload_key = Some(key);
+        self
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.
