@@ -31,6 +31,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete the tenant's processed buyer data older than `store.retention_days` (a running
+    /// node also does this at start and every hour).
+    Purge,
     /// Validate the node config and every flow in the flows folder, without running anything.
     Check,
     /// Work with flow mappings.
