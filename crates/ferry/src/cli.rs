@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::commands::AuditArgs;
+
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about = "Ferry keeps Amazon, Microsoft Dynamics and your web store in sync.")]
 pub struct Cli {
@@ -31,6 +33,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete the tenant's processed buyer data older than `store.retention_days` (a running
+    /// node also does this at start and every hour).
+    Purge,
     /// Validate the node config and every flow in the flows folder, without running anything.
     Check,
     /// Work with flow mappings.
@@ -172,9 +177,12 @@ pub enum DlqCommand {
     /// Show one dead letter: step, error, attempts, payload (PII redacted).
     Show {
         id: String,
-        /// Print the payload unredacted (to edit it for a replay). Never use in logs.
+        /// Print the payload unredacted (to edit it for a replay); written to the audit log.
+        /// Never use in logs.
         #[arg(long)]
         unredacted: bool,
+        #[command(flatten)]
+        audit: AuditArgs,
     },
     /// Replay a dead letter as a new job, optionally with an edited payload.
     Replay {
@@ -182,9 +190,15 @@ pub enum DlqCommand {
         /// A JSON file with the edited payload ("-" reads standard input).
         #[arg(long)]
         payload: Option<PathBuf>,
+        #[command(flatten)]
+        audit: AuditArgs,
     },
     /// Discard a dead letter (kept for the record, never run again).
-    Discard { id: String },
+    Discard {
+        id: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,7 +235,11 @@ pub enum RatesCommand {
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
     /// Store a secret; the value is read from standard input, never from the command line.
-    Set { name: String },
+    Set {
+        name: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
     /// List secret names and dates (never values).
     List,
 }

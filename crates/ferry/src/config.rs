@@ -44,6 +44,7 @@ struct RawNode {
 struct RawStore {
     url: Option<Spanned<String>>,
     max_connections: Option<u32>,
+    retention_days: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -92,6 +93,9 @@ pub struct NodeConfig {
     pub flows_dir: PathBuf,
     pub store_url: String,
     pub store_max_connections: u32,
+    /// `store.retention_days`: processed buyer data (inbox events, finished jobs, resolved
+    /// dead letters, run traces) older than this is purged.
+    pub retention_days: u32,
     pub workers: u32,
     pub concurrency: u32,
     pub lease: Duration,
@@ -154,6 +158,7 @@ pub fn defaults() -> NodeConfig {
         data_dir,
         flows_dir: PathBuf::from("flows"),
         store_max_connections: 16,
+        retention_days: RETENTION_DAYS,
         workers: 2,
         concurrency: 64,
         lease: Duration::from_secs(30),
@@ -163,6 +168,10 @@ pub fn defaults() -> NodeConfig {
         tls: None,
     }
 }
+
+/// The default of `store.retention_days`, and its largest value (ten years).
+pub const RETENTION_DAYS: u32 = 30;
+const MAX_RETENTION_DAYS: u32 = 3_650;
 
 fn unreachable_tenant() -> TenantId {
     // "default" is a valid tenant id; this path exists only so no panic is possible.
@@ -276,6 +285,9 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
     }
     if let Some(n) = positive(&raw.workers.max_attempts, "workers.max_attempts", 100) {
         cfg.max_attempts = n;
+    }
+    if let Some(n) = positive(&raw.store.retention_days, "store.retention_days", MAX_RETENTION_DAYS) {
+        cfg.retention_days = n;
     }
     for c in &raw.connections {
         let id = match ConnectionId::try_from(c.id.get_ref().clone()) {

@@ -11,10 +11,12 @@ use crate::config::NodeConfig;
 /// Opens the configured store, applies migrations and registers the tenant and connections.
 pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
     if cfg.store_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&cfg.data_dir)
+        ferry_store::private_dir(&cfg.data_dir)
             .with_context(|| format!("cannot create data folder {}", cfg.data_dir.display()))?;
     }
-    let store = AnyStore::open(&cfg.store_url).await?;
+    // Payloads kept for work and replay carry buyer data: sealed under the node's key.
+    let key = Arc::new(crate::commands::master_key(cfg)?);
+    let store = AnyStore::open(&cfg.store_url).await?.with_payload_key(key);
     store.migrate().await?;
     store.ensure_tenant(&cfg.tenant, cfg.tenant.as_ref()).await?;
     for c in &cfg.connections {
@@ -30,6 +32,45 @@ pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
             .await?;
     }
     Ok(store)
+}
+
+/// How often a running node purges data past its retention.
+pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// Deletes the tenant's processed data older than `store.retention_days` (see [`Store::purge`]).
+pub async fn purge<S: Store>(cfg: &NodeConfig, store: &S) -> anyhow::Result<ferry_store::Purged> {
+    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(cfg.retention_days));
+    let purged = store.purge(&cfg.tenant, cutoff).await.context("purging data past store.retention_days")?;
+    tracing::info!(
+        retention_days = cfg.retention_days,
+        inbox = purged.inbox,
+        jobs = purged.jobs,
+        dead_letters = purged.dead_letters,
+        runs = purged.runs,
+        "purged data past its retention"
+    );
+    Ok(purged)
+}
+
+/// Purges at once and then every [`PURGE_EVERY`] until `stop` turns true; a failed purge is
+/// logged and tried again at the next tick.
+pub fn spawn_purges<S: Store>(
+    cfg: &NodeConfig,
+    store: S,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let cfg = cfg.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = purge(&cfg, &store).await {
+                tracing::warn!(error = %format!("{e:#}"), "retention purge failed; trying again in an hour");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(PURGE_EVERY) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    })
 }
 
 /// The pool settings a config asks for.

@@ -26,6 +26,16 @@ impl AnyStore {
     }
 }
 
+impl AnyStore {
+    /// Seals payloads at rest under the node's master key (see [`SqliteStore::with_payload_key`]).
+    pub fn with_payload_key(self, key: std::sync::Arc<secrets::MasterKey>) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_payload_key(key)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(s.with_payload_key(key)),
+        }
+    }
+}
+
 macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
@@ -118,21 +128,22 @@ impl Store for AnyStore {
         delegate!(self, s => s.dead_letters(tenant, open_only, limit))
     }
 
-    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
-        delegate!(self, s => s.dead_letter(id))
+    async fn dead_letter(&self, tenant: &TenantId, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+        delegate!(self, s => s.dead_letter(tenant, id))
     }
 
     async fn replay_dead_letter(
         &self,
+        tenant: &TenantId,
         id: DeadLetterId,
         edited_payload: Option<&serde_json::Value>,
         actor: &str,
     ) -> Result<JobId> {
-        delegate!(self, s => s.replay_dead_letter(id, edited_payload, actor))
+        delegate!(self, s => s.replay_dead_letter(tenant, id, edited_payload, actor))
     }
 
-    async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
-        delegate!(self, s => s.discard_dead_letter(id, actor))
+    async fn discard_dead_letter(&self, tenant: &TenantId, id: DeadLetterId, actor: &str) -> Result<()> {
+        delegate!(self, s => s.discard_dead_letter(tenant, id, actor))
     }
 
     async fn xref(&self, key: &XrefKey) -> Result<Option<String>> {
@@ -163,8 +174,12 @@ impl Store for AnyStore {
         delegate!(self, s => s.audit_log(tenant, limit))
     }
 
-    async fn put_secret(&self, secret: &SealedSecret) -> Result<()> {
-        delegate!(self, s => s.put_secret(secret))
+    async fn purge(&self, tenant: &TenantId, before: jiff::Timestamp) -> Result<Purged> {
+        delegate!(self, s => s.purge(tenant, before))
+    }
+
+    async fn put_secret(&self, secret: &SealedSecret, actor: &str) -> Result<()> {
+        delegate!(self, s => s.put_secret(secret, actor))
     }
 
     async fn secret(&self, tenant: &TenantId, name: &str) -> Result<Option<SealedSecret>> {

@@ -32,6 +32,19 @@ pub use wakeups::JOBS_CHANNEL;
 use std::future::Future;
 use std::time::Duration;
 
+/// Creates `dir` and any missing parents with mode 0700 (owner only); an existing folder is
+/// left as it is. For the data folder, which holds the database and the master key.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// The result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -119,20 +132,32 @@ pub trait Store: Send + Sync + Clone + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
 
-    /// One dead letter.
-    fn dead_letter(&self, id: DeadLetterId) -> impl Future<Output = Result<Option<DeadLetter>>> + Send;
+    /// One dead letter of a tenant; another tenant's id is not found.
+    fn dead_letter(
+        &self,
+        tenant: &TenantId,
+        id: DeadLetterId,
+    ) -> impl Future<Output = Result<Option<DeadLetter>>> + Send;
 
-    /// Replays an open dead letter as a new job (with an edited payload if given), in one
-    /// transaction with marking it replayed and an audit row.
+    /// Replays an open dead letter of a tenant as a new job (with an edited payload if given),
+    /// in one transaction with marking it replayed and an audit row. Another tenant's id is
+    /// [`StoreError::NotFound`].
     fn replay_dead_letter(
         &self,
+        tenant: &TenantId,
         id: DeadLetterId,
         edited_payload: Option<&serde_json::Value>,
         actor: &str,
     ) -> impl Future<Output = Result<JobId>> + Send;
 
-    /// Discards an open dead letter, with an audit row.
-    fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Discards an open dead letter of a tenant, with an audit row. Another tenant's id is
+    /// [`StoreError::NotFound`].
+    fn discard_dead_letter(
+        &self,
+        tenant: &TenantId,
+        id: DeadLetterId,
+        actor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// The target id recorded for a source record.
     fn xref(&self, key: &XrefKey) -> impl Future<Output = Result<Option<String>>> + Send;
@@ -179,8 +204,16 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Every node's last reported breaker states.
     fn breakers(&self) -> impl Future<Output = Result<Vec<BreakerRow>>> + Send;
 
-    /// Stores a sealed secret (insert or replace).
-    fn put_secret(&self, secret: &SealedSecret) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a tenant's rows older than `before` that no open work needs, with the payloads
+    /// they hold: inbox events received before it, resolved (replayed or discarded) dead
+    /// letters resolved before it, completed and dead jobs last changed before it that no
+    /// remaining dead letter names, and run traces written before it except those of a
+    /// remaining dead letter's job. Other tenants' rows are untouched. An event redelivered
+    /// after its inbox row is gone is accepted again: the retention is also the dedupe window.
+    fn purge(&self, tenant: &TenantId, before: jiff::Timestamp) -> impl Future<Output = Result<Purged>> + Send;
+
+    /// Stores a sealed secret (insert or replace), with an audit row naming `actor`.
+    fn put_secret(&self, secret: &SealedSecret, actor: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// One sealed secret.
     fn secret(&self, tenant: &TenantId, name: &str) -> impl Future<Output = Result<Option<SealedSecret>>> + Send;

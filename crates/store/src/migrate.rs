@@ -17,6 +17,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     },
     Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/sqlite/0005_rate_buckets.sql") },
     Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/sqlite/0006_fair_claims.sql") },
+    Migration { version: 7, name: "retention", sql: include_str!("../migrations/sqlite/0007_retention.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -30,6 +31,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 4, name: "job_wakeups", sql: include_str!("../migrations/postgres/0004_job_wakeups.sql") },
     Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/postgres/0005_rate_buckets.sql") },
     Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/postgres/0006_fair_claims.sql") },
+    Migration { version: 7, name: "retention", sql: include_str!("../migrations/postgres/0007_retention.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

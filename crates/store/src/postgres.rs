@@ -13,6 +13,8 @@ pub struct PgStore {
     pool: PgPool,
     health: crate::health::WriteHealth,
     wakeups: crate::wakeups::Wakeups,
+    /// Seals payloads on write and opens them on read (see [`Self::with_payload_key`]).
+    payload_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
 }
 
 impl PgStore {
@@ -24,12 +26,21 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Open { url: crate::redact::url(url), reason: e.to_string() })?;
-        Ok(PgStore { pool, health: Default::default(), wakeups: Default::default() })
+        Ok(PgStore { pool, health: Default::default(), wakeups: Default::default(), payload_key: None })
     }
 
     /// Other nodes add jobs too: listen for their notifications before the first wait.
     async fn before_waiting(&self) {
         self.wakeups.listen_postgres(&self.pool).await;
+    }
+
+    /// Seals every payload written from now on (inbox events, jobs, and so dead letters)
+    /// under `key`, the node's master key, and opens sealed payloads on read. Clear payloads
+    /// written before still read as they are. Without a key, payloads are written in clear and
+    /// sealed ones are returned sealed.
+    pub fn with_payload_key(mut self, key: std::sync::Arc<crate::secrets::MasterKey>) -> Self {
+        self.payload_key = Some(key);
+        self
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.
@@ -74,8 +85,19 @@ mod sql {
     use crate::sql_store::job_cols;
     pub use crate::sql_store::shared::*;
 
-    pub const TAKE_RATE_TOKEN: &str = crate::sql_store::shared::take_rate_token!("GREATEST");
-    pub const PAUSE_RATE_BUCKET: &str = crate::sql_store::shared::pause_rate_bucket!("GREATEST");
+    // Rate buckets run on the database's clock in microseconds since the epoch.
+    pub const TAKE_RATE_TOKEN: &str = crate::sql_store::shared::take_rate_token!(
+        "GREATEST",
+        "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
+    );
+    pub const RATE_BUCKET_WAIT: &str = crate::sql_store::shared::rate_bucket_wait!(
+        "GREATEST",
+        "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
+    );
+    pub const PAUSE_RATE_BUCKET: &str = crate::sql_store::shared::pause_rate_bucket!(
+        "GREATEST",
+        "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
+    );
     pub const MIGRATIONS: &[crate::migrate::Migration] = crate::migrate::POSTGRES;
     pub const BEGIN_WRITE: &str = "BEGIN";
     // Nodes starting together apply each migration once.

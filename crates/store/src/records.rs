@@ -211,6 +211,12 @@ pub struct Job {
 impl Job {
     /// Parses the payload into `T`, naming the job and flow when it does not fit.
     pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        if crate::secrets::is_sealed_payload(&self.payload) {
+            return Err(StoreError::Corrupt {
+                what: format!("payload of job {} (flow `{}`)", self.id, self.flow),
+                detail: "it is sealed with a master key this store was not opened with".into(),
+            });
+        }
         serde_json::from_str(&self.payload).map_err(|e| StoreError::Corrupt {
             what: format!("payload of job {} (flow `{}`)", self.id, self.flow),
             detail: e.to_string(),
@@ -335,6 +341,15 @@ impl Completion {
             trace: Vec::new(),
         }
     }
+}
+
+/// What a retention purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Purged {
+    pub inbox: u64,
+    pub jobs: u64,
+    pub dead_letters: u64,
+    pub runs: u64,
 }
 
 /// Queue counts for `ferry status`.

@@ -121,6 +121,63 @@ impl MasterKey {
     }
 }
 
+/// How a sealed payload starts; what follows is `<key id>:<hex of nonce and ciphertext>`.
+pub const SEALED_PAYLOAD_PREFIX: &str = "ferry-sealed:v1:";
+
+/// Whether a stored payload text is sealed (see [`MasterKey::seal_payload`]).
+pub fn is_sealed_payload(stored: &str) -> bool {
+    stored.starts_with(SEALED_PAYLOAD_PREFIX)
+}
+
+impl MasterKey {
+    /// Seals a payload kept for work or replay (inbox events, jobs, dead letters), with the
+    /// tenant as associated data so it cannot be moved to another tenant's row. The result is
+    /// text, so it fits the same column as a clear payload.
+    pub fn seal_payload(&self, tenant: &TenantId, clear: &str) -> Result<String, StoreError> {
+        let nonce_bytes: [u8; 24] = rand::random();
+        let ciphertext = self
+            .cipher
+            .encrypt(&XNonce::from(nonce_bytes), Payload { msg: clear.as_bytes(), aad: &payload_aad(tenant) })
+            .map_err(|_| StoreError::Secret { name: "payload".into(), reason: "encryption failed".into() })?;
+        let mut out =
+            String::with_capacity(SEALED_PAYLOAD_PREFIX.len() + self.id.len() + 1 + 2 * (24 + ciphertext.len()));
+        out.push_str(SEALED_PAYLOAD_PREFIX);
+        out.push_str(&self.id);
+        out.push(':');
+        out.push_str(&hex::encode(nonce_bytes));
+        out.push_str(&hex::encode(&ciphertext));
+        Ok(out)
+    }
+
+    /// Opens a stored payload: a clear one (written before payloads were sealed) is returned
+    /// as it is; a sealed one is decrypted, or an error says why it cannot be.
+    pub fn open_payload(&self, tenant: &TenantId, stored: &str) -> Result<String, StoreError> {
+        let Some(rest) = stored.strip_prefix(SEALED_PAYLOAD_PREFIX) else { return Ok(stored.to_string()) };
+        let fail = |reason: String| StoreError::Secret { name: "payload".into(), reason };
+        let (key_id, body) = rest.split_once(':').ok_or_else(|| fail("malformed sealed payload".into()))?;
+        if key_id != self.id {
+            return Err(fail(format!("sealed with master key {key_id}, but this node's master key is {}", self.id)));
+        }
+        let bytes = hex::decode(body).map_err(|_| fail("malformed sealed payload".into()))?;
+        if bytes.len() < 24 {
+            return Err(fail("malformed sealed payload".into()));
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().map_err(|_| fail("malformed sealed payload".into()))?;
+        let clear =
+            self.cipher.decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad: &payload_aad(tenant) }).map_err(
+                |_| fail("cannot decrypt: the stored payload was altered or belongs to another tenant".into()),
+            )?;
+        String::from_utf8(clear).map_err(|_| fail("decrypted payload is not UTF-8".into()))
+    }
+}
+
+fn payload_aad(tenant: &TenantId) -> Vec<u8> {
+    let mut v = b"ferry payload\0".to_vec();
+    v.extend_from_slice(tenant.as_ref().as_bytes());
+    v
+}
+
 fn aad(tenant: &TenantId, name: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(tenant.as_ref().len() + name.len() + 1);
     v.extend_from_slice(tenant.as_ref().as_bytes());
@@ -132,7 +189,7 @@ fn aad(tenant: &TenantId, name: &str) -> Vec<u8> {
 /// Creates a new file readable only by its owner.
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::private_dir(dir)?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

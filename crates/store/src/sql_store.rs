@@ -25,31 +25,76 @@ pub(crate) mod shared {
     /// The tenants with a due job (`$1` now): one index probe each.
     pub const DUE_TENANTS: &str = "SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM jobs j \
         WHERE j.tenant_id = t.id AND j.state = 'available' AND j.run_at <= $1) ORDER BY t.id";
-    /// `$1` key, `$2` now, `$3` interval, `$4` burst × interval (µs); a row comes back only when
-    /// the request is admitted. `max(a, b)` is spelled per dialect by the caller's macro.
+    /// `$1` key, `$2` interval, `$3` burst × interval (µs); a row comes back only when the
+    /// request is admitted. `now` is the database's clock read under the row's lock, so every
+    /// node's requests are measured on one clock, whatever their own clocks say. The dialect
+    /// supplies its spelling of `max(a, b)` and of the clock in microseconds.
     macro_rules! take_rate_token {
-        ($greatest:literal) => {
+        ($greatest:literal, $now:literal) => {
             concat!(
-                "INSERT INTO rate_buckets (key, tat, paused_until, updated_at) VALUES ($1, $2 + $3, 0, $2) \
+                "INSERT INTO rate_buckets (key, tat, paused_until, updated_at) VALUES ($1, ",
+                $now,
+                " + $2, 0, ",
+                $now,
+                ") \
                  ON CONFLICT (key) DO UPDATE SET tat = ",
                 $greatest,
-                "(rate_buckets.tat, $2) + $3, updated_at = $2 \
-                 WHERE rate_buckets.paused_until <= $2 AND ",
+                "(rate_buckets.tat, ",
+                $now,
+                ") + $2, updated_at = ",
+                $now,
+                " \
+                 WHERE rate_buckets.paused_until <= ",
+                $now,
+                " AND ",
                 $greatest,
-                "(rate_buckets.tat, $2) + $3 - $2 <= $4 \
+                "(rate_buckets.tat, ",
+                $now,
+                ") + $2 - ",
+                $now,
+                " <= $3 \
                  RETURNING tat"
             )
         };
     }
     pub(crate) use take_rate_token;
-    /// `$1` key, `$2` now, `$3` paused until (µs).
-    macro_rules! pause_rate_bucket {
-        ($greatest:literal) => {
+    /// `$1` key, `$2` interval, `$3` burst × interval: how long until the bucket admits again.
+    macro_rules! rate_bucket_wait {
+        ($greatest:literal, $now:literal) => {
             concat!(
-                "INSERT INTO rate_buckets (key, tat, paused_until, updated_at) VALUES ($1, $2, $3, $2) \
+                "SELECT ",
+                $greatest,
+                "(paused_until - ",
+                $now,
+                ", ",
+                $greatest,
+                "(tat, ",
+                $now,
+                ") + $2 - $3 - ",
+                $now,
+                ", 1) \
+                 FROM rate_buckets WHERE key = $1"
+            )
+        };
+    }
+    pub(crate) use rate_bucket_wait;
+    /// `$1` key, `$2` pause (µs).
+    macro_rules! pause_rate_bucket {
+        ($greatest:literal, $now:literal) => {
+            concat!(
+                "INSERT INTO rate_buckets (key, tat, paused_until, updated_at) VALUES ($1, ",
+                $now,
+                ", ",
+                $now,
+                " + $2, ",
+                $now,
+                ") \
                  ON CONFLICT (key) DO UPDATE SET paused_until = ",
                 $greatest,
-                "(rate_buckets.paused_until, $3), updated_at = $2"
+                "(rate_buckets.paused_until, ",
+                $now,
+                " + $2), updated_at = ",
+                $now
             )
         };
     }
@@ -121,23 +166,59 @@ pub(crate) mod shared {
 }
 
 /// Serialises jobs into the JSON array the batch insert unpacks.
-pub(crate) fn jobs_json(jobs: &[crate::NewJob], now: i64) -> String {
+pub(crate) fn jobs_json(
+    jobs: &[crate::NewJob],
+    now: i64,
+    key: Option<&crate::secrets::MasterKey>,
+) -> Result<String, crate::StoreError> {
     let rows: Vec<serde_json::Value> = jobs
         .iter()
         .map(|j| {
-            serde_json::json!({
+            Ok(serde_json::json!({
                 "t": j.tenant.as_ref(),
                 "f": j.flow,
                 "c": j.connection.as_ref().map(|c| c.as_ref().to_string()),
                 "k": j.dedupe_key,
                 "rk": j.record,
-                "p": j.payload.to_string(),
+                "p": seal_payload(key, &j.tenant, j.payload.to_string())?,
                 "m": i64::from(j.max_attempts.max(1)),
                 "r": j.run_at.map(crate::to_micros).unwrap_or(now),
-            })
+            }))
         })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
+        .collect::<Result<_, crate::StoreError>>()?;
+    Ok(serde_json::Value::Array(rows).to_string())
+}
+
+/// A payload as it is written: sealed under the store's payload key when it has one.
+pub(crate) fn seal_payload(
+    key: Option<&crate::secrets::MasterKey>,
+    tenant: &crate::TenantId,
+    clear: String,
+) -> Result<String, crate::StoreError> {
+    match key {
+        Some(k) => k.seal_payload(tenant, &clear),
+        None => Ok(clear),
+    }
+}
+
+/// A payload as it is read: opened when the store has the key it was sealed with. A payload
+/// that cannot be opened stays sealed, so reading it fails for that row alone (naming the job
+/// or dead letter), never for every row read with it.
+pub(crate) fn open_payload(
+    key: Option<&crate::secrets::MasterKey>,
+    tenant: &crate::TenantId,
+    stored: String,
+) -> String {
+    match key {
+        Some(k) if crate::secrets::is_sealed_payload(&stored) => match k.open_payload(tenant, &stored) {
+            Ok(clear) => clear,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, error = %e, "a stored payload cannot be opened");
+                stored
+            }
+        },
+        _ => stored,
+    }
 }
 
 /// Matches the `(id, dedupe_key)` rows a batch insert returned to the input jobs, in input
@@ -253,16 +334,17 @@ macro_rules! impl_store {
         type Row = <$db as sqlx::Database>::Row;
         type Tx = $crate::sql_store::WriteTx<$db>;
 
-        fn job_from_row(r: &Row) -> Result<Job> {
+        fn job_from_row(r: &Row, key: Option<&$crate::secrets::MasterKey>) -> Result<Job> {
             let id: i64 = r.try_get(0).db($backend, "read job")?;
             let what = format!("job {id}");
+            let tenant = tenant_of(r.try_get(1).db($backend, "read job")?, &what)?;
             Ok(Job {
                 id: JobId(id),
-                tenant: tenant_of(r.try_get(1).db($backend, "read job")?, &what)?,
+                payload: $crate::sql_store::open_payload(key, &tenant, r.try_get(5).db($backend, "read job")?),
+                tenant,
                 flow: r.try_get(2).db($backend, "read job")?,
                 connection: connection_of(r.try_get(3).db($backend, "read job")?, &what)?,
                 dedupe_key: r.try_get(4).db($backend, "read job")?,
-                payload: r.try_get(5).db($backend, "read job")?,
                 state: JobState::parse(&r.try_get::<String, _>(6).db($backend, "read job")?)?,
                 attempts: u32_of(r.try_get(7).db($backend, "read job")?),
                 max_attempts: u32_of(r.try_get(8).db($backend, "read job")?),
@@ -276,19 +358,20 @@ macro_rules! impl_store {
             })
         }
 
-        fn dead_letter_from_row(r: &Row) -> Result<DeadLetter> {
+        fn dead_letter_from_row(r: &Row, key: Option<&$crate::secrets::MasterKey>) -> Result<DeadLetter> {
             let c = "read dead letter";
             let id: i64 = r.try_get(0).db($backend, c)?;
+            let tenant = tenant_of(r.try_get(1).db($backend, c)?, &format!("dead letter {id}"))?;
             Ok(DeadLetter {
                 id: DeadLetterId(id),
-                tenant: tenant_of(r.try_get(1).db($backend, c)?, &format!("dead letter {id}"))?,
+                payload: $crate::sql_store::open_payload(key, &tenant, r.try_get(8).db($backend, c)?),
+                tenant,
                 job: JobId(r.try_get(2).db($backend, c)?),
                 flow: r.try_get(3).db($backend, c)?,
                 step: r.try_get(4).db($backend, c)?,
                 attempts: u32_of(r.try_get(5).db($backend, c)?),
                 error_kind: r.try_get(6).db($backend, c)?,
                 error: r.try_get(7).db($backend, c)?,
-                payload: r.try_get(8).db($backend, c)?,
                 status: DeadLetterStatus::parse(&r.try_get::<String, _>(9).db($backend, c)?)?,
                 replay_job: r.try_get::<Option<i64>, _>(10).db($backend, c)?.map(JobId),
                 created_at: from_micros(r.try_get(11).db($backend, c)?),
@@ -297,12 +380,12 @@ macro_rules! impl_store {
             })
         }
 
-        async fn insert_jobs(tx: &mut Tx, jobs: &[NewJob]) -> Result<Vec<Option<JobId>>> {
+        async fn insert_jobs(tx: &mut Tx, jobs: &[NewJob], key: Option<&$crate::secrets::MasterKey>) -> Result<Vec<Option<JobId>>> {
             if jobs.is_empty() {
                 return Ok(Vec::new());
             }
             let rows = sqlx::query($sql::INSERT_JOBS)
-                .bind(jobs_json(jobs, now_micros()))
+                .bind(jobs_json(jobs, now_micros(), key)?)
                 .bind(now_micros())
                 .fetch_all(&mut **tx)
                 .await
@@ -539,10 +622,8 @@ macro_rules! impl_store {
                 let interval = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX).max(1);
                 let span = interval.saturating_mul(i64::from(burst.max(1)));
                 let result: Result<Option<std::time::Duration>> = async {
-                    let now = now_micros();
                     let admitted: Option<i64> = sqlx::query_scalar($sql::TAKE_RATE_TOKEN)
                         .bind(key)
-                        .bind(now)
                         .bind(interval)
                         .bind(span)
                         .fetch_optional(&self.pool)
@@ -551,13 +632,14 @@ macro_rules! impl_store {
                     if admitted.is_some() {
                         return Ok(None);
                     }
-                    let (tat, paused_until): (i64, i64) = sqlx::query_as("SELECT tat, paused_until FROM rate_buckets WHERE key = $1")
+                    let wait: i64 = sqlx::query_scalar($sql::RATE_BUCKET_WAIT)
                         .bind(key)
+                        .bind(interval)
+                        .bind(span)
                         .fetch_one(&self.pool)
                         .await
                         .db($backend, "read rate bucket")?;
-                    let wait = (paused_until - now).max(tat.max(now).saturating_add(interval) - span - now).max(1);
-                    Ok(Some(std::time::Duration::from_micros(wait as u64)))
+                    Ok(Some(std::time::Duration::from_micros(wait.max(1).unsigned_abs())))
                 }
                 .await;
                 self.health.note(result, |_| true)
@@ -565,12 +647,9 @@ macro_rules! impl_store {
 
             async fn pause_rate_bucket(&self, key: &str, pause: std::time::Duration) -> Result<()> {
                 let result: Result<()> = async {
-                    let now = now_micros();
-                    let until = now.saturating_add(i64::try_from(pause.as_micros()).unwrap_or(i64::MAX));
                     sqlx::query($sql::PAUSE_RATE_BUCKET)
                         .bind(key)
-                        .bind(now)
-                        .bind(until)
+                        .bind(i64::try_from(pause.as_micros()).unwrap_or(i64::MAX / 2))
                         .execute(&self.pool)
                         .await
                         .db($backend, "pause rate bucket")?;
@@ -690,14 +769,14 @@ macro_rules! impl_store {
                         .bind(event.connection.as_ref())
                         .bind(&event.dedupe_key)
                         .bind(&event.event_type)
-                        .bind(event.payload.to_string())
+                        .bind($crate::sql_store::seal_payload(self.payload_key.as_deref(), &event.tenant, event.payload.to_string())?)
                         .bind(now)
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "store event")?;
                     let accepted = match inserted {
                         Some(id) => {
-                            insert_jobs(&mut tx, jobs).await?;
+                            insert_jobs(&mut tx, jobs, self.payload_key.as_deref()).await?;
                             Accepted { event: EventId(id), new: true }
                         }
                         None => {
@@ -723,7 +802,7 @@ macro_rules! impl_store {
             async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<Option<JobId>>> {
                 let result: Result<Vec<Option<JobId>>> = async {
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
-                    let ids = insert_jobs(&mut tx, jobs).await?;
+                    let ids = insert_jobs(&mut tx, jobs, self.payload_key.as_deref()).await?;
                     tx.commit().await.db($backend, "commit enqueue")?;
                     self.wakeups.jobs_written();
                     Ok(ids)
@@ -735,7 +814,7 @@ macro_rules! impl_store {
             async fn enqueue_with_cursor(&self, jobs: &[NewJob], cursor: &CursorUpdate) -> Result<Vec<Option<JobId>>> {
                 let result: Result<Vec<Option<JobId>>> = async {
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin enqueue")?;
-                    let ids = insert_jobs(&mut tx, jobs).await?;
+                    let ids = insert_jobs(&mut tx, jobs, self.payload_key.as_deref()).await?;
                     upsert_cursor(&mut tx, cursor, now_micros()).await?;
                     tx.commit().await.db($backend, "commit enqueue")?;
                     self.wakeups.jobs_written();
@@ -797,7 +876,7 @@ macro_rules! impl_store {
                             hungry = still;
                         }
                     }
-                    let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+                    let mut jobs = rows.iter().map(|r| job_from_row(r, self.payload_key.as_deref())).collect::<Result<Vec<_>>>()?;
                     jobs.sort_by_key(|j| (j.run_at, j.id));
                     Ok(jobs)
                 }
@@ -896,7 +975,7 @@ macro_rules! impl_store {
                     .fetch_optional(&self.pool)
                     .await
                     .db($backend, "read job")?;
-                row.as_ref().map(job_from_row).transpose()
+                row.as_ref().map(|r| job_from_row(r, self.payload_key.as_deref())).transpose()
             }
 
             async fn queue_stats(&self) -> Result<QueueStats> {
@@ -936,28 +1015,30 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await
                 .db($backend, "list dead letters")?;
-                rows.iter().map(dead_letter_from_row).collect()
+                rows.iter().map(|r| dead_letter_from_row(r, self.payload_key.as_deref())).collect()
             }
 
-            async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
-                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+            async fn dead_letter(&self, tenant: &TenantId, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1 AND tenant_id = $2"))
                     .bind(id.0)
+                    .bind(tenant.as_ref())
                     .fetch_optional(&self.pool)
                     .await
                     .db($backend, "read dead letter")?;
-                row.as_ref().map(dead_letter_from_row).transpose()
+                row.as_ref().map(|r| dead_letter_from_row(r, self.payload_key.as_deref())).transpose()
             }
 
-            async fn replay_dead_letter(&self, id: DeadLetterId, edited: Option<&serde_json::Value>, actor: &str) -> Result<JobId> {
+            async fn replay_dead_letter(&self, tenant: &TenantId, id: DeadLetterId, edited: Option<&serde_json::Value>, actor: &str) -> Result<JobId> {
                 let result: Result<JobId> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin replay")?;
-                    let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1"))
+                    let row = sqlx::query(concat!("SELECT ", $crate::sql_store::dead_letter_cols!(), " FROM dead_letters WHERE id = $1 AND tenant_id = $2"))
                         .bind(id.0)
+                        .bind(tenant.as_ref())
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "read dead letter")?;
-                    let dl = row.as_ref().map(dead_letter_from_row).transpose()?.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
+                    let dl = row.as_ref().map(|r| dead_letter_from_row(r, self.payload_key.as_deref())).transpose()?.ok_or_else(|| StoreError::NotFound { what: "dead letter", id: id.to_string() })?;
                     if dl.status != DeadLetterStatus::Open {
                         return Err(StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: format!("already {}", dl.status.as_str()) });
                     }
@@ -966,9 +1047,13 @@ macro_rules! impl_store {
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "read dead job")?;
-                    let original = original.as_ref().map(job_from_row).transpose()?;
+                    let original = original.as_ref().map(|r| job_from_row(r, self.payload_key.as_deref())).transpose()?;
+                    // A payload this store cannot open (opened without the node's key) is
+                    // copied to the new job as it is stored, still sealed.
+                    let copy_sealed = edited.is_none() && $crate::secrets::is_sealed_payload(&dl.payload);
                     let payload = match edited {
                         Some(p) => p.clone(),
+                        None if copy_sealed => serde_json::Value::Null,
                         None => serde_json::from_str(&dl.payload).map_err(|e| StoreError::Corrupt {
                             what: format!("payload of dead letter {id}"),
                             detail: format!("{e}; replay it with an edited payload"),
@@ -980,11 +1065,19 @@ macro_rules! impl_store {
                         job.max_attempts = o.max_attempts;
                     job.record = o.record.clone();
                     }
-                    let new_id = insert_jobs(&mut tx, std::slice::from_ref(&job)).await?
+                    let new_id = insert_jobs(&mut tx, std::slice::from_ref(&job), self.payload_key.as_deref()).await?
                         .into_iter()
                         .next()
                         .flatten()
                         .ok_or_else(|| StoreError::Conflict { what: "dead letter", id: id.to_string(), reason: "replay job was not inserted".into() })?;
+                    if copy_sealed {
+                        sqlx::query("UPDATE jobs SET payload = (SELECT payload FROM dead_letters WHERE id = $2) WHERE id = $1")
+                            .bind(new_id.0)
+                            .bind(id.0)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "copy dead letter payload")?;
+                    }
                     sqlx::query("UPDATE dead_letters SET status = 'replayed', replay_job_id = $2, resolved_at = $3, resolved_by = $4 WHERE id = $1")
                         .bind(id.0)
                         .bind(new_id.0)
@@ -1003,12 +1096,13 @@ macro_rules! impl_store {
                 self.health.note(result, |_| true)
             }
 
-            async fn discard_dead_letter(&self, id: DeadLetterId, actor: &str) -> Result<()> {
+            async fn discard_dead_letter(&self, tenant: &TenantId, id: DeadLetterId, actor: &str) -> Result<()> {
                 let result: Result<()> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin discard")?;
-                    let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1")
+                    let tenant: Option<(String, String)> = sqlx::query_as("SELECT tenant_id, status FROM dead_letters WHERE id = $1 AND tenant_id = $2")
                         .bind(id.0)
+                        .bind(tenant.as_ref())
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "read dead letter")?;
@@ -1244,7 +1338,35 @@ macro_rules! impl_store {
                     .collect())
             }
 
-            async fn put_secret(&self, s: &SealedSecret) -> Result<()> {
+            async fn purge(&self, tenant: &TenantId, before: jiff::Timestamp) -> Result<Purged> {
+                let result: Result<Purged> = async {
+                    let before = to_micros(before);
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin purge")?;
+                    let mut purged = Purged::default();
+                    for (statement, count) in [
+                        ("DELETE FROM dead_letters WHERE tenant_id = $1 AND status <> 'open' AND resolved_at < $2", &mut purged.dead_letters),
+                        ("DELETE FROM jobs WHERE tenant_id = $1 AND state IN ('completed', 'dead') AND updated_at < $2 \
+                          AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = jobs.id)", &mut purged.jobs),
+                        ("DELETE FROM runs WHERE tenant_id = $1 AND at < $2 \
+                          AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = runs.job_id)", &mut purged.runs),
+                        ("DELETE FROM inbox WHERE tenant_id = $1 AND received_at < $2", &mut purged.inbox),
+                    ] {
+                        *count = sqlx::query(statement)
+                            .bind(tenant.as_ref())
+                            .bind(before)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "purge old rows")?
+                            .rows_affected();
+                    }
+                    tx.commit().await.db($backend, "commit purge")?;
+                    Ok(purged)
+                }
+                .await;
+                self.health.note(result, |p| p.inbox + p.jobs + p.dead_letters + p.runs > 0)
+            }
+
+            async fn put_secret(&self, s: &SealedSecret, actor: &str) -> Result<()> {
                 let result: Result<()> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin secret")?;
@@ -1258,7 +1380,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .db($backend, "write secret")?;
-                    insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: "cli".into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: s.tenant.clone(), actor: actor.into(), action: "secret.set".into(), subject: s.name.clone(), detail: String::new() }, now).await?;
                     tx.commit().await.db($backend, "commit secret")
                 }
                 .await;

@@ -13,6 +13,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     health: crate::health::WriteHealth,
     wakeups: crate::wakeups::Wakeups,
+    /// Seals payloads on write and opens them on read (see [`Self::with_payload_key`]).
+    payload_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
 }
 
 impl SqliteStore {
@@ -27,6 +29,7 @@ impl SqliteStore {
         if path.is_empty() {
             return Err(StoreError::Open { url: url.into(), reason: "no file path given".into() });
         }
+        prepare_private_file(path).map_err(|reason| StoreError::Open { url: url.into(), reason })?;
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?
             .create_if_missing(true)
@@ -39,7 +42,16 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?;
-        Ok(SqliteStore { pool, health: Default::default(), wakeups: Default::default() })
+        Ok(SqliteStore { pool, health: Default::default(), wakeups: Default::default(), payload_key: None })
+    }
+
+    /// Seals every payload written from now on (inbox events, jobs, and so dead letters)
+    /// under `key`, the node's master key, and opens sealed payloads on read. Clear payloads
+    /// written before still read as they are. Without a key, payloads are written in clear and
+    /// sealed ones are returned sealed.
+    pub fn with_payload_key(mut self, key: std::sync::Arc<crate::secrets::MasterKey>) -> Self {
+        self.payload_key = Some(key);
+        self
     }
 
     /// The underlying pool, for tests and tools that inspect the tables directly.
@@ -48,12 +60,51 @@ impl SqliteStore {
     }
 }
 
+/// Buyer data and sealed secrets live in the file: only its owner may read it. A folder
+/// Ferry creates for it is made 0700 and the file 0600 (SQLite gives the -wal and -shm files
+/// the database file's mode). An existing file, and its -wal/-shm, lose any group and other
+/// permissions when Ferry opens it; an existing folder is left as it is (it may be shared).
+fn prepare_private_file(path: &str) -> Result<(), String> {
+    let file = path.split('?').next().unwrap_or(path);
+    if file.is_empty() || file == ":memory:" || path.contains("mode=memory") {
+        return Ok(());
+    }
+    let file = std::path::Path::new(file);
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private_dir(dir).map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", file.display())),
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let f = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+            let Ok(meta) = std::fs::metadata(&f) else { continue };
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode & 0o700))
+                    .map_err(|e| format!("cannot make {} private (mode 0600): {e}", f.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 mod sql {
     use crate::sql_store::job_cols;
     pub use crate::sql_store::shared::*;
 
-    pub const TAKE_RATE_TOKEN: &str = crate::sql_store::shared::take_rate_token!("max");
-    pub const PAUSE_RATE_BUCKET: &str = crate::sql_store::shared::pause_rate_bucket!("max");
+    // Rate buckets run on the database's clock in microseconds since the epoch.
+    pub const TAKE_RATE_TOKEN: &str =
+        crate::sql_store::shared::take_rate_token!("max", "CAST(unixepoch('subsec') * 1000000 AS INTEGER)");
+    pub const RATE_BUCKET_WAIT: &str =
+        crate::sql_store::shared::rate_bucket_wait!("max", "CAST(unixepoch('subsec') * 1000000 AS INTEGER)");
+    pub const PAUSE_RATE_BUCKET: &str =
+        crate::sql_store::shared::pause_rate_bucket!("max", "CAST(unixepoch('subsec') * 1000000 AS INTEGER)");
     pub const MIGRATIONS: &[crate::migrate::Migration] = crate::migrate::SQLITE;
     pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
     pub const MIGRATION_LOCK: &str = "SELECT 1";

@@ -32,7 +32,7 @@ pub async fn run(cfg: &NodeConfig, _configured: bool, args: DemoArgs) -> anyhow:
 /// embedded SQLite store, end to end, without remote systems.
 async fn self_check(cfg: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("Ferry runtime self-check.");
-    std::fs::create_dir_all(&cfg.data_dir)?;
+    ferry_store::private_dir(&cfg.data_dir)?;
     let path = cfg.data_dir.join("demo.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

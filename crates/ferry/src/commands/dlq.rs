@@ -2,20 +2,22 @@
 
 use std::process::ExitCode;
 
-use ferry_store::{DeadLetterId, Store, redact};
+use ferry_store::{AuditEntry, DeadLetterId, Store, StoreError, redact};
 
-use super::{EXIT_BAD_INPUT, cut, parse_id, table, when};
+use super::{AuditArgs, EXIT_BAD_INPUT, cut, parse_id, table, when};
 use crate::cli::DlqCommand;
 use crate::config::NodeConfig;
 
-/// Who did it, for the audit log.
-fn actor() -> String {
-    std::env::var("FERRY_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .map(|u| format!("cli:{u}"))
-        .unwrap_or_else(|_| "cli".into())
+/// The audit actor of `audit`, or the exit for a bad `--label` (already reported).
+fn actor_or_exit(audit: &AuditArgs) -> Result<String, ExitCode> {
+    audit.actor().map_err(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
 }
 
+/// Every command acts on the selected tenant's dead letters only: another tenant's id is
+/// "not found", the same as an id that does not exist.
 pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
     match cmd {
@@ -42,12 +44,27 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                 .collect();
             println!("{}", table(&["ID", "STATUS", "FLOW", "STEP", "ATTEMPTS", "KIND", "ERROR", "AT"], &cells));
         }
-        DlqCommand::Show { id, unredacted } => {
+        DlqCommand::Show { id, unredacted, audit } => {
             let id: DeadLetterId = parse_id(&id)?;
-            let Some(d) = store.dead_letter(id).await? else {
-                eprintln!("error: dead letter {id} not found");
-                return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            let actor = match actor_or_exit(&audit) {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
             };
+            let Some(d) = store.dead_letter(&cfg.tenant, id).await? else {
+                return Ok(not_found(cfg, id));
+            };
+            if unredacted {
+                // Recorded before anything is shown: no unredacted view without its audit row.
+                store
+                    .audit(&AuditEntry {
+                        tenant: cfg.tenant.clone(),
+                        actor,
+                        action: "dlq.show_unredacted".into(),
+                        subject: format!("dead letter {id}"),
+                        detail: String::new(),
+                    })
+                    .await?;
+            }
             println!("dead letter {}  ({})", d.id, d.status.as_str());
             println!("flow        {}", d.flow);
             println!("job         {}", d.job);
@@ -78,8 +95,12 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                 }
             }
         }
-        DlqCommand::Replay { id, payload } => {
+        DlqCommand::Replay { id, payload, audit } => {
             let id: DeadLetterId = parse_id(&id)?;
+            let actor = match actor_or_exit(&audit) {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
+            };
             let edited = match payload {
                 None => None,
                 Some(path) => match super::read_json(&path) {
@@ -90,17 +111,33 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                     }
                 },
             };
-            let job = store.replay_dead_letter(id, edited.as_ref(), &actor()).await?;
+            let job = match store.replay_dead_letter(&cfg.tenant, id, edited.as_ref(), &actor).await {
+                Err(StoreError::NotFound { .. }) => return Ok(not_found(cfg, id)),
+                other => other?,
+            };
             println!(
                 "dead letter {id} replayed as job {job}{}",
                 if edited.is_some() { " with the edited payload" } else { "" }
             );
         }
-        DlqCommand::Discard { id } => {
+        DlqCommand::Discard { id, audit } => {
             let id: DeadLetterId = parse_id(&id)?;
-            store.discard_dead_letter(id, &actor()).await?;
+            let actor = match actor_or_exit(&audit) {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
+            };
+            match store.discard_dead_letter(&cfg.tenant, id, &actor).await {
+                Err(StoreError::NotFound { .. }) => return Ok(not_found(cfg, id)),
+                other => other?,
+            }
             println!("dead letter {id} discarded");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The answer for an id the selected tenant has no dead letter with.
+fn not_found(cfg: &NodeConfig, id: DeadLetterId) -> ExitCode {
+    eprintln!("error: dead letter {id} not found for tenant `{}`", cfg.tenant);
+    ExitCode::from(EXIT_BAD_INPUT)
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod actor;
 mod bench;
 mod bench_orders;
 mod check;
@@ -8,6 +9,7 @@ mod demo_orders;
 mod dlq;
 mod map;
 mod order_world;
+mod purge;
 mod run;
 mod sandbox;
 mod secrets;
@@ -16,6 +18,9 @@ mod status;
 mod tables;
 
 use std::process::ExitCode;
+
+pub use actor::AuditArgs;
+pub(crate) use secrets::master_key;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigErrors, NodeConfig};
@@ -43,6 +48,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json } => status::run(&cfg, json).await,
+        Command::Purge => purge::run(&cfg).await,
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
         Command::Map(cmd) => map::run(&cfg, cmd).await,
         Command::Lookups(cmd) => tables::lookups(&cfg, cmd).await,

@@ -101,7 +101,7 @@ async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow::Res
 /// Writes the flow files into `dir`: the shipped ones from `base`'s flows folder when it has
 /// them, else the built-in templates; `buyer_pii` overrides F1's setting.
 pub fn write_flows(base: &NodeConfig, dir: &Path, crm_to_fba: bool, buyer_pii: Option<&str>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    ferry_store::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut files = vec![("amazon-orders-to-crm.yaml", F1_TEMPLATE)];
     if crm_to_fba {
         files.push(("crm-orders-to-fba.yaml", F2_TEMPLATE));
@@ -205,7 +205,7 @@ pub async fn seal_sandbox_credentials(
         ("crm.client_secret", ferry_sandbox::dataverse::DEFAULT_CLIENT_SECRET),
         ("crm.webhook_key", webhook_key),
     ] {
-        store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?).await?;
+        store.put_secret(&key.seal(&cfg.tenant, name, &SecretValue::new(value))?, "sandbox").await?;
     }
     Ok(())
 }
@@ -240,7 +240,7 @@ impl World {
             anyhow::bail!("--speedup must be a number ≥ 1, got {}", opts.speedup);
         }
         let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        ferry_store::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let flows_dir = dir.join("flows");
         write_flows(base, &flows_dir, opts.crm_to_fba, opts.buyer_pii.as_deref())?;
 

@@ -46,6 +46,7 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let purges = crate::node::spawn_purges(cfg, store.clone(), stop_rx.clone());
     let mut server_stop = stop_rx.clone();
     let serving = tokio::spawn(async move {
         server
@@ -82,6 +83,10 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         }
     }
     drop(stop_rx);
+    // A purge is one transaction: stopping it mid-way rolls it back, and the next start redoes it.
+    if tokio::time::timeout(AFTER_DRAIN, purges).await.is_err() {
+        tracing::warn!("the retention purge was still running after the drain; it resumes at the next start");
+    }
     if let Some(mut polls) = polls {
         let joined = tokio::time::timeout(AFTER_DRAIN, async { while polls.join_next().await.is_some() {} }).await;
         if joined.is_err() {

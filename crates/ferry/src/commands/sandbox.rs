@@ -43,7 +43,7 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
     }
     let dir = cfg.data_dir.join("sandbox");
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the sandbox folder {}", dir.display()))?;
+    ferry_store::private_dir(&dir).with_context(|| format!("cannot create the sandbox folder {}", dir.display()))?;
     let dir = std::fs::canonicalize(&dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
     let tls = SandboxTls::generate()?;
     let ca_file = dir.join("sandbox-ca.pem");

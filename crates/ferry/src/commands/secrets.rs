@@ -34,11 +34,18 @@ fn valid_name(name: &str) -> bool {
 
 pub async fn run(cfg: &NodeConfig, cmd: SecretsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        SecretsCommand::Set { name } => {
+        SecretsCommand::Set { name, audit } => {
             if !valid_name(&name) {
                 eprintln!("error: secret name `{name}` is not valid: use 1–128 letters, digits, '-', '_', '.', '/'");
                 return Ok(ExitCode::from(EXIT_BAD_INPUT));
             }
+            let actor = match audit.actor() {
+                Ok(a) => a,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return Ok(ExitCode::from(EXIT_BAD_INPUT));
+                }
+            };
             let mut value = String::new();
             std::io::stdin().read_to_string(&mut value).context("reading the secret from standard input")?;
             let value = value.strip_suffix('\n').map(|v| v.strip_suffix('\r').unwrap_or(v)).unwrap_or(&value);
@@ -49,7 +56,7 @@ pub async fn run(cfg: &NodeConfig, cmd: SecretsCommand) -> anyhow::Result<ExitCo
             let store = crate::node::open_store(cfg).await?;
             let key = master_key(cfg)?;
             let sealed = key.seal(&cfg.tenant, &name, &SecretValue::new(value))?;
-            store.put_secret(&sealed).await?;
+            store.put_secret(&sealed, &actor).await?;
             println!("stored secret {name} (sealed with master key {})", key.id());
         }
         SecretsCommand::List => {

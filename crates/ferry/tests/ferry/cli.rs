@@ -131,8 +131,7 @@ fn secrets_are_read_from_stdin_sealed_and_never_shown() {
 async fn dead_letters_can_be_listed_shown_redacted_edited_replayed_and_discarded() {
     let dir = TempDir::new("dlq");
     let url = format!("sqlite://{}", dir.path().join(".ferry/ferry.db").display());
-    std::fs::create_dir_all(dir.path().join(".ferry")).unwrap();
-    let store = AnyStore::open(&url).await.unwrap();
+    let store = AnyStore::open(&url).await.unwrap().with_payload_key(node_key(dir.path()));
     store.migrate().await.unwrap();
     let tenant: TenantId = "default".parse().unwrap();
     store.ensure_tenant(&tenant, "default").await.unwrap();
@@ -206,6 +205,161 @@ async fn dead_letters_can_be_listed_shown_redacted_edited_replayed_and_discarded
     let out = ferry(dir.path()).args(["status"]).output().unwrap();
     let (o, _) = text(&out);
     assert!(o.contains("1 ready") && o.contains("2 dead") && o.contains("none open"), "{o}");
+}
+
+/// The master key of a node whose data folder is `dir/.ferry` (created as the node would).
+fn node_key(dir: &std::path::Path) -> std::sync::Arc<ferry_store::secrets::MasterKey> {
+    let (key, _) = ferry_store::secrets::MasterKey::load(&dir.join(".ferry/master.key")).expect("master key");
+    std::sync::Arc::new(key)
+}
+
+/// A store in `dir/.ferry` with one open dead letter of tenant `default`, whose payload carries
+/// a buyer e-mail.
+async fn store_with_a_dead_letter(dir: &std::path::Path) -> (AnyStore, ferry_store::DeadLetterId) {
+    let url = format!("sqlite://{}", dir.join(".ferry/ferry.db").display());
+    let store = AnyStore::open(&url).await.unwrap().with_payload_key(node_key(dir));
+    store.migrate().await.unwrap();
+    let tenant: TenantId = "default".parse().unwrap();
+    store.ensure_tenant(&tenant, "default").await.unwrap();
+    let payload = json!({ "order": "111-2222222-3333333", "buyer": { "BuyerEmail": "jane@example.com" } });
+    store.enqueue(&[NewJob::new(tenant.clone(), "amazon-orders", payload)]).await.unwrap();
+    let jobs = store.claim("t", 1, Duration::from_secs(30)).await.unwrap();
+    store.complete("t", &[Completion::dead(jobs[0].id, "write", "permanent", "refused")]).await.unwrap();
+    let id = store.dead_letters(&tenant, true, 10).await.unwrap()[0].id;
+    (store, id)
+}
+
+/// The OS user the tests (and so the spawned binary) run as.
+fn os_user() -> String {
+    let out = std::process::Command::new("id").arg("-un").output().expect("run id -un");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letter_commands_act_only_on_the_selected_tenant() {
+    let dir = TempDir::new("dlq-tenant");
+    let (store, id) = store_with_a_dead_letter(dir.path()).await;
+    let default: TenantId = "default".parse().unwrap();
+    let other = |args: &[&str]| ferry(dir.path()).args(args).env("FERRY_TENANT", "other").output().unwrap();
+    let id_text = id.to_string();
+
+    let out = other(&["dlq", "list", "--all"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(text(&out).0.contains("no dead letters"), "{}", text(&out).0);
+    for args in [
+        vec!["dlq", "show", id_text.as_str()],
+        vec!["dlq", "show", id_text.as_str(), "--unredacted"],
+        vec!["dlq", "replay", id_text.as_str()],
+        vec!["dlq", "discard", id_text.as_str()],
+    ] {
+        let out = other(&args);
+        let (o, e) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {o}\n{e}");
+        assert!(e.contains(&format!("dead letter {id} not found for tenant `other`")), "{args:?}: {e}");
+        assert!(!o.contains("jane@example.com") && !o.contains("111-2222222"), "{args:?} showed the payload: {o}");
+    }
+    let mine = store.dead_letter(&default, id).await.unwrap().expect("still there");
+    assert_eq!(mine.status, ferry_store::DeadLetterStatus::Open, "the other tenant changed nothing");
+    let other_tenant: TenantId = "other".parse().unwrap();
+    assert!(store.audit_log(&other_tenant, 10).await.unwrap().is_empty());
+    assert!(store.audit_log(&default, 10).await.unwrap().is_empty());
+
+    // The selected tenant itself sees it (the node opens the sealed payload) and resolves it.
+    let out = ferry(dir.path()).args(["dlq", "show", &id_text]).output().unwrap();
+    assert!(text(&out).0.contains("111-2222222-3333333"), "{}", text(&out).0);
+    let out = ferry(dir.path()).args(["dlq", "discard", &id_text]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    for f in ["ferry.db", "ferry.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(".ferry").join(f)) {
+            for clear in [&b"jane@example.com"[..], b"111-2222222"] {
+                assert!(!bytes.windows(clear.len()).any(|w| w == clear), "{f} holds buyer data in clear");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_deletes_resolved_buyer_data_past_the_retention_and_check_refuses_a_bad_one() {
+    let dir = TempDir::new("purge");
+    let (store, id) = store_with_a_dead_letter(dir.path()).await;
+    let default: TenantId = "default".parse().unwrap();
+    store.discard_dead_letter(&default, id, "cli:ops").await.unwrap();
+    let cfg = dir.path().join("ferry.toml");
+    std::fs::write(&cfg, "[node]\ndata_dir = \".ferry\"\n[store]\nretention_days = 10\n").unwrap();
+
+    // Resolved yesterday: within ten days, kept.
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("purge").output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(o.contains("older than 10 days") && o.contains("0 resolved dead letters"), "{o}");
+    assert!(store.dead_letter(&default, id).await.unwrap().is_some());
+
+    let AnyStore::Sqlite(sqlite) = &store else { unreachable!("a sqlite store") };
+    let eleven_days_ago = ferry_store::to_micros(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(11 * 24));
+    for sql in ["UPDATE dead_letters SET resolved_at = $1", "UPDATE jobs SET updated_at = $1"] {
+        sqlx::query(sql).bind(eleven_days_ago).execute(sqlite.pool()).await.unwrap();
+    }
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("purge").output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(o.contains("1 finished jobs") && o.contains("1 resolved dead letters"), "{o}");
+    assert!(store.dead_letter(&default, id).await.unwrap().is_none(), "gone with its payload");
+
+    std::fs::write(&cfg, "[node]\ndata_dir = \".ferry\"\n[store]\nretention_days = 0\n").unwrap();
+    let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
+    let (_, e) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("ferry.toml:4:") && e.contains("store.retention_days") && e.contains("got 0"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_actor_is_the_os_user_with_a_label_and_unredacted_views_are_audited() {
+    let dir = TempDir::new("dlq-audit");
+    let (store, id) = store_with_a_dead_letter(dir.path()).await;
+    let default: TenantId = "default".parse().unwrap();
+    let user = os_user();
+    let id_text = id.to_string();
+
+    // A plain show is not an audited access; an unredacted one is, even with a spoofed name.
+    let out = ferry(dir.path()).args(["dlq", "show", &id_text]).output().unwrap();
+    assert!(out.status.success());
+    assert!(store.audit_log(&default, 10).await.unwrap().is_empty());
+    let out = ferry(dir.path())
+        .args(["dlq", "show", &id_text, "--unredacted", "--label", "INC-42"])
+        .env("FERRY_ACTOR", "mallory")
+        .env("USER", "mallory")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(text(&out).0.contains("jane@example.com"));
+    let log = store.audit_log(&default, 10).await.unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].entry.action, "dlq.show_unredacted");
+    assert_eq!(log[0].entry.subject, format!("dead letter {id}"));
+    assert_eq!(log[0].entry.actor, format!("cli:{user} (INC-42)"));
+
+    let out = ferry(dir.path()).args(["dlq", "discard", &id_text]).env("FERRY_ACTOR", "mallory").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let log = store.audit_log(&default, 10).await.unwrap();
+    assert_eq!(
+        (log[0].entry.action.as_str(), log[0].entry.actor.as_str()),
+        ("dlq.discard", format!("cli:{user}").as_str())
+    );
+    assert_eq!(store.dead_letter(&default, id).await.unwrap().unwrap().resolved_by, Some(format!("cli:{user}")));
+
+    let out =
+        run_with_stdin(ferry(dir.path()).args(["secrets", "set", "crm.client_secret", "--label", "CHG-7"]), "s3cret\n");
+    assert!(out.status.success(), "{}", text(&out).1);
+    let log = store.audit_log(&default, 10).await.unwrap();
+    assert_eq!(
+        (log[0].entry.action.as_str(), log[0].entry.actor.as_str()),
+        ("secret.set", format!("cli:{user} (CHG-7)").as_str())
+    );
+
+    let out = ferry(dir.path()).args(["dlq", "show", &id_text, "--unredacted", "--label", "x\ny"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("--label"), "{}", text(&out).1);
+    assert!(!text(&out).0.contains("jane@example.com"), "nothing is shown without its audit row");
 }
 
 #[test]

@@ -370,7 +370,7 @@ impl World {
             });
         }
         for d in dead {
-            store.replay_dead_letter(d.id, None, "test").await.expect("replay");
+            store.replay_dead_letter(&tenant, d.id, None, "test").await.expect("replay");
         }
     }
 }

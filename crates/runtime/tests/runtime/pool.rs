@@ -340,7 +340,10 @@ async fn drain_finishes_short_jobs_and_releases_long_ones() {
         ])
         .await
         .unwrap();
-    let pool = Pool::new(store.clone(), registry, ctx(), config());
+    // A drain window far longer than the short job and far shorter than the long one, so a
+    // loaded machine cannot blur the two.
+    let config = PoolConfig { drain_timeout: Duration::from_secs(3), ..config() };
+    let pool = Pool::new(store.clone(), registry, ctx(), config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(pool.run(async move {
         let _ = rx.await;

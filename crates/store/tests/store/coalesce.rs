@@ -107,7 +107,7 @@ async fn a_record_has_one_dead_letter<S: Store>(store: S) {
     let two = letters.iter().find(|d| d.payload.contains("order-2")).expect("order-2's dead letter");
     assert_eq!(two.error, "unknown SKU 'Y-2'", "the newest failure");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&two.payload).unwrap()["n"], 2);
-    let replay = store.replay_dead_letter(two.id, None, "ops").await.unwrap();
+    let replay = store.replay_dead_letter(&tenant(), two.id, None, "ops").await.unwrap();
     assert_eq!(
         store.job(replay).await.unwrap().unwrap().record.as_deref(),
         Some("order-2"),

@@ -261,28 +261,52 @@ async fn dead_letters_replay_and_discard<S: Store>(store: S) {
     assert_eq!(store.job(jobs[0].id).await.unwrap().unwrap().state, JobState::Dead);
     assert_eq!(store.queue_stats().await.unwrap().dead_letters_open, 2);
 
-    let replayed =
-        store.replay_dead_letter(dl.id, Some(&json!({ "n": 1, "sku": "SKU-1" })), "ops@example").await.unwrap();
+    let replayed = store
+        .replay_dead_letter(&tenant(), dl.id, Some(&json!({ "n": 1, "sku": "SKU-1" })), "ops@example")
+        .await
+        .unwrap();
     let new_job = store.job(replayed).await.unwrap().unwrap();
     assert_eq!(new_job.state, JobState::Available);
     assert_eq!(new_job.attempts, 0);
     assert_eq!(new_job.flow, "test.flow");
     assert_eq!(new_job.payload_as::<serde_json::Value>().unwrap()["sku"], "SKU-1");
-    let again = store.replay_dead_letter(dl.id, None, "ops").await;
+    let again = store.replay_dead_letter(&tenant(), dl.id, None, "ops").await;
     assert!(matches!(again, Err(StoreError::Conflict { .. })), "a dead letter replays once: {again:?}");
 
-    store.discard_dead_letter(list[0].id, "ops@example").await.unwrap();
+    store.discard_dead_letter(&tenant(), list[0].id, "ops@example").await.unwrap();
     assert!(store.dead_letters(&tenant(), true, 10).await.unwrap().is_empty());
     let all = store.dead_letters(&tenant(), false, 10).await.unwrap();
     assert_eq!(all.len(), 2);
-    let replayed_dl = store.dead_letter(dl.id).await.unwrap().unwrap();
+    let replayed_dl = store.dead_letter(&tenant(), dl.id).await.unwrap().unwrap();
     assert_eq!(replayed_dl.replay_job, Some(replayed));
     assert_eq!(replayed_dl.resolved_by.as_deref(), Some("ops@example"));
     let audit = store.audit_log(&tenant(), 10).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.entry.action.as_str()).collect();
     assert_eq!(actions, vec!["dlq.discard", "dlq.replay"]);
-    let missing = store.discard_dead_letter(ferry_store::DeadLetterId(999_999), "ops").await;
+    let missing = store.discard_dead_letter(&tenant(), ferry_store::DeadLetterId(999_999), "ops").await;
     assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+}
+
+async fn dead_letters_are_seen_and_resolved_only_by_their_tenant<S: Store>(store: S) {
+    let other: ferry_store::TenantId = "other".parse().unwrap();
+    store.ensure_tenant(&other, "Other").await.unwrap();
+    store.enqueue(&[job(1)]).await.unwrap();
+    let jobs = store.claim("w", 1, Duration::from_secs(30)).await.unwrap();
+    store.complete("w", &[Completion::dead(jobs[0].id, "write", "permanent", "refused")]).await.unwrap();
+    let id = store.dead_letters(&tenant(), true, 10).await.unwrap()[0].id;
+
+    assert!(store.dead_letters(&other, false, 10).await.unwrap().is_empty());
+    assert_eq!(store.dead_letter(&other, id).await.unwrap(), None, "another tenant's id is not found");
+    let replay = store.replay_dead_letter(&other, id, None, "cli:mallory").await;
+    assert!(matches!(replay, Err(StoreError::NotFound { .. })), "{replay:?}");
+    let discard = store.discard_dead_letter(&other, id, "cli:mallory").await;
+    assert!(matches!(discard, Err(StoreError::NotFound { .. })), "{discard:?}");
+
+    let mine = store.dead_letter(&tenant(), id).await.unwrap().expect("the owner sees it");
+    assert_eq!(mine.status, ferry_store::DeadLetterStatus::Open, "untouched by the other tenant");
+    assert!(store.audit_log(&other, 10).await.unwrap().is_empty());
+    assert!(store.audit_log(&tenant(), 10).await.unwrap().is_empty());
+    store.discard_dead_letter(&tenant(), id, "cli:ops").await.unwrap();
 }
 
 async fn corrupt_payload_names_the_job<S: Store>(store: S) {
@@ -313,5 +337,6 @@ crate::both_backends!(
     outcome_commits_cursor_echo_and_trace_together,
     cursor_moves_only_with_its_enqueue,
     dead_letters_replay_and_discard,
+    dead_letters_are_seen_and_resolved_only_by_their_tenant,
     corrupt_payload_names_the_job,
 );

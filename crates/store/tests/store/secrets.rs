@@ -13,7 +13,7 @@ async fn secrets_are_sealed_at_rest<S: Store>(store: S) {
         !sealed.ciphertext.windows(b"very-secret".len()).any(|w| w == b"very-secret"),
         "ciphertext must not contain the clear value"
     );
-    store.put_secret(&sealed).await.unwrap();
+    store.put_secret(&sealed, "cli:ops").await.unwrap();
     let loaded = store.secret(&tenant(), "amazon/lwa").await.unwrap().unwrap();
     assert_eq!(key.open(&loaded).unwrap(), clear);
 

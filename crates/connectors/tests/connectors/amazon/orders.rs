@@ -321,7 +321,7 @@ async fn credentials_come_from_the_encrypted_secrets_store() {
         ("amazon.client_secret", &c.client_secret),
         ("amazon.refresh_token", &c.refresh_token),
     ] {
-        store.put_secret(&key.seal(&tenant, name, &SecretValue::new(value.clone())).unwrap()).await.unwrap();
+        store.put_secret(&key.seal(&tenant, name, &SecretValue::new(value.clone())).unwrap(), "test").await.unwrap();
     }
     let credentials = LwaCredentials::from_store(&store, &key, &tenant, "amazon").await.unwrap();
     assert!(!format!("{credentials:?}").contains(&c.client_secret), "secrets redacted in Debug");
