@@ -120,41 +120,32 @@ mod sql {
         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING \
         RETURNING id, dedupe_key";
 
-    /// One writer at a time, so no claim races another: a job whose record has a running job
-    /// is not taken, and of a record's due jobs only the first is.
-    pub const CLAIM: &str = concat!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3, \
-           cover_id = CASE WHEN record IS NULL THEN NULL ELSE (SELECT max(t.id) FROM jobs t \
-             WHERE t.tenant_id = jobs.tenant_id AND t.flow = jobs.flow AND t.record = jobs.record \
-               AND t.state IN ('available', 'running')) END \
-         WHERE id IN (SELECT j.id FROM jobs j WHERE j.state = 'available' AND j.run_at <= $3 \
-           AND (j.record IS NULL OR ( \
-             NOT EXISTS (SELECT 1 FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.flow = j.flow \
-               AND r.record = j.record AND r.state = 'running') \
-             AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.flow = j.flow \
-               AND e.record = j.record AND e.state = 'available' AND e.run_at <= $3 \
-               AND (e.run_at, e.id) < (j.run_at, j.id)))) \
-           ORDER BY j.run_at, j.id LIMIT $4) \
-         RETURNING ",
-        job_cols!()
-    );
+    /// The claim, for every tenant's jobs or (with `j.tenant_id = $5 AND`) one tenant's. One
+    /// writer at a time, so no claim races another: a job whose record has a running job is
+    /// not taken, and of a record's due jobs only the first is.
+    macro_rules! claim {
+        ($tenant:literal) => {
+            concat!(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3, \
+                   cover_id = CASE WHEN record IS NULL THEN NULL ELSE (SELECT max(t.id) FROM jobs t \
+                     WHERE t.tenant_id = jobs.tenant_id AND t.flow = jobs.flow AND t.record = jobs.record \
+                       AND t.state IN ('available', 'running')) END \
+                 WHERE id IN (SELECT j.id FROM jobs j WHERE ", $tenant, " j.state = 'available' AND j.run_at <= $3 \
+                   AND (j.record IS NULL OR ( \
+                     NOT EXISTS (SELECT 1 FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.flow = j.flow \
+                       AND r.record = j.record AND r.state = 'running') \
+                     AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.flow = j.flow \
+                       AND e.record = j.record AND e.state = 'available' AND e.run_at <= $3 \
+                       AND (e.run_at, e.id) < (j.run_at, j.id)))) \
+                   ORDER BY j.run_at, j.id LIMIT $4) \
+                 RETURNING ",
+                job_cols!()
+            )
+        };
+    }
+    pub const CLAIM: &str = claim!("");
     /// [`CLAIM`] for one tenant's jobs (`$5`): a fair share when several tenants have work.
-    pub const CLAIM_TENANT: &str = concat!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until = $2, updated_at = $3, \
-           cover_id = CASE WHEN record IS NULL THEN NULL ELSE (SELECT max(t.id) FROM jobs t \
-             WHERE t.tenant_id = jobs.tenant_id AND t.flow = jobs.flow AND t.record = jobs.record \
-               AND t.state IN ('available', 'running')) END \
-         WHERE id IN (SELECT j.id FROM jobs j WHERE j.tenant_id = $5 AND j.state = 'available' AND j.run_at <= $3 \
-           AND (j.record IS NULL OR ( \
-             NOT EXISTS (SELECT 1 FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.flow = j.flow \
-               AND r.record = j.record AND r.state = 'running') \
-             AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.flow = j.flow \
-               AND e.record = j.record AND e.state = 'available' AND e.run_at <= $3 \
-               AND (e.run_at, e.id) < (j.run_at, j.id)))) \
-           ORDER BY j.run_at, j.id LIMIT $4) \
-         RETURNING ",
-        job_cols!()
-    );
+    pub const CLAIM_TENANT: &str = claim!("j.tenant_id = $5 AND");
     pub const HEARTBEAT: &str = "UPDATE jobs SET lease_until = $3 \
         WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2 RETURNING id";
     /// One writer at a time (`BEGIN IMMEDIATE`): no row locks to order.
