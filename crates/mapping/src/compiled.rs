@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Diagnostic;
-use crate::env::{self, FUEL_PER_FIELD};
+use crate::env::{self, FUEL_PER_FIELD, MAX_FIELD_BYTES};
 use crate::expr::{self, FieldSource, NameKind};
 use crate::filters::lookup::{TABLES_KEY, Tables};
 use crate::flow::{Expr, Flow, LineErrorPolicy, MissingPolicy, Pos};
@@ -707,7 +707,10 @@ impl CompiledMapping {
                             None => e.detail().unwrap_or_default().to_owned(),
                         },
                         ErrorKind::OutOfFuel => {
-                            format!("the expression ran more than {FUEL_PER_FIELD} steps and was stopped")
+                            format!(
+                                "the expression ran more than {FUEL_PER_FIELD} steps or built too much data \
+                                 (MiniJinja charges the text it builds) and was stopped"
+                            )
                         }
                         kind => e.detail().map(str::to_owned).unwrap_or_else(|| kind.to_string()),
                     };
@@ -717,6 +720,13 @@ impl CompiledMapping {
                 if value.is_undefined() {
                     let message =
                         missing_message(&field.written, ctx).unwrap_or_else(|| "the expression has no value".into());
+                    return Err(self.field_error(field, label, message));
+                }
+                if let Some(text) = value.as_str()
+                    && text.len() > MAX_FIELD_BYTES
+                {
+                    let message =
+                        format!("the value is {} bytes, more than the {MAX_FIELD_BYTES} a field may hold", text.len());
                     return Err(self.field_error(field, label, message));
                 }
                 Ok(value)
