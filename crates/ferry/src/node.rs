@@ -14,7 +14,7 @@ pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
         std::fs::create_dir_all(&cfg.data_dir)
             .with_context(|| format!("cannot create data folder {}", cfg.data_dir.display()))?;
     }
-    let store = AnyStore::open(&cfg.store_url).await?;
+    let store = AnyStore::open_with(&cfg.store_url, cfg.store_max_connections).await?;
     store.migrate().await?;
     store.ensure_tenant(&cfg.tenant, cfg.tenant.as_ref()).await?;
     for c in &cfg.connections {

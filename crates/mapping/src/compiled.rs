@@ -337,36 +337,13 @@ impl CompiledMapping {
             diagnostics: Vec::new(),
         };
         let record = flow.source.record_name().to_owned();
-        let fetched: Vec<String> = flow
-            .steps
-            .iter()
-            .filter_map(|s| match s {
-                crate::flow::Step::Fetch(f) => Some(f.into.value.clone()),
-                _ => None,
-            })
-            .collect();
-        let mut roots: Vec<&str> = vec![record.as_str(), "settings"];
-        roots.extend(fetched.iter().map(String::as_str));
+        let roots: Vec<&str> = vec![record.as_str(), "settings"];
         let mut with_lookups = roots.clone();
         with_lookups.push("lookups");
         let mut line_roots = with_lookups.clone();
         line_roots.push("line");
 
         let only_if = flow.only_if.as_ref().and_then(|e| c.field("only_if", e, &roots));
-        // Step expressions run in the runtime, but are checked here with everything else.
-        for (i, step) in flow.steps.iter().enumerate() {
-            match step {
-                crate::flow::Step::Filter(e) => {
-                    c.field(&format!("steps[{i}].filter"), e, &with_lookups);
-                }
-                crate::flow::Step::Call(call) => {
-                    for (arg, e) in &call.args {
-                        c.field(&format!("steps[{i}].call.{arg}"), e, &with_lookups);
-                    }
-                }
-                _ => {}
-            }
-        }
         let mut lookups = Vec::new();
         for (name, lookup) in &flow.lookups {
             // A lookup that reads `line` runs once per line (product by SKU), otherwise once

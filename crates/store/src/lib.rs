@@ -18,7 +18,7 @@ mod sqlite;
 pub mod testing;
 mod time;
 
-pub use any::AnyStore;
+pub use any::{AnyStore, PG_DEFAULT_CONNECTIONS, SQLITE_DEFAULT_CONNECTIONS};
 pub use error::StoreError;
 pub use ferry_model::{ConnectionId, TenantId};
 pub use health::{WriteFailure, WriteStatus};

@@ -100,12 +100,15 @@ async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow::Res
 /// them, else the built-in templates; `buyer_pii` overrides F1's setting.
 fn write_flows(base: &NodeConfig, dir: &Path, opts: &WorldOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut files = vec![("amazon-orders-to-crm.yaml", F1_TEMPLATE)];
+    // The polls run at the flows' `trigger.poll.every`: 5 and 2 minutes, sped up.
+    let seconds = |real: f64| (real / opts.speedup).max(1.0).ceil() as u64;
+    let mut files = vec![("amazon-orders-to-crm.yaml", F1_TEMPLATE, seconds(300.0))];
     if opts.crm_to_fba {
-        files.push(("crm-orders-to-fba.yaml", F2_TEMPLATE));
+        files.push(("crm-orders-to-fba.yaml", F2_TEMPLATE, seconds(120.0)));
     }
-    for (name, template) in files {
+    for (name, template, every) in files {
         let mut text = std::fs::read_to_string(base.flows_dir.join(name)).unwrap_or_else(|_| template.to_owned());
+        text = with_poll_every(&text, every);
         if let Some(pii) = &opts.buyer_pii {
             let line = text.lines().find(|l| l.trim_start().starts_with("buyer_pii:")).map(str::to_owned);
             if let Some(line) = line {
@@ -116,6 +119,24 @@ fn write_flows(base: &NodeConfig, dir: &Path, opts: &WorldOptions) -> anyhow::Re
         std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))?;
     }
     Ok(())
+}
+
+/// `text` with the interval of its `trigger.poll` line (`every: 5m`) set to `seconds`.
+pub(crate) fn with_poll_every(text: &str, seconds: u64) -> String {
+    text.lines()
+        .map(|line| match (line.trim_start().starts_with("poll:"), line.find("every:")) {
+            (true, Some(at)) => {
+                let rest = &line[at + "every:".len()..];
+                let value = rest.trim_start();
+                let end = value.find([',', ' ', '}']).unwrap_or(value.len());
+                let skipped = rest.len() - value.len();
+                format!("{}every: {seconds}s{}", &line[..at], &rest[skipped + end..])
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 impl World {
@@ -196,7 +217,6 @@ impl World {
             "ca_file": ca_file.display().to_string(),
             "token_url": amazon.token_url(),
             "aws_region": amazon_config.aws_region,
-            "poll_seconds": (300.0 / opts.speedup).max(1.0),
             "queue_wait_seconds": 1,
             "fulfilment_poll_seconds": (600.0 / opts.speedup).max(1.0),
         });
@@ -222,7 +242,6 @@ impl World {
                     "tenant": ferry_sandbox::dataverse::DEFAULT_TENANT,
                     "client_id": ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
                     "authority": dataverse.authority_url(),
-                    "poll_seconds": (120.0 / opts.speedup).max(1.0),
                     "ca_file": ca_file.display().to_string(),
                 }),
             },
