@@ -4,6 +4,7 @@ mod store {
     mod coalesce;
     pub mod common;
     mod faults;
+    mod pool;
     mod queue;
     mod records;
     mod secrets;
