@@ -333,7 +333,10 @@ map:
     let cfg = write_config(
         dir.path(),
         &format!("sqlite://{}", dir.path().join("ferry.db").display()),
-        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"http://127.0.0.1:1\"\n\n[[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"http://127.0.0.1:2\"\n",
+        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"http://127.0.0.1:1\"\n\
+         options = { marketplace_ids = [\"A1PA6795UKMFR9\"] }\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"http://127.0.0.1:2\"\n\
+         options = { tenant = \"t\", client_id = \"c\" }\n",
     );
     let flows = format!("{}", dir.path().join("flows").display());
     let order = dir.path().join("order.json");
