@@ -2,6 +2,8 @@
 //! workers, connections), each setting overridable by a `FERRY_*` environment variable.
 //! Every error names the file, line and column.
 
+pub mod options;
+
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -43,7 +45,7 @@ struct RawNode {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     url: Option<Spanned<String>>,
-    max_connections: Option<u32>,
+    max_connections: Option<Spanned<u32>>,
     retention_days: Option<Spanned<u32>>,
 }
 
@@ -92,7 +94,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub flows_dir: PathBuf,
     pub store_url: String,
-    pub store_max_connections: u32,
+    /// `store.max_connections`: the store's pool size; `None` is the backend's default.
+    pub store_max_connections: Option<u32>,
     /// `store.retention_days`: processed buyer data (inbox events, finished jobs, resolved
     /// dead letters, run traces) older than this is purged.
     pub retention_days: u32,
@@ -147,6 +150,10 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// The most connections `store.max_connections` may ask for (PostgreSQL's own default
+/// `max_connections` is 100, shared by every node).
+pub const MAX_STORE_CONNECTIONS: u32 = 500;
+
 /// The defaults a node runs with when there is no config file: embedded SQLite in `.ferry/`.
 pub fn defaults() -> NodeConfig {
     let data_dir = PathBuf::from(".ferry");
@@ -157,7 +164,7 @@ pub fn defaults() -> NodeConfig {
         store_url: format!("sqlite://{}", data_dir.join("ferry.db").display()),
         data_dir,
         flows_dir: PathBuf::from("flows"),
-        store_max_connections: 16,
+        store_max_connections: None,
         retention_days: RETENTION_DAYS,
         workers: 2,
         concurrency: 64,
@@ -258,9 +265,6 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             Err(m) => issues.push(at(Some(u.span()), format!("store.url: {m}"))),
         }
     }
-    if let Some(n) = raw.store.max_connections {
-        cfg.store_max_connections = n.max(1);
-    }
     let mut positive = |v: &Option<Spanned<u32>>, name: &str, max: u32| -> Option<u32> {
         let v = v.as_ref()?;
         let n = *v.get_ref();
@@ -271,6 +275,9 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             Some(n)
         }
     };
+    if let Some(n) = positive(&raw.store.max_connections, "store.max_connections", MAX_STORE_CONNECTIONS) {
+        cfg.store_max_connections = Some(n);
+    }
     if let Some(n) = positive(&raw.workers.count, "workers.count", 64) {
         cfg.workers = n;
     }
@@ -325,6 +332,9 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
                 options: c.options.as_ref().map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or_default(),
             };
             if let Err(m) = connection_tls(&conn) {
+                issues.push(at(Some(c.id.span()), m));
+            }
+            for m in options::check(&conn) {
                 issues.push(at(Some(c.id.span()), m));
             }
             cfg.connections.push(conn);

@@ -16,7 +16,7 @@ pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
     }
     // Payloads kept for work and replay carry buyer data: sealed under the node's key.
     let key = Arc::new(crate::commands::master_key(cfg)?);
-    let store = AnyStore::open(&cfg.store_url).await?.with_payload_key(key);
+    let store = AnyStore::open_with(&cfg.store_url, cfg.store_max_connections).await?.with_payload_key(key);
     store.migrate().await?;
     store.ensure_tenant(&cfg.tenant, cfg.tenant.as_ref()).await?;
     for c in &cfg.connections {

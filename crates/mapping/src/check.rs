@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compiled::CompiledMapping;
 use crate::diagnostic::Diagnostic;
-use crate::flow::{At, Flow, FlowFile, Pos, Step, parse_flow};
+use crate::flow::{At, Flow, FlowFile, Pos, parse_flow};
 
 /// Checks every `*.yaml` / `*.yml` flow in `dir` against the connections that exist.
 pub fn check_dir(dir: &Path, known_connections: &[&str]) -> Vec<Diagnostic> {
@@ -96,13 +96,6 @@ pub fn check_flow(path: &Path, text: &str, flow: &Flow, known_connections: &[&st
     }
     connection(&flow.source.connection);
     connection(&flow.target.connection);
-    for step in &flow.steps {
-        match step {
-            Step::Fetch(f) => connection(&f.connection),
-            Step::Call(c) => connection(&c.connection),
-            _ => {}
-        }
-    }
     if flow.trigger.events.is_none() && flow.trigger.poll.is_none() {
         out.push(Diagnostic::new(path, flow.name.pos, "the trigger needs `events`, `poll` or both"));
     }
@@ -110,7 +103,10 @@ pub fn check_flow(path: &Path, text: &str, flow: &Flow, known_connections: &[&st
         out.push(Diagnostic::new(
             path,
             poll.every.pos,
-            format!("invalid interval `{}`: use a number and s, m, h or d, e.g. 5m", poll.every.value),
+            format!(
+                "trigger.poll.every: invalid interval `{}`: use a number and s, m, h or d from 1s to 1d, e.g. 5m",
+                poll.every.value
+            ),
         ));
     }
     if flow.target.key.is_empty() {
@@ -119,17 +115,6 @@ pub fn check_flow(path: &Path, text: &str, flow: &Flow, known_connections: &[&st
             flow.target.entity.pos,
             "target.key is empty: every write needs an idempotency key",
         ));
-    }
-    for step in &flow.steps {
-        if let Step::Lookup(name) = step
-            && !flow.lookups.contains_key(&name.value)
-        {
-            out.push(Diagnostic::new(
-                path,
-                name.pos,
-                format!("unknown lookup `{}` in steps (declared: {})", name.value, names(flow.lookups.keys())),
-            ));
-        }
     }
     // A constant key makes every record upsert the same target record.
     for (field, value) in &flow.target.key {
@@ -162,12 +147,10 @@ pub fn check_flow(path: &Path, text: &str, flow: &Flow, known_connections: &[&st
     }
 }
 
-fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
-    let list: Vec<&str> = keys.map(String::as_str).collect();
-    if list.is_empty() { "none".into() } else { list.join(", ") }
-}
+/// The longest poll interval: a day.
+pub const MAX_INTERVAL_SECONDS: u64 = 86_400;
 
-/// `30s`, `5m`, `1h`, `1d` → seconds.
+/// `30s`, `5m`, `1h`, `1d` → seconds, from 1 s to [`MAX_INTERVAL_SECONDS`].
 pub fn parse_interval(text: &str) -> Option<u64> {
     let text = text.trim();
     let unit = text.chars().last()?;
@@ -179,5 +162,5 @@ pub fn parse_interval(text: &str) -> Option<u64> {
         'd' => 86_400,
         _ => return None,
     };
-    (number > 0).then(|| number * factor)
+    number.checked_mul(factor).filter(|s| (1..=MAX_INTERVAL_SECONDS).contains(s))
 }

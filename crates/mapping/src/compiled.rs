@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Diagnostic;
-use crate::env::{self, FUEL_PER_FIELD};
+use crate::env::{self, FUEL_PER_FIELD, MAX_FIELD_BYTES};
 use crate::expr::{self, FieldSource, NameKind};
 use crate::filters::lookup::{TABLES_KEY, Tables};
 use crate::flow::{Expr, Flow, LineErrorPolicy, MissingPolicy, Pos};
@@ -337,36 +337,13 @@ impl CompiledMapping {
             diagnostics: Vec::new(),
         };
         let record = flow.source.record_name().to_owned();
-        let fetched: Vec<String> = flow
-            .steps
-            .iter()
-            .filter_map(|s| match s {
-                crate::flow::Step::Fetch(f) => Some(f.into.value.clone()),
-                _ => None,
-            })
-            .collect();
-        let mut roots: Vec<&str> = vec![record.as_str(), "settings"];
-        roots.extend(fetched.iter().map(String::as_str));
+        let roots: Vec<&str> = vec![record.as_str(), "settings"];
         let mut with_lookups = roots.clone();
         with_lookups.push("lookups");
         let mut line_roots = with_lookups.clone();
         line_roots.push("line");
 
         let only_if = flow.only_if.as_ref().and_then(|e| c.field("only_if", e, &roots));
-        // Step expressions run in the runtime, but are checked here with everything else.
-        for (i, step) in flow.steps.iter().enumerate() {
-            match step {
-                crate::flow::Step::Filter(e) => {
-                    c.field(&format!("steps[{i}].filter"), e, &with_lookups);
-                }
-                crate::flow::Step::Call(call) => {
-                    for (arg, e) in &call.args {
-                        c.field(&format!("steps[{i}].call.{arg}"), e, &with_lookups);
-                    }
-                }
-                _ => {}
-            }
-        }
         let mut lookups = Vec::new();
         for (name, lookup) in &flow.lookups {
             // A lookup that reads `line` runs once per line (product by SKU), otherwise once
@@ -707,7 +684,10 @@ impl CompiledMapping {
                             None => e.detail().unwrap_or_default().to_owned(),
                         },
                         ErrorKind::OutOfFuel => {
-                            format!("the expression ran more than {FUEL_PER_FIELD} steps and was stopped")
+                            format!(
+                                "the expression ran more than {FUEL_PER_FIELD} steps or built too much data \
+                                 (MiniJinja charges the text it builds) and was stopped"
+                            )
                         }
                         kind => e.detail().map(str::to_owned).unwrap_or_else(|| kind.to_string()),
                     };
@@ -717,6 +697,13 @@ impl CompiledMapping {
                 if value.is_undefined() {
                     let message =
                         missing_message(&field.written, ctx).unwrap_or_else(|| "the expression has no value".into());
+                    return Err(self.field_error(field, label, message));
+                }
+                if let Some(text) = value.as_str()
+                    && text.len() > MAX_FIELD_BYTES
+                {
+                    let message =
+                        format!("the value is {} bytes, more than the {MAX_FIELD_BYTES} a field may hold", text.len());
                     return Err(self.field_error(field, label, message));
                 }
                 Ok(value)

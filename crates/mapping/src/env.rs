@@ -10,6 +10,12 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 /// 1,000; the limit stops a runaway `range()` or a huge list filter, not real work.
 pub const FUEL_PER_FIELD: u64 = 50_000;
 
+/// The most bytes one field's value may hold, and the most text one of our filters may
+/// build. MiniJinja charges the data its own operators and filters create against the fuel;
+/// our filters refuse to build more than this before allocating, so no expression allocates
+/// more than a few megabytes whatever the record holds.
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+
 /// The shared environment.
 pub fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();

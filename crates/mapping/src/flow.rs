@@ -79,9 +79,6 @@ pub struct Flow {
     pub trigger: Trigger,
     /// Where records come from.
     pub source: Source,
-    /// Explicit steps; when absent the runtime runs lookups → filter → map → write.
-    #[serde(default)]
-    pub steps: Vec<Step>,
     /// Where records go.
     pub target: Target,
     /// Target field → value, on top of the connector's default transformer.
@@ -169,49 +166,6 @@ impl Source {
     pub fn record_name(&self) -> &str {
         self.alias.as_ref().map_or("record", |a| a.value.as_str())
     }
-}
-
-/// One explicit step.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Step {
-    /// Read more data (e.g. order items) into a variable.
-    Fetch(Fetch),
-    /// Run the named lookup from `lookups:`.
-    Lookup(At<String>),
-    /// Continue only if the condition is true.
-    Filter(Expr),
-    /// Apply the field mapping.
-    Map,
-    /// Write to the target.
-    Write,
-    /// Call another operation (e.g. create an activity).
-    Call(Call),
-}
-
-/// A fetch step.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Fetch {
-    /// Connection name.
-    pub connection: At<String>,
-    /// Operation, e.g. `getOrderItems`.
-    pub operation: At<String>,
-    /// Variable that receives the result.
-    pub into: At<String>,
-}
-
-/// A call step.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Call {
-    /// Connection name.
-    pub connection: At<String>,
-    /// Operation or entity to call.
-    pub operation: At<String>,
-    /// Arguments.
-    #[serde(default, rename = "with")]
-    pub args: BTreeMap<String, Expr>,
 }
 
 /// The target operation.
@@ -349,10 +303,31 @@ fn yaml_message(err: &serde_saphyr::Error) -> String {
     {
         message = rest;
     }
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(", column ") => message[..i].to_owned(),
-        _ => message.to_owned(),
-    }
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => &message[..i],
+        _ => message,
+    };
+    unknown_key(message).unwrap_or_else(|| message.to_owned())
+}
+
+/// serde's "unknown field `x`, expected one of a, b" as a flow file's reader says it, with a
+/// word on keys that were removed because nothing acted on them.
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let known = rest
+        .strip_prefix(", expected one of ")
+        .or_else(|| rest.strip_prefix(", expected "))
+        .map(|k| k.replace('`', ""))
+        .unwrap_or_else(|| "none".into());
+    let removed = match key {
+        "steps" => {
+            " (`steps:` was removed: nothing ran it; a flow runs its lookups, `only_if`, the mapping and the \
+             write, in that order)"
+        }
+        _ => "",
+    };
+    Some(format!("unknown key `{key}`{removed}; the keys allowed here are: {known}"))
 }
 
 /// Reads and parses a flow file.

@@ -99,7 +99,6 @@ pub fn preview_expression(
             included: vec![],
             alias: None,
         },
-        steps: vec![],
         target: crate::flow::Target {
             connection: At::new(String::new()),
             entity: At::new(String::new()),

@@ -2,6 +2,11 @@
 
 use crate::*;
 
+/// The PostgreSQL pool size when the config does not set one.
+pub const PG_DEFAULT_CONNECTIONS: u32 = 16;
+/// The SQLite pool size when the config does not set one (one writer at a time; readers share).
+pub const SQLITE_DEFAULT_CONNECTIONS: u32 = 4;
+
 /// Either backend, picked from the store URL (`sqlite://…` or `postgres://…`).
 #[derive(Clone, Debug)]
 pub enum AnyStore {
@@ -13,10 +18,18 @@ impl AnyStore {
     /// Opens the store a URL names: `sqlite://path` (or a path ending in `.db`) or
     /// `postgres://…` / `postgresql://…`.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, None).await
+    }
+
+    /// [`open`](Self::open) with a pool of at most `max_connections` (`store.max_connections`);
+    /// `None` is the backend's default: [`PG_DEFAULT_CONNECTIONS`] or
+    /// [`SQLITE_DEFAULT_CONNECTIONS`].
+    pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(AnyStore::Postgres(PgStore::open(url, 16).await?))
+            Ok(AnyStore::Postgres(PgStore::open(url, max_connections.unwrap_or(PG_DEFAULT_CONNECTIONS)).await?))
         } else if url.starts_with("sqlite:") || url.ends_with(".db") || url.ends_with(".sqlite") {
-            Ok(AnyStore::Sqlite(SqliteStore::open(url).await?))
+            let max = max_connections.unwrap_or(SQLITE_DEFAULT_CONNECTIONS);
+            Ok(AnyStore::Sqlite(SqliteStore::open_with(url, max).await?))
         } else {
             Err(StoreError::Open {
                 url: redact::url(url),

@@ -19,7 +19,7 @@ pub mod testing;
 mod time;
 mod wakeups;
 
-pub use any::AnyStore;
+pub use any::{AnyStore, PG_DEFAULT_CONNECTIONS, SQLITE_DEFAULT_CONNECTIONS};
 pub use error::StoreError;
 pub use ferry_model::{ConnectionId, TenantId};
 pub use health::{WriteFailure, WriteStatus};

@@ -25,6 +25,11 @@ impl SqliteStore {
     /// plain path). Durability: WAL with `synchronous=FULL`, so a commit survives a power loss,
     /// not only a crash of the process.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, crate::any::SQLITE_DEFAULT_CONNECTIONS).await
+    }
+
+    /// [`open`](Self::open) with a pool of at most `max_connections`.
+    pub async fn open_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         if path.is_empty() {
             return Err(StoreError::Open { url: url.into(), reason: "no file path given".into() });
@@ -38,7 +43,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(max_connections.max(1))
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?;

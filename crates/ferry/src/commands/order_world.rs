@@ -100,14 +100,23 @@ async fn seed_products(client: &DataverseClient, skus: &[String]) -> anyhow::Res
 
 /// Writes the flow files into `dir`: the shipped ones from `base`'s flows folder when it has
 /// them, else the built-in templates; `buyer_pii` overrides F1's setting.
-pub fn write_flows(base: &NodeConfig, dir: &Path, crm_to_fba: bool, buyer_pii: Option<&str>) -> anyhow::Result<()> {
+pub fn write_flows(
+    base: &NodeConfig,
+    dir: &Path,
+    crm_to_fba: bool,
+    buyer_pii: Option<&str>,
+    polls: PollSeconds,
+) -> anyhow::Result<()> {
     ferry_store::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut files = vec![("amazon-orders-to-crm.yaml", F1_TEMPLATE)];
+    // The polls run at the flows' `trigger.poll.every`.
+    let seconds = |s: f64| s.max(1.0).ceil() as u64;
+    let mut files = vec![("amazon-orders-to-crm.yaml", F1_TEMPLATE, seconds(polls.orders))];
     if crm_to_fba {
-        files.push(("crm-orders-to-fba.yaml", F2_TEMPLATE));
+        files.push(("crm-orders-to-fba.yaml", F2_TEMPLATE, seconds(polls.crm)));
     }
-    for (name, template) in files {
+    for (name, template, every) in files {
         let mut text = std::fs::read_to_string(base.flows_dir.join(name)).unwrap_or_else(|_| template.to_owned());
+        text = with_poll_every(&text, every);
         if let Some(pii) = buyer_pii {
             let line = text.lines().find(|l| l.trim_start().starts_with("buyer_pii:")).map(str::to_owned);
             if let Some(line) = line {
@@ -128,7 +137,8 @@ pub struct Sandboxes<'a> {
     pub ca_file: &'a Path,
 }
 
-/// How often (seconds) the node polls: searchOrders, fulfilment orders, CRM changes.
+/// How often (seconds) the node polls: searchOrders (F1's `every`), fulfilment orders (the
+/// Amazon connection's `fulfilment_poll_seconds`), CRM changes (F2's `every`).
 #[derive(Debug, Clone, Copy)]
 pub struct PollSeconds {
     pub orders: f64,
@@ -152,7 +162,6 @@ impl Sandboxes<'_> {
             "ca_file": ca_file,
             "token_url": self.amazon.token_url(),
             "aws_region": self.amazon_config.aws_region,
-            "poll_seconds": polls.orders,
             "queue_wait_seconds": 1,
             "fulfilment_poll_seconds": polls.fulfilment,
         });
@@ -178,7 +187,6 @@ impl Sandboxes<'_> {
                     "tenant": ferry_sandbox::dataverse::DEFAULT_TENANT,
                     "client_id": ferry_sandbox::dataverse::DEFAULT_CLIENT_ID,
                     "authority": self.dataverse.authority_url(),
-                    "poll_seconds": polls.crm,
                     "ca_file": ca_file,
                 }),
             },
@@ -233,6 +241,24 @@ pub async fn prepare_crm(dataverse: &DataverseSandbox, ca_file: &Path) -> anyhow
     Ok(skus)
 }
 
+/// `text` with the interval of its `trigger.poll` line (`every: 5m`) set to `seconds`.
+pub(crate) fn with_poll_every(text: &str, seconds: u64) -> String {
+    text.lines()
+        .map(|line| match (line.trim_start().starts_with("poll:"), line.find("every:")) {
+            (true, Some(at)) => {
+                let rest = &line[at + "every:".len()..];
+                let value = rest.trim_start();
+                let end = value.find([',', ' ', '}']).unwrap_or(value.len());
+                let skipped = rest.len() - value.len();
+                format!("{}every: {seconds}s{}", &line[..at], &rest[skipped + end..])
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 impl World {
     /// Starts everything in `dir` (emptied first); nothing moves until [`World::start_flows`].
     pub async fn start(base: &NodeConfig, dir: &Path, opts: &WorldOptions) -> anyhow::Result<World> {
@@ -242,7 +268,12 @@ impl World {
         let _ = std::fs::remove_dir_all(dir);
         ferry_store::private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let flows_dir = dir.join("flows");
-        write_flows(base, &flows_dir, opts.crm_to_fba, opts.buyer_pii.as_deref())?;
+        let polls = PollSeconds {
+            orders: 300.0 / opts.speedup,
+            fulfilment: (600.0 / opts.speedup).max(1.0),
+            crm: 120.0 / opts.speedup,
+        };
+        write_flows(base, &flows_dir, opts.crm_to_fba, opts.buyer_pii.as_deref(), polls)?;
 
         // The two remote systems, over HTTPS with a CA made for this run; the node trusts it
         // through each connection's `ca_file`, as it would trust a corporate CA.
@@ -288,11 +319,6 @@ impl World {
         let amazon_scale = if opts.limits == Limits::Off { 1e6 } else { opts.speedup };
         let sandboxes =
             Sandboxes { amazon: &amazon, amazon_config: &amazon_config, dataverse: &dataverse, ca_file: &ca_file };
-        let polls = PollSeconds {
-            orders: (300.0 / opts.speedup).max(1.0),
-            fulfilment: (600.0 / opts.speedup).max(1.0),
-            crm: (120.0 / opts.speedup).max(1.0),
-        };
         cfg.connections = sandboxes.connections(amazon_scale, crm_scale, polls, opts.notifications)?;
         let store = crate::node::open_store(&cfg).await?;
         let key = MasterKey::from_bytes(&rand::random());

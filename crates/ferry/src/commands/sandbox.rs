@@ -97,7 +97,7 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
         crm: (60.0 / args.speedup).max(1.0),
     };
     node.connections = sandboxes.connections(args.speedup, 1.0, polls, true)?;
-    write_flows(cfg, &node.flows_dir, true, None)?;
+    write_flows(cfg, &node.flows_dir, true, None, polls)?;
     let store = crate::node::open_store(&node).await?;
     let key = super::secrets::master_key(&node)?;
     let webhook_key: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();

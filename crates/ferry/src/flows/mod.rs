@@ -57,9 +57,10 @@ fn option_str(conn: &ConnectionConfig, name: &str) -> Option<String> {
     option(conn, name).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn seconds(conn: &ConnectionConfig, name: &str, default: f64) -> Duration {
-    let secs = option(conn, name).and_then(Value::as_f64).filter(|s| s.is_finite() && *s > 0.0).unwrap_or(default);
-    Duration::from_secs_f64(secs)
+/// A number of seconds the config validation has range-checked; never panics on a value it
+/// did not see (a config built in code), which falls back to `default`.
+fn seconds(conn: &ConnectionConfig, name: &str, default: Duration) -> Duration {
+    option(conn, name).and_then(Value::as_f64).and_then(|s| Duration::try_from_secs_f64(s).ok()).unwrap_or(default)
 }
 
 fn scale(conn: &ConnectionConfig) -> f64 {
@@ -99,6 +100,17 @@ pub async fn dataverse_client(
         dv_config = dv_config.with_authority(authority);
     }
     DataverseClient::new(dv_config).map_err(|e| anyhow::anyhow!("connection {}: {e}", crm_conn.id))
+}
+
+/// The flows' `settings:` problems that [`Engine::build`] would refuse, each naming the file,
+/// so that `ferry check` reports them too.
+pub fn settings_problems(flows: &[ferry_mapping::flow::FlowFile]) -> Vec<String> {
+    flows
+        .iter()
+        .filter(|f| f.flow.name.value == amazon_orders::FLOW)
+        .filter_map(|f| FlowSettings::from_flow(amazon_orders::FLOW, &f.flow.settings).err().map(|e| (f, e)))
+        .map(|(f, e)| format!("{}: {e}", f.path.display()))
+        .collect()
 }
 
 impl Engine {
@@ -188,11 +200,18 @@ impl Engine {
             Some((mapping, flow)) => {
                 let settings =
                     FlowSettings::from_flow(amazon_orders::FLOW, &flow.settings).map_err(anyhow::Error::msg)?;
-                Some((mapping, settings))
+                Some((mapping, settings, flow))
             }
             None => None,
         };
-        let f2 = compile(crm_to_fba::FLOW)?.map(|(m, _)| m);
+        let f2 = compile(crm_to_fba::FLOW)?;
+        let every = |flow: Option<&ferry_mapping::Flow>| flow.and_then(schedule::poll_interval);
+        let schedule = schedule::Intervals {
+            orders: every(f1.as_ref().map(|(_, _, flow)| flow)),
+            notifications: seconds(amazon_conn, "queue_wait_seconds", Duration::from_secs(1)),
+            fulfilment: seconds(amazon_conn, "fulfilment_poll_seconds", Duration::from_secs(600)),
+            crm: every(f2.as_ref().map(|(_, flow)| flow)),
+        };
         Ok(Some(Engine {
             tenant: tenant.clone(),
             amazon,
@@ -201,14 +220,9 @@ impl Engine {
             crm_connection: crm_conn.id.clone(),
             marketplace_ids,
             sqs,
-            f1,
-            f2,
-            schedule: schedule::Intervals {
-                orders: seconds(amazon_conn, "poll_seconds", 300.0),
-                notifications: seconds(amazon_conn, "queue_wait_seconds", 1.0),
-                fulfilment: seconds(amazon_conn, "fulfilment_poll_seconds", 600.0),
-                crm: seconds(crm_conn, "poll_seconds", 120.0),
-            },
+            f1: f1.map(|(mapping, settings, _)| (mapping, settings)),
+            f2: f2.map(|(mapping, _)| mapping),
+            schedule,
         }))
     }
 

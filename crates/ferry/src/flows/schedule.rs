@@ -22,11 +22,14 @@ use super::{Engine, amazon_orders, crm_to_fba};
 /// How often each poll runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Intervals {
-    pub orders: Duration,
-    /// Long-poll wait of one SQS receive.
+    /// The searchOrders poll: F1's `trigger.poll.every`; `None` (no `trigger.poll`) runs none.
+    pub orders: Option<Duration>,
+    /// Long-poll wait of one SQS receive (`options.queue_wait_seconds`, at most 20 s).
     pub notifications: Duration,
+    /// The fulfilment-order list (`options.fulfilment_poll_seconds`).
     pub fulfilment: Duration,
-    pub crm: Duration,
+    /// Dataverse change tracking: F2's `trigger.poll.every`; `None` runs none.
+    pub crm: Option<Duration>,
 }
 
 /// Counters of what the polls brought in (the demo's progress line reads them).
@@ -64,7 +67,7 @@ impl Engine {
         initial_lookback: SignedDuration,
     ) -> JoinSet<()> {
         let mut set = JoinSet::new();
-        if let Some((_, settings)) = &self.f1 {
+        if let (Some((_, settings)), Some(period)) = (&self.f1, self.schedule.orders) {
             let full = settings.buyer_pii == BuyerPii::Full;
             let poll = OrderPoll {
                 tenant: self.tenant.clone(),
@@ -82,7 +85,7 @@ impl Engine {
                 page_size: 100,
             };
             let (engine, store, stats) = (self.clone(), store.clone(), stats.clone());
-            set.spawn(every(self.schedule.orders, stop.clone(), move || {
+            set.spawn(every(period, stop.clone(), move || {
                 let (engine, store, stats, poll) = (engine.clone(), store.clone(), stats.clone(), poll.clone());
                 async move {
                     match poll.run(&engine.amazon.client, &store, Timestamp::now()).await {
@@ -131,7 +134,7 @@ impl Engine {
                 }
             });
         }
-        if self.f2.is_some() {
+        if let (Some(_), Some(period)) = (&self.f2, self.schedule.crm) {
             let source = ChangeTrackingSource {
                 tenant: self.tenant.clone(),
                 connection: self.crm_connection.clone(),
@@ -142,7 +145,7 @@ impl Engine {
                 page_size: Some(500),
             };
             let (engine, store2, stats2) = (self.clone(), store.clone(), stats.clone());
-            set.spawn(every(self.schedule.crm, stop.clone(), move || {
+            set.spawn(every(period, stop.clone(), move || {
                 let (engine, store, stats, source) = (engine.clone(), store2.clone(), stats2.clone(), source.clone());
                 async move {
                     match source.poll(&store, &engine.crm.crm().client).await {
@@ -158,6 +161,8 @@ impl Engine {
                     }
                 }
             }));
+        }
+        if self.f2.is_some() {
             let (engine, store, stats) = (self.clone(), store.clone(), stats.clone());
             set.spawn(every(self.schedule.fulfilment, stop.clone(), move || {
                 let (engine, store, stats) = (engine.clone(), store.clone(), stats.clone());
@@ -199,6 +204,13 @@ impl Engine {
     }
 }
 
+/// How often a flow's poll runs: its `trigger.poll.every`; `None` without `trigger.poll` (the
+/// flow then runs on events only). `ferry check` has refused an interval outside 1s..1d.
+pub fn poll_interval(flow: &ferry_mapping::Flow) -> Option<Duration> {
+    let poll = flow.trigger.poll.as_ref()?;
+    ferry_mapping::check::parse_interval(&poll.every.value).map(Duration::from_secs)
+}
+
 /// When the next poll may start: a period after this one started, and never before the wait
 /// the remote asked for (a 429's `Retry-After`) has passed since this one ended.
 fn next_poll(started: Instant, ended: Instant, period: Duration, retry_after: Option<Duration>) -> Instant {
@@ -238,6 +250,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn flow(trigger: &str) -> ferry_mapping::Flow {
+        let text = format!(
+            "name: f\ntrigger: {trigger}\nsource: {{ connection: amazon, operation: getOrder }}\n\
+             target: {{ connection: crm, entity: salesorder, key: {{ n: \"{{{{ record.id }}}}\" }} }}\n"
+        );
+        ferry_mapping::flow::parse_flow(std::path::Path::new("f.yaml"), &text).expect("flow")
+    }
+
+    #[test]
+    fn a_flows_poll_runs_at_its_trigger_poll_every_and_not_at_all_without_one() {
+        let every = |t: &str| poll_interval(&flow(t));
+        let poll = |e: &str| format!("{{ poll: {{ connection: amazon, operation: searchOrders, every: {e} }} }}");
+        assert_eq!(every(&poll("7m")), Some(Duration::from_secs(420)));
+        assert_eq!(every(&poll("1s")), Some(Duration::from_secs(1)));
+        assert_eq!(every(&poll("1d")), Some(Duration::from_secs(86_400)));
+        assert_eq!(every("{ events: { connection: amazon, types: [ORDER_CHANGE] } }"), None, "events only: no poll");
+    }
 
     #[test]
     fn a_poll_never_comes_back_before_the_remotes_retry_after() {

@@ -74,7 +74,7 @@ fn check_accepts_a_good_config_and_env_overrides_it() {
     let cfg = write_config(
         dir.path(),
         "sqlite://x.db",
-        "[[connections]]\nid = \"amazon-na\"\nsystem = \"amazon\"\nendpoint = \"https://sellingpartnerapi-na.amazon.com\"\ncredentials = \"amazon-na/lwa\"\n",
+        "[[connections]]\nid = \"amazon-na\"\nsystem = \"amazon\"\nendpoint = \"https://sellingpartnerapi-na.amazon.com\"\ncredentials = \"amazon-na/lwa\"\noptions = { marketplace_ids = [\"ATVPDKIKX0DER\"] }\n",
     );
     let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
     let (o, e) = text(&out);
@@ -487,7 +487,10 @@ map:
     let cfg = write_config(
         dir.path(),
         &format!("sqlite://{}", dir.path().join("ferry.db").display()),
-        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"http://127.0.0.1:1\"\n\n[[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"http://127.0.0.1:2\"\n",
+        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"http://127.0.0.1:1\"\n\
+         options = { marketplace_ids = [\"A1PA6795UKMFR9\"] }\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"http://127.0.0.1:2\"\n\
+         options = { tenant = \"t\", client_id = \"c\" }\n",
     );
     let flows = format!("{}", dir.path().join("flows").display());
     let order = dir.path().join("order.json");
@@ -742,4 +745,71 @@ fn check_and_run_refuse_a_ca_file_that_is_missing_or_not_pem_naming_the_connecti
     let cfg = write_config(dir.path(), "sqlite://x.db", &extra);
     let out = ferry(dir.path()).arg("--config").arg(&cfg).arg("check").output().unwrap();
     assert!(out.status.success(), "{:?}", text(&out));
+}
+
+/// Every number has a range, every option a system does not read is refused, and what the
+/// engine needs at start is required: `check` and `run` refuse the same config with the same
+/// messages (a poll interval of 1e300 used to pass `check` and panic `run`).
+#[test]
+fn check_and_run_refuse_out_of_range_numbers_and_options_that_do_nothing_alike() {
+    let dir = TempDir::new("ranges");
+    let extra = "[store]\nmax_connections = 0\n\n\
+         [[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"https://sellingpartnerapi-na.amazon.com\"\n\
+         limits = { scale = 1e300, burst = 3 }\n\
+         options = { marketplace_ids = [\"ATVPDKIKX0DER\"], fulfilment_poll_seconds = 1e300, queue_wait_seconds = 60, poll_seconds = 5, colour = \"red\" }\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"https://contoso.crm.dynamics.com\"\n\
+         options = { tenant = \"t\" }\n\n\
+         [[connections]]\nid = \"amazon-eu\"\nsystem = \"amazon\"\nendpoint = \"https://sellingpartnerapi-eu.amazon.com\"\n\n\
+         [[connections]]\nid = \"erp\"\nsystem = \"fno\"\nendpoint = \"https://erp.example.com\"\ncredentials = \"erp\"\n";
+    // `write_config` writes its own [store] table: this config carries the whole file.
+    let cfg = dir.path().join("ferry.toml");
+    std::fs::write(&cfg, format!("[node]\ndata_dir = \"{}\"\n\n{extra}", dir.path().join("data").display())).unwrap();
+    let mut messages = Vec::new();
+    for command in ["check", "run"] {
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).arg(command).output().unwrap();
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(!err.contains("panicked"), "{command}: {err}");
+        for needle in [
+            "ferry.toml:5:19: store.max_connections: must be between 1 and 500, got 0",
+            "connection amazon: limits.scale must be a number from 0.01 to 1000000, got 1e+300",
+            "connection amazon: unknown limit `burst` (known: scale)",
+            "connection amazon: options.fulfilment_poll_seconds (seconds) must be a number from 1 to 86400, got 1e+300",
+            "connection amazon: options.queue_wait_seconds must be a whole number of seconds from 0 to 20, got 60",
+            "connection amazon: options.poll_seconds is not read: the poll interval is the flow file's `trigger.poll.every`",
+            "connection amazon: unknown option `colour` for system `amazon` (known: marketplace_ids, token_url,",
+            "connection crm: options.client_id is required for system `dataverse`",
+            "connection amazon-eu: options.marketplace_ids is required for system `amazon` (e.g. [\"ATVPDKIKX0DER\"])",
+            "connection erp: credentials is not used by system `fno`",
+        ] {
+            assert!(err.contains(needle), "{command}: missing {needle:?} in:\n{err}");
+        }
+        messages.push(err);
+    }
+    assert_eq!(messages[0], messages[1], "check and run say the same");
+}
+
+/// `ferry check` refuses a flow setting that `ferry run` would refuse at start.
+#[test]
+fn check_refuses_an_order_flow_setting_that_run_refuses() {
+    let dir = TempDir::new("flow-settings");
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let shipped = std::fs::read_to_string(repo_root().join("flows/amazon-orders-to-crm.yaml")).unwrap();
+    let line =
+        shipped.lines().find(|l| l.trim_start().starts_with("buyer_pii:")).expect("buyer_pii setting").to_owned();
+    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), shipped.replace(&line, "  buyer_pii: everything")).unwrap();
+    let out = ferry(dir.path())
+        .arg("--config")
+        .arg(repo_root().join("ferry.example.toml"))
+        .arg("check")
+        .env("FERRY_FLOWS_DIR", &flows)
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("amazon-orders-to-crm.yaml: flow amazon-orders-to-crm: settings.buyer_pii must be `full` or `guest`, got `everything`"),
+        "{err}"
+    );
 }

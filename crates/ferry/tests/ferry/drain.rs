@@ -108,3 +108,41 @@ async fn a_running_node_serves_health_readiness_and_metrics() {
     assert!(child.wait().unwrap().success());
     assert!(get("/healthz").await.is_err(), "the listener closes with the node");
 }
+
+/// A stderr whose reader has gone (a pipe closed by a supervisor or `| head`) used to panic
+/// the node at its first log line. Now the node runs its work and drains on SIGTERM, and a
+/// command that fails says so by its exit code, the lines being lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_stderr_is_a_broken_pipe_keeps_working_and_stops_cleanly() {
+    let broken = || {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        writer
+    };
+    let dir = TempDir::new("broken-stderr");
+    let receiver = Receiver::start(Duration::ZERO).await;
+    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+    let tenant: TenantId = "default".parse().unwrap();
+    let store = AnyStore::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.ensure_tenant(&tenant, "default").await.unwrap();
+    let payload = json!({ "url": receiver.url(), "body": { "n": 1 }, "idempotency_key": "broken-1" });
+    store.enqueue(&[NewJob::new(tenant, "builtin.http_call", payload)]).await.unwrap();
+    let config = write_config(dir.path(), &url, "");
+    let mut child = node(dir.path(), &config).env("FERRY_LOG", "debug").stderr(broken()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.queue_stats().await.unwrap().completed < 1 {
+        assert!(child.try_wait().unwrap().is_none(), "the node stopped: {:?}", child.try_wait());
+        assert!(Instant::now() < deadline, "the job was not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a broken stderr does not fail the node: {status:?}");
+    assert_eq!(receiver.ledger.lock().unwrap().applied.len(), 1);
+
+    // A config error is still an exit code 2, not a panic (101) while printing it.
+    std::fs::write(&config, "[node]\nlistn = 1\n").unwrap();
+    let status = node(dir.path(), &config).stderr(broken()).status().unwrap();
+    assert_eq!(status.code(), Some(2));
+}

@@ -88,9 +88,9 @@ async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (Worl
     let port = free_port();
     let options = format!(
         "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\ncredentials = \"amazon\"\nlimits = {{ scale = {SPEEDUP} }}\n\
-         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", poll_seconds = 1.0, queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0, ca_file = \"{ca}\" }}\n\n\
+         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0, ca_file = \"{ca}\" }}\n\n\
          [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\ncredentials = \"crm\"\nlimits = {{ scale = {CRM_SCALE} }}\n\
-         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", poll_seconds = 1.0, ca_file = \"{ca}\" }}\n",
+         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", ca_file = \"{ca}\" }}\n",
         amazon.base_url(),
         amazon_cfg.marketplace_id,
         amazon.token_url(),
@@ -99,7 +99,16 @@ async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (Worl
         dataverse.authority_url(),
         ca = ca_file.display(),
     );
-    let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    // The shipped flows, polling every second (`trigger.poll.every` sets the polls' interval).
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).expect("flows folder");
+    for name in ["amazon-orders-to-crm.yaml", "crm-orders-to-fba.yaml"] {
+        let text = std::fs::read_to_string(shipped.join(name)).expect("shipped flow");
+        assert!(text.contains("every: 5m") || text.contains("every: 2m"), "{name} polls every few minutes");
+        std::fs::write(flows.join(name), text.replace("every: 5m", "every: 1s").replace("every: 2m", "every: 1s"))
+            .expect("flow");
+    }
     let config = dir.path().join("ferry.toml");
     let store_url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("data/ferry.db").display()));
     std::fs::write(

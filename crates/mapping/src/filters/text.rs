@@ -8,6 +8,7 @@ use minijinja::{Environment, Error};
 use regex::Regex;
 
 use super::{excerpt, fail, text_of};
+use crate::env::MAX_FIELD_BYTES;
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_function("coalesce", coalesce);
@@ -51,8 +52,36 @@ fn compiled(pattern: &str) -> Result<Arc<Regex>, Error> {
     Ok(re)
 }
 
-/// `sku | regex_replace('-FBA$', '')`; `$1` refers to groups.
+/// `sku | regex_replace('-FBA$', '')`; `$1` refers to groups. The result is built piece by
+/// piece and refused before it would exceed [`MAX_FIELD_BYTES`]: an empty pattern with a
+/// long replacement multiplies the text's length, and must not allocate gigabytes first.
 fn regex_replace(value: Value, pattern: &str, replacement: &str) -> Result<Value, Error> {
     let text = text_of(&value, "regex_replace")?;
-    Ok(Value::from(compiled(pattern)?.replace_all(&text, replacement).into_owned()))
+    let re = compiled(pattern)?;
+    // A `$name` expands to a group of the match, so to at most the match's length.
+    let references = replacement.matches('$').count();
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(&text) {
+        let Some(whole) = caps.get(0) else { continue };
+        let most = (whole.start() - last)
+            .saturating_add(replacement.len())
+            .saturating_add(references.saturating_mul(whole.len()));
+        if out.len().saturating_add(most) > MAX_FIELD_BYTES {
+            return Err(too_long("regex_replace"));
+        }
+        out.push_str(&text[last..whole.start()]);
+        caps.expand(replacement, &mut out);
+        last = whole.end();
+    }
+    if out.len().saturating_add(text.len() - last) > MAX_FIELD_BYTES {
+        return Err(too_long("regex_replace"));
+    }
+    out.push_str(&text[last..]);
+    Ok(Value::from(out))
+}
+
+/// The error of a filter whose result would exceed [`MAX_FIELD_BYTES`].
+pub(crate) fn too_long(filter: &str) -> Error {
+    fail(format!("{filter}: the result would be longer than {MAX_FIELD_BYTES} bytes (the most a field may hold)"))
 }

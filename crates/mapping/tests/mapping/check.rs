@@ -25,9 +25,8 @@ fn broken_flows_report_every_error_at_its_line_and_column() {
     let got = short(&diagnostics);
     let expected = [
         "bad-yaml.yaml:4:7: while parsing a flow mapping, did not find expected ',' or '}'",
-        "connections.yaml:3:63: invalid interval `5 minutes`: use a number and s, m, h or d, e.g. 5m",
+        "connections.yaml:3:63: trigger.poll.every: invalid interval `5 minutes`: use a number and s, m, h or d from 1s to 1d, e.g. 5m",
         "connections.yaml:4:23: unknown connection `shopify` (known: amazon, crm)",
-        "connections.yaml:6:13: unknown lookup `customer` in steps (declared: none)",
         "expressions.yaml:1:7: duplicate flow name `broken-expressions` (also in duplicate.yaml)",
         "expressions.yaml:10:35: field `name`: unknown filter `uppercase`",
         "expressions.yaml:11:49: field `statuscode`: unknown value map `status_map`",
@@ -40,8 +39,8 @@ fn broken_flows_report_every_error_at_its_line_and_column() {
         "not-an-expression.yaml:14:22: field `lines.productid`: unknown lookup `product` (declared: none)",
         "not-an-expression.yaml:15:16: field `lines.sku`: unknown variable `item` (known here: order, settings, lookups, line)",
         "not-an-expression.yaml:16:10: `only_if` must be an expression in {{ }}, not literal text",
-        "steps.yaml:9:103: field `steps[3].call.subject`: unknown filter `shout`",
-        "unknown-field.yaml:9:1: unknown field `value_map`, expected one of name, description, trigger, source, steps, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
+        "steps.yaml:5:1: unknown key `steps` (`steps:` was removed: nothing ran it; a flow runs its lookups, `only_if`, the mapping and the write, in that order); the keys allowed here are: name, description, trigger, source, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
+        "unknown-field.yaml:9:1: unknown key `value_map`; the keys allowed here are: name, description, trigger, source, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
     ];
     for line in expected {
         assert!(got.iter().any(|g| g == line), "missing diagnostic:\n  {line}\ngot:\n  {}", got.join("\n  "));

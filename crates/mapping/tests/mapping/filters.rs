@@ -263,6 +263,40 @@ fn fuel_stops_runaway_expressions() {
     err("{{ range(100000) | map('string') | join(',') | length }}", order(), "more than 50000 steps");
 }
 
+/// The flow that passed `ferry check` and then allocated 6.5 GB: an empty pattern matches
+/// at every one of 100,000 positions, each replaced by 65,000 bytes. It now fails at once
+/// with an error naming the filter and the bound, and nothing large is allocated.
+#[test]
+fn regex_replace_refuses_to_build_more_than_a_field_holds() {
+    let record = json!({"Note": "x".repeat(100_000)});
+    let replacement = "a".repeat(65_000);
+    let e = err(
+        &format!("{{{{ record.Note | regex_replace('', '{replacement}') }}}}"),
+        record.clone(),
+        "longer than 1048576 bytes",
+    );
+    assert!(e.contains("regex_replace"), "{e}");
+    // Doubling the text again and again is stopped the same way.
+    let doubling = std::iter::repeat_n(" | regex_replace('(.)', '$1$1')", 8).collect::<String>();
+    err(&format!("{{{{ record.Note{doubling} }}}}"), record, "longer than 1048576 bytes");
+    // Ordinary replacements, groups included, are unchanged.
+    assert_eq!(ok("{{ 'ABC-123-FBA' | regex_replace('^(\\w+)-(\\d+)-FBA$', '$2-$1') }}", json!({})), json!("123-ABC"));
+    assert_eq!(ok("{{ 'SKU-1-FBA' | regex_replace('-FBA$', '') }}", json!({})), json!("SKU-1"));
+    assert_eq!(ok("{{ 'a.b.c' | regex_replace('\\.', '') }}", json!({})), json!("abc"));
+}
+
+/// Operators and built-in filters are bounded too: a field's value may not exceed 1 MiB,
+/// and MiniJinja refuses an oversized repeat or join before allocating it (fuel counts bytes).
+#[test]
+fn every_field_value_has_a_size_bound() {
+    let record = json!({"Note": "y".repeat(600_000)});
+    err("{{ record.Note ~ record.Note }}", record.clone(), "more than the 1048576 a field may hold");
+    err("{{ 'x' * 100000000 }}", json!({}), "was stopped");
+    err("{{ ([record.Note] * 100) | join('') }}", record.clone(), "was stopped");
+    err("{{ record.Note | replace('y', 'zzzzzzzzzz') }}", record.clone(), "was stopped");
+    assert_eq!(ok("{{ record.Note | length }}", record), json!(600_000));
+}
+
 #[test]
 fn one_whole_expression_keeps_its_type_and_text_concatenates() {
     let r = order();

@@ -1,0 +1,195 @@
+//! What a connection's `options` and `limits` may hold, per system, and the range of every
+//! number in them. `ferry check` and `ferry run` both run these checks (from [`super::parse`]),
+//! so the engine never meets an option it would refuse or ignore at start.
+
+use serde_json::Value;
+
+use super::ConnectionConfig;
+
+/// The longest wait one SQS receive may ask for (Amazon SQS long polling allows 20 s).
+pub const MAX_QUEUE_WAIT_SECONDS: u64 = 20;
+/// The longest a poll interval may be: a day.
+pub const MAX_POLL_SECONDS: f64 = 86_400.0;
+/// `limits.scale` multiplies the vendors' published rates (above 1 only against a sandbox).
+pub const SCALE_RANGE: (f64, f64) = (0.01, 1_000_000.0);
+
+/// How one option is checked.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Non-empty text.
+    Text,
+    /// An http:// or https:// URL.
+    Url,
+    /// A list of Amazon marketplace ids, at least one.
+    Marketplaces,
+    /// A whole number of seconds in the range.
+    WholeSeconds(u64, u64),
+    /// A number of seconds in the range (fractions allowed).
+    Seconds(f64, f64),
+    /// Checked by [`super::connection_tls`] (path, PEM, system).
+    CaFile,
+}
+
+/// One option a system reads: its name, kind and whether it must be given.
+struct Spec {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn opt(name: &'static str, kind: Kind) -> Spec {
+    Spec { name, kind, required: false }
+}
+
+const fn required(name: &'static str, kind: Kind) -> Spec {
+    Spec { name, kind, required: true }
+}
+
+const AMAZON: &[Spec] = &[
+    required("marketplace_ids", Kind::Marketplaces),
+    opt("token_url", Kind::Url),
+    opt("queue_url", Kind::Url),
+    opt("sqs_endpoint", Kind::Url),
+    opt("aws_region", Kind::Text),
+    opt("queue_wait_seconds", Kind::WholeSeconds(0, MAX_QUEUE_WAIT_SECONDS)),
+    opt("fulfilment_poll_seconds", Kind::Seconds(1.0, MAX_POLL_SECONDS)),
+    opt("ca_file", Kind::CaFile),
+];
+
+const DATAVERSE: &[Spec] = &[
+    required("client_id", Kind::Text),
+    required("tenant", Kind::Text),
+    opt("authority", Kind::Url),
+    opt("ca_file", Kind::CaFile),
+];
+
+/// The options a system reads; `ca_file` is listed for every system so that its own check
+/// (which names the systems that dial out) speaks for it.
+fn specs(system: &str) -> &'static [Spec] {
+    match system {
+        "amazon" => AMAZON,
+        "dataverse" => DATAVERSE,
+        _ => &[Spec { name: "ca_file", kind: Kind::CaFile, required: false }],
+    }
+}
+
+/// The systems whose clients Ferry builds from the connection's secrets and limits.
+const CLIENTS: &[&str] = &["amazon", "dataverse"];
+
+/// Options that were read once and are refused now, with where their setting lives.
+fn moved(name: &str) -> Option<&'static str> {
+    match name {
+        "poll_seconds" => Some(
+            "the poll interval is the flow file's `trigger.poll.every` (e.g. `every: 5m`); remove options.poll_seconds",
+        ),
+        _ => None,
+    }
+}
+
+/// Every problem with a connection's options, limits and credentials, one message each.
+pub fn check(conn: &ConnectionConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    let id = &conn.id;
+    let specs = specs(&conn.system);
+    let options = match &conn.options {
+        Value::Object(map) => Some(map),
+        Value::Null => None,
+        other => {
+            problems.push(format!("connection {id}: options must be a table, got {other}"));
+            None
+        }
+    };
+    for (name, value) in options.into_iter().flatten() {
+        let Some(spec) = specs.iter().find(|s| s.name == name) else {
+            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            problems.push(match moved(name) {
+                Some(hint) => format!("connection {id}: options.{name} is not read: {hint}"),
+                None => format!(
+                    "connection {id}: unknown option `{name}` for system `{}` (known: {})",
+                    conn.system,
+                    known.join(", ")
+                ),
+            });
+            continue;
+        };
+        if let Err(m) = check_value(spec.kind, value) {
+            problems.push(format!("connection {id}: options.{name} {m}"));
+        }
+    }
+    for spec in specs.iter().filter(|s| s.required) {
+        if options.is_none_or(|o| !o.contains_key(spec.name)) {
+            let example = match spec.kind {
+                Kind::Marketplaces => " (e.g. [\"ATVPDKIKX0DER\"])",
+                _ => "",
+            };
+            problems.push(format!(
+                "connection {id}: options.{} is required for system `{}`{example}",
+                spec.name, conn.system
+            ));
+        }
+    }
+    let client = CLIENTS.contains(&conn.system.as_str());
+    match &conn.limits {
+        Value::Null => {}
+        Value::Object(map) => {
+            for (name, value) in map {
+                if name != "scale" {
+                    problems.push(format!("connection {id}: unknown limit `{name}` (known: scale)"));
+                } else if !client {
+                    problems.push(format!(
+                        "connection {id}: limits.scale is not used by system `{}` (only {} clients are rate-limited)",
+                        conn.system,
+                        CLIENTS.join(", ")
+                    ));
+                } else if let Err(m) = number_in(value, SCALE_RANGE.0, SCALE_RANGE.1) {
+                    problems.push(format!("connection {id}: limits.scale {m}"));
+                }
+            }
+        }
+        other => problems.push(format!("connection {id}: limits must be a table, got {other}")),
+    }
+    if conn.credentials.is_some() && !client {
+        problems.push(format!(
+            "connection {id}: credentials is not used by system `{}` (only {} connections read secrets)",
+            conn.system,
+            CLIENTS.join(", ")
+        ));
+    }
+    problems
+}
+
+fn check_value(kind: Kind, value: &Value) -> Result<(), String> {
+    match kind {
+        Kind::Text => match value.as_str() {
+            Some(s) if !s.trim().is_empty() => Ok(()),
+            _ => Err(format!("must be a non-empty text, got {value}")),
+        },
+        Kind::Url => match value.as_str() {
+            Some(s) if s.starts_with("https://") || s.starts_with("http://") => Ok(()),
+            _ => Err(format!("must be a URL starting with https:// or http://, got {value}")),
+        },
+        Kind::Marketplaces => {
+            let ids = value.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+                format!("must be a list of at least one marketplace id (e.g. [\"ATVPDKIKX0DER\"]), got {value}")
+            })?;
+            for id in ids {
+                let text = id.as_str().ok_or_else(|| format!("must hold marketplace ids as text, got {id}"))?;
+                ferry_model::AmazonMarketplaceId::new(text).map_err(|e| format!("holds an invalid id: {e}"))?;
+            }
+            Ok(())
+        }
+        Kind::WholeSeconds(min, max) => match value.as_u64() {
+            Some(n) if (min..=max).contains(&n) => Ok(()),
+            _ => Err(format!("must be a whole number of seconds from {min} to {max}, got {value}")),
+        },
+        Kind::Seconds(min, max) => number_in(value, min, max).map_err(|m| format!("(seconds) {m}")),
+        Kind::CaFile => Ok(()),
+    }
+}
+
+fn number_in(value: &Value, min: f64, max: f64) -> Result<(), String> {
+    match value.as_f64() {
+        Some(n) if n.is_finite() && n >= min && n <= max => Ok(()),
+        _ => Err(format!("must be a number from {min} to {max}, got {value}")),
+    }
+}
