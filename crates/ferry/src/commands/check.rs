@@ -12,9 +12,9 @@ pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode>
     let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
     let flows = if cfg.flows_dir.is_dir() {
         let (loaded, diagnostics) = ferry_mapping::check::load_dir(&cfg.flows_dir, &connection_ids(cfg));
-        // What `ferry run` refuses in a flow beyond the file format (the order flows' settings).
+        // What `ferry run` refuses in a flow beyond the file format.
         let mut diagnostics: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        diagnostics.extend(crate::flows::settings_problems(&loaded));
+        diagnostics.extend(crate::flows::flow_problems(&loaded, &cfg.connections));
         if !diagnostics.is_empty() {
             for d in &diagnostics {
                 eprintln!("error: {d}");

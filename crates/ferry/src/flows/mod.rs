@@ -8,6 +8,7 @@
 //! The flow files in the flows folder carry the mappings; the handlers carry the steps.
 
 pub mod amazon_orders;
+pub mod contract;
 pub mod crm;
 pub mod crm_schema;
 pub mod crm_to_fba;
@@ -46,6 +47,10 @@ pub struct Engine {
     pub sqs: Option<Arc<SqsConsumer>>,
     pub f1: Option<(Arc<CompiledMapping>, FlowSettings)>,
     pub f2: Option<Arc<CompiledMapping>>,
+    /// Whether F1's `trigger.events` lets Amazon's ORDER_CHANGE start it.
+    pub order_events: bool,
+    /// The Dataverse messages (`salesorder.Update`…) F2's `trigger.events` starts it on.
+    pub crm_events: Vec<String>,
     pub schedule: schedule::Intervals,
 }
 
@@ -102,15 +107,17 @@ pub async fn dataverse_client(
     DataverseClient::new(dv_config).map_err(|e| anyhow::anyhow!("connection {}: {e}", crm_conn.id))
 }
 
-/// The flows' `settings:` problems that [`Engine::build`] would refuse, each naming the file,
-/// so that `ferry check` reports them too.
-pub fn settings_problems(flows: &[ferry_mapping::flow::FlowFile]) -> Vec<String> {
-    flows
+/// What [`Engine::build`] refuses in the flows beyond the file format: the order flows'
+/// `settings:`, and keys that do not match what their handlers do or bind connections of the
+/// wrong system (see [`contract`]); each names the file. `ferry check` reports the same.
+pub fn flow_problems(flows: &[ferry_mapping::flow::FlowFile], connections: &[ConnectionConfig]) -> Vec<String> {
+    let settings = flows
         .iter()
         .filter(|f| f.flow.name.value == amazon_orders::FLOW)
         .filter_map(|f| FlowSettings::from_flow(amazon_orders::FLOW, &f.flow.settings).err().map(|e| (f, e)))
-        .map(|(f, e)| format!("{}: {e}", f.path.display()))
-        .collect()
+        .map(|(f, e)| format!("{}: {e}", f.path.display()));
+    let (_, contract) = contract::check(flows, connections);
+    settings.chain(contract).collect()
 }
 
 impl Engine {
@@ -123,8 +130,28 @@ impl Engine {
         resilience: Arc<Resilience>,
         key: &MasterKey,
     ) -> anyhow::Result<Option<Engine>> {
-        let amazon_conn = cfg.connections.iter().find(|c| c.system == "amazon");
-        let crm_conn = cfg.connections.iter().find(|c| c.system == "dataverse");
+        let has = |system: &str| cfg.connections.iter().any(|c| c.system == system);
+        if !(has("amazon") && has("dataverse")) {
+            return Ok(None);
+        }
+        let known: Vec<&str> = cfg.connections.iter().map(|c| c.id.as_ref()).collect();
+        let (flows, problems) = ferry_mapping::check::load_dir(&cfg.flows_dir, &known);
+        if !problems.is_empty() {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            bail!("the flows folder {} has problems:\n{}", cfg.flows_dir.display(), text.join("\n"));
+        }
+        let problems = flow_problems(&flows, &cfg.connections);
+        if !problems.is_empty() {
+            bail!("the flows folder {} has problems:\n{}", cfg.flows_dir.display(), problems.join("\n"));
+        }
+        // The connections the flow files bind; without files, the first of each system.
+        let (bindings, _) = contract::check(&flows, &cfg.connections);
+        let pick = |bound: Option<&String>, system: &str| match bound {
+            Some(id) => cfg.connections.iter().find(|c| c.id.as_ref() == id.as_str()),
+            None => cfg.connections.iter().find(|c| c.system == system),
+        };
+        let amazon_conn = pick(bindings.amazon.as_ref(), "amazon");
+        let crm_conn = pick(bindings.crm.as_ref(), "dataverse");
         let (Some(amazon_conn), Some(crm_conn)) = (amazon_conn, crm_conn) else {
             return Ok(None);
         };
@@ -184,12 +211,6 @@ impl Engine {
         let dv = dataverse_client(cfg, store, key, crm_conn).await?;
         let crm = crm::CrmReader::new(Crm::new(dv, crm_conn.id.to_string(), scale(crm_conn)));
 
-        let known: Vec<&str> = cfg.connections.iter().map(|c| c.id.as_ref()).collect();
-        let (flows, problems) = ferry_mapping::check::load_dir(&cfg.flows_dir, &known);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            bail!("the flows folder {} has problems:\n{}", cfg.flows_dir.display(), text.join("\n"));
-        }
         let compile = |name: &str| -> anyhow::Result<Option<(Arc<CompiledMapping>, ferry_mapping::Flow)>> {
             let Some(file) = flows.iter().find(|f| f.flow.name.value == name) else { return Ok(None) };
             let mapping = CompiledMapping::compile_file(&file.flow, &file.path, None)
@@ -222,6 +243,8 @@ impl Engine {
             sqs,
             f1: f1.map(|(mapping, settings, _)| (mapping, settings)),
             f2: f2.map(|(mapping, _)| mapping),
+            order_events: contract::amazon_events_start_orders(&flows),
+            crm_events: contract::crm_event_types(&flows),
             schedule,
         }))
     }

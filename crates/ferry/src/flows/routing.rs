@@ -17,8 +17,12 @@ pub struct Routes {
     pub tenant: TenantId,
     pub amazon: ConnectionId,
     pub crm: ConnectionId,
+    /// F1 runs and its file lets notifications start it.
     pub orders_to_crm: bool,
+    /// F2 (and its status companion) runs.
     pub crm_to_fba: bool,
+    /// The Dataverse messages that start F2 (`salesorder.Update`…), from its `trigger.events`.
+    pub crm_events: Vec<String>,
 }
 
 impl Routes {
@@ -56,7 +60,11 @@ impl Routes {
 
     /// Jobs for one Dataverse webhook call.
     pub fn dataverse(&self, event: &DataverseEvent) -> Vec<NewJob> {
-        if !self.crm_to_fba || event.entity != "salesorder" {
+        let kind = format!("{}.{}", event.entity, event.message);
+        if !self.crm_to_fba
+            || event.entity != "salesorder"
+            || !self.crm_events.iter().any(|t| t.eq_ignore_ascii_case(&kind))
+        {
             return Vec::new();
         }
         let change = if event.message.eq_ignore_ascii_case("delete") { "deleted" } else { "upserted" };
@@ -67,5 +75,42 @@ impl Routes {
                 .dedupe_key(format!("dataverse:salesorders:{}:{}", event.id, event.operation_id))
                 .record(format!("dataverse:salesorders:{}", event.id)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(message: &str) -> DataverseEvent {
+        DataverseEvent {
+            message: message.into(),
+            entity: "salesorder".into(),
+            id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".parse().unwrap(),
+            operation_id: format!("op-{message}"),
+            correlation_id: None,
+            occurred_at: None,
+            depth: 1,
+            stage: 40,
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_crm_event_starts_the_flow_only_when_its_file_lists_the_type() {
+        let routes = Routes {
+            tenant: "default".parse().unwrap(),
+            amazon: ConnectionId::try_from("amazon".to_string()).unwrap(),
+            crm: ConnectionId::try_from("crm".to_string()).unwrap(),
+            orders_to_crm: true,
+            crm_to_fba: true,
+            crm_events: vec!["salesorder.Update".into()],
+        };
+        assert_eq!(routes.dataverse(&event("Update")).len(), 1);
+        assert!(routes.dataverse(&event("Create")).is_empty(), "Create is not in the flow's trigger.events.types");
+        let all = Routes { crm_events: vec!["salesorder.Create".into(), "salesorder.Update".into()], ..routes.clone() };
+        assert_eq!(all.dataverse(&event("Create")).len(), 1);
+        let off = Routes { crm_to_fba: false, ..all };
+        assert!(off.dataverse(&event("Update")).is_empty(), "no F2, no job");
     }
 }

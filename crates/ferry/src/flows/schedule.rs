@@ -53,8 +53,9 @@ impl Engine {
             tenant: self.tenant.clone(),
             amazon: self.amazon_connection.clone(),
             crm: self.crm_connection.clone(),
-            orders_to_crm: self.f1.is_some(),
+            orders_to_crm: self.f1.is_some() && self.order_events,
             crm_to_fba: self.f2.is_some(),
+            crm_events: self.crm_events.clone(),
         }
     }
 

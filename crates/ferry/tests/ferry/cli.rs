@@ -813,3 +813,45 @@ fn check_refuses_an_order_flow_setting_that_run_refuses() {
         "{err}"
     );
 }
+
+#[test]
+fn check_refuses_flow_keys_that_the_handlers_do_not_act_on() {
+    let dir = TempDir::new("flow-contract");
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let f1 = std::fs::read_to_string(repo_root().join("flows/amazon-orders-to-crm.yaml")).unwrap();
+    let f2 = std::fs::read_to_string(repo_root().join("flows/crm-orders-to-fba.yaml")).unwrap();
+    // F1 writes to a connection of the wrong system; F2 claims to poll with another operation
+    // and to be started by an event it cannot handle; a third file has no handler at all.
+    let f1 = f1.replacen("target:\n  connection: crm", "target:\n  connection: amazon", 1);
+    let f2 = f2
+        .replace("operation: salesorders_changed", "operation: getOrders")
+        .replace("types: [salesorder.Create, salesorder.Update]", "types: [salesorder.Update, account.Update]");
+    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), f1).unwrap();
+    std::fs::write(flows.join("crm-orders-to-fba.yaml"), f2).unwrap();
+    std::fs::write(
+        flows.join("custom.yaml"),
+        "name: my-own-flow\ntrigger: { poll: { connection: amazon, operation: getOrders, every: 5m } }\n\
+         source: { connection: amazon, operation: getOrder, as: order }\n\
+         target: { connection: crm, entity: account, key: { name: \"{{ order.id }}\" } }\n",
+    )
+    .unwrap();
+    let out = ferry(dir.path())
+        .arg("--config")
+        .arg(repo_root().join("ferry.example.toml"))
+        .arg("check")
+        .env("FERRY_FLOWS_DIR", &flows)
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for expected in [
+        "amazon-orders-to-crm.yaml:17:15: flow amazon-orders-to-crm: target.connection names connection `amazon` of \
+         system `amazon`; this flow needs a `dataverse` connection there",
+        "crm-orders-to-fba.yaml:11:39: flow crm-orders-to-fba: trigger.poll.operation must be `salesorders_changed`",
+        "flow crm-orders-to-fba: trigger.events.types: `account.Update` cannot start this flow",
+        "custom.yaml:1:7: flow `my-own-flow` has no handler in this version, so it would never run",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+}

@@ -114,6 +114,10 @@ async fn sandbox_then_run_with_the_printed_config_fills_the_crm_and_dead_letters
 
     let crm = crm_client(&config);
     let store_url = config_value(&config, &["store", "url"]);
+    // Payloads are sealed at rest under the node's master key, in its data folder.
+    let data_dir = config_value(&config, &["node", "data_dir"]);
+    let (key, _) = ferry_store::secrets::MasterKey::load(&Path::new(&data_dir).join("master.key")).expect("master key");
+    let key = std::sync::Arc::new(key);
     let tenant = ferry_model::TenantId::new("default").unwrap();
     let expected_crm = seeded - unknown.len();
     let deadline = Instant::now() + WALL;
@@ -125,7 +129,7 @@ async fn sandbox_then_run_with_the_printed_config_fills_the_crm_and_dead_letters
                 rows.iter().filter_map(|r| r.fields.get("new_amazonorderid")?.as_str().map(str::to_owned)).collect()
             })
             .unwrap_or_default();
-        let store = ferry_store::AnyStore::open(&store_url).await.unwrap();
+        let store = ferry_store::AnyStore::open(&store_url).await.unwrap().with_payload_key(key.clone());
         dead = store
             .dead_letters(&tenant, false, 1_000)
             .await
