@@ -251,6 +251,25 @@ pub enum BenchCommand {
     /// Amazon orders → CRM sales orders (F1) end to end on the sandboxes: orders per second,
     /// time against the published limits, requests per order by operation.
     Orders(OrdersBenchArgs),
+    /// Fairness between tenants: while one tenant's backlog drains, how long another tenant's
+    /// new jobs wait from enqueue to run (median, p99).
+    Fairness(FairnessBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FairnessBenchArgs {
+    /// Jobs in the busy tenant's backlog.
+    #[arg(long, default_value_t = 100_000)]
+    pub backlog: u32,
+    /// New jobs of the quiet tenant, one every 20 ms while the backlog drains.
+    #[arg(long, default_value_t = 200)]
+    pub probes: u32,
+    /// Stores to measure: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub stores: Vec<String>,
+    /// PostgreSQL URL for the postgres run.
+    #[arg(long, env = "FERRY_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/ferry_test")]
+    pub pg_url: String,
 }
 
 #[derive(Debug, Args)]

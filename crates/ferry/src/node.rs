@@ -141,7 +141,13 @@ pub async fn assemble(
     key: &ferry_store::secrets::MasterKey,
 ) -> anyhow::Result<Assembled> {
     let observer: Arc<dyn CallObserver> = metrics;
-    let resilience = Arc::new(Resilience::default().with_observer(observer));
+    let mut resilience = Resilience::default().with_observer(observer);
+    if let AnyStore::Postgres(_) = &store {
+        // Nodes sharing a PostgreSQL share their rate limits: together within one rate.
+        let shared = ferry_runtime::shared_buckets::StoreBuckets::new(store.clone(), cfg.tenant.to_string());
+        resilience = resilience.with_shared_buckets(Arc::new(shared));
+    }
+    let resilience = Arc::new(resilience);
     let mut registry = Registry::new();
     crate::builtin::register(&mut registry, &crate::config::http_call_tls(cfg).map_err(anyhow::Error::msg)?)?;
     let engine = crate::flows::Engine::build(cfg, &store, resilience.clone(), key).await?.map(Arc::new);

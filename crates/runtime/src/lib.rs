@@ -11,6 +11,7 @@ pub mod failure;
 mod handler;
 mod pool;
 mod resilience;
+pub mod shared_buckets;
 
 pub use decide::{decide, human};
 pub use handler::{Effects, Handler, HandlerFuture, JobContext, JobError, Registry};

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::breaker::{BreakerConfig, Breakers};
-use crate::bucket::{ConcurrencyCaps, RateLimiters};
+use crate::bucket::{ConcurrencyCaps, RateLimiters, TokenBucket};
 use crate::failure::Failure;
 use crate::handler::JobError;
+use crate::shared_buckets::SharedBuckets;
 
 /// The limits of one remote operation, as published by the vendor (or configured).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +44,8 @@ pub struct Resilience {
     /// A rate-limit wait up to this long is slept through in place; a longer one defers the job.
     pub max_inline_wait: Duration,
     observer: Option<Arc<dyn CallObserver>>,
+    /// Buckets shared with the other nodes (PostgreSQL deployments); `None` on one node.
+    shared: Option<Arc<dyn SharedBuckets>>,
 }
 
 impl Default for Resilience {
@@ -59,6 +62,7 @@ impl Resilience {
             breakers: Breakers::new(breaker),
             max_inline_wait,
             observer: None,
+            shared: None,
         }
     }
 
@@ -66,6 +70,46 @@ impl Resilience {
     pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// Takes every admission from `shared` too, so the nodes sharing it stay within one rate.
+    pub fn with_shared_buckets(mut self, shared: Arc<dyn SharedBuckets>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Waits for (or defers on) the shared bucket of this call, after the node's own admitted
+    /// it. A store that cannot answer leaves the node's own bucket in charge (each node then
+    /// keeps the rate alone) rather than stopping every call.
+    async fn take_shared(&self, step: &str, spec: &CallSpec<'_>, bucket: &TokenBucket) -> Result<(), JobError> {
+        let Some(shared) = &self.shared else { return Ok(()) };
+        let key = format!("{}/{}", spec.connection, spec.operation);
+        let (rate, burst) = bucket.limits();
+        let interval = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
+        loop {
+            match shared.take(&key, interval, burst).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) if wait <= self.max_inline_wait => {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
+                    tokio::time::sleep(wait).await
+                }
+                Ok(Some(wait)) => {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
+                    return Err(JobError::Deferred {
+                        step: step.into(),
+                        wait,
+                        reason: format!(
+                            "rate limit of {} on {} (shared by the nodes)",
+                            spec.operation, spec.connection
+                        ),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, key, "shared rate bucket unavailable; this node's own bucket applies");
+                    return Ok(());
+                }
+            }
+        }
     }
 
     fn observe(&self, f: impl FnOnce(&dyn CallObserver)) {
@@ -106,6 +150,7 @@ impl Resilience {
                 }
             }
         }
+        self.take_shared(step, spec, &bucket).await?;
         let breaker = self.breakers.get(spec.host);
         if let Err(wait) = breaker.check() {
             return Err(JobError::Deferred {
@@ -131,7 +176,14 @@ impl Resilience {
                     Failure::Transient { .. } => breaker.record_failure(),
                     // A 429 is the remote asking us to slow down: pause the bucket, not a failure.
                     Failure::Throttled { retry_after, .. } => {
-                        bucket.penalize(retry_after.unwrap_or(Duration::from_secs(1)));
+                        let pause = retry_after.unwrap_or(Duration::from_secs(1));
+                        bucket.penalize(pause);
+                        if let Some(shared) = &self.shared {
+                            let key = format!("{}/{}", spec.connection, spec.operation);
+                            if let Err(e) = shared.pause(&key, pause).await {
+                                tracing::warn!(error = %e, key, "could not pause the shared rate bucket");
+                            }
+                        }
                         breaker.record_success();
                     }
                     // The remote answered; it is up.

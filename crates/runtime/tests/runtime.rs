@@ -4,4 +4,5 @@ mod runtime {
     mod coalesce;
     mod pool;
     mod primitives;
+    mod shared_limits;
 }

@@ -2,6 +2,7 @@
 
 mod actor;
 mod bench;
+mod bench_fairness;
 mod bench_orders;
 mod check;
 mod demo;
