@@ -112,6 +112,11 @@ mod sql {
         ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING \
         RETURNING id, dedupe_key";
 
+    /// The tenants with a due job (`$1` now): one index probe each. Written as a LATERAL
+    /// with LIMIT 1 so that, without statistics, PostgreSQL still probes the per-tenant index
+    /// instead of hashing every runnable row (8 ms a claim at 25,000 due jobs).
+    pub const DUE_TENANTS: &str = "SELECT t.id FROM tenants t CROSS JOIN LATERAL (SELECT 1 FROM jobs j \
+        WHERE j.tenant_id = t.id AND j.state = 'available' AND j.run_at <= $1 LIMIT 1) due ORDER BY t.id";
     pub const CLAIM: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim_coalesced($1, $2, $3, $4)");
     /// [`CLAIM`] for one tenant's jobs (`$5`): a fair share when several tenants have work.
     pub const CLAIM_TENANT: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim_tenant($1, $2, $3, $4, $5)");

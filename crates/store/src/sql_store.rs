@@ -22,9 +22,6 @@ pub(crate) use dead_letter_cols;
 
 /// Statements written the same way in both dialects.
 pub(crate) mod shared {
-    /// The tenants with a due job (`$1` now): one index probe each.
-    pub const DUE_TENANTS: &str = "SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM jobs j \
-        WHERE j.tenant_id = t.id AND j.state = 'available' AND j.run_at <= $1) ORDER BY t.id";
     /// `$1` key, `$2` interval, `$3` burst × interval (µs); a row comes back only when the
     /// request is admitted. `now` is the database's clock read under the row's lock, so every
     /// node's requests are measured on one clock, whatever their own clocks say. The dialect

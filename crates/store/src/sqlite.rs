@@ -148,6 +148,10 @@ mod sql {
             )
         };
     }
+    /// The tenants with a due job (`$1` now): SQLite runs the EXISTS as one probe of the
+    /// per-tenant index for each tenant.
+    pub const DUE_TENANTS: &str = "SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM jobs j \
+        WHERE j.tenant_id = t.id AND j.state = 'available' AND j.run_at <= $1) ORDER BY t.id";
     pub const CLAIM: &str = claim!("");
     /// [`CLAIM`] for one tenant's jobs (`$5`): a fair share when several tenants have work.
     pub const CLAIM_TENANT: &str = claim!("j.tenant_id = $5 AND");

@@ -54,7 +54,8 @@ impl Wakeups {
 async fn listen(pool: PgPool, notify: Weak<Notify>, ready: tokio::sync::oneshot::Sender<()>) {
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(200);
-    while notify.strong_count() > 0 {
+    // Ends with the store: every handle dropped, or its pool closed.
+    while notify.strong_count() > 0 && !pool.is_closed() {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
@@ -81,6 +82,7 @@ async fn listen(pool: PgPool, notify: Weak<Notify>, ready: tokio::sync::oneshot:
                     Some(n) => n.notify_waiters(),
                     None => return,
                 },
+                Err(_) if pool.is_closed() => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "job wake-ups: LISTEN connection failed; reconnecting");
                     tokio::time::sleep(backoff).await;
