@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_runtime::{JobContext, Pool, PoolConfig, Registry, Resilience};
-use ferry_store::{NewJob, PgStore, SqliteStore, Store, TenantId};
+use ferry_store::{AnyStore, NewJob, PgStore, SqliteStore, Store, TenantId};
 
 use crate::cli::{BenchCommand, QueueBenchArgs};
 use crate::config::NodeConfig;
@@ -27,27 +27,10 @@ async fn queue(args: QueueBenchArgs) -> anyhow::Result<ExitCode> {
     );
     for kind in &args.stores {
         for &workers in &args.workers {
-            let r = match kind.as_str() {
-                "sqlite" => {
-                    let dir = std::env::temp_dir().join(format!("ferry-bench-{}", std::process::id()));
-                    let _ = std::fs::remove_dir_all(&dir);
-                    std::fs::create_dir_all(&dir)?;
-                    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
-                    let r = measure(store, args.jobs, workers).await;
-                    let _ = std::fs::remove_dir_all(&dir);
-                    r?
-                }
-                "postgres" => {
-                    let schema = format!("bench_{}", std::process::id());
-                    let url = ferry_store::create_pg_schema(&args.pg_url, &schema).await?;
-                    let store = PgStore::open(&url, (workers * 3).max(4)).await?;
-                    let r = measure(store.clone(), args.jobs, workers).await;
-                    store.pool().close().await;
-                    ferry_store::drop_pg_schema(&args.pg_url, &schema).await?;
-                    r?
-                }
-                other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
-            };
+            let bench = BenchStore::create(kind, &args.pg_url, (workers * 3).max(4)).await?;
+            let r = measure(bench.store.clone(), args.jobs, workers).await;
+            bench.remove().await?;
+            let r = r?;
             println!(
                 "{kind:<9} workers={workers}  enqueue {:>8.0}/s  claim+complete {:>7.0}/s (first half {:.0}/s, second half {:.0}/s)  end-to-end {:>7.0} jobs/s",
                 r.enqueue_rate, r.drain_rate, r.first_half_rate, r.second_half_rate, r.end_to_end_rate
@@ -122,6 +105,61 @@ async fn measure<S: Store>(store: S, jobs: u32, workers: u32) -> anyhow::Result<
         second_half_rate: (t / 2.0) / (drained.as_secs_f64() - half).max(1e-9),
         end_to_end_rate: t / (enqueued + drained).as_secs_f64().max(1e-9),
     })
+}
+
+/// A fresh store of one kind for one measurement: SQLite in a folder of its own, or
+/// PostgreSQL in a schema of its own; [`BenchStore::remove`] closes and deletes it.
+pub(super) struct BenchStore {
+    pub store: AnyStore,
+    place: Place,
+}
+
+enum Place {
+    Folder(std::path::PathBuf),
+    Schema { base: String, schema: String },
+}
+
+static BENCH_STORES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl BenchStore {
+    /// `kind` is `sqlite` or `postgres` (in a schema made in the database at `pg_url`).
+    pub(super) async fn create(kind: &str, pg_url: &str, pg_connections: u32) -> anyhow::Result<BenchStore> {
+        let n = BENCH_STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match kind {
+            "sqlite" => {
+                let dir = std::env::temp_dir().join(format!("ferry-bench-{}-{n}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir)?;
+                let store = SqliteStore::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
+                Ok(BenchStore { store: AnyStore::Sqlite(store), place: Place::Folder(dir) })
+            }
+            "postgres" => {
+                let schema = format!("bench_{}_{n}", std::process::id());
+                let url = ferry_store::create_pg_schema(pg_url, &schema).await?;
+                let store = PgStore::open(&url, pg_connections).await?;
+                Ok(BenchStore {
+                    store: AnyStore::Postgres(store),
+                    place: Place::Schema { base: pg_url.to_owned(), schema },
+                })
+            }
+            other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
+        }
+    }
+
+    /// Closes the store's connections, then deletes its folder or schema.
+    pub(super) async fn remove(self) -> anyhow::Result<()> {
+        match &self.store {
+            AnyStore::Sqlite(s) => s.pool().close().await,
+            AnyStore::Postgres(s) => s.pool().close().await,
+        }
+        match self.place {
+            Place::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Place::Schema { base, schema } => ferry_store::drop_pg_schema(&base, &schema).await?,
+        }
+        Ok(())
+    }
 }
 
 pub(super) fn cores() -> usize {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_runtime::{Effects, Handler, HandlerFuture, JobContext, Pool, PoolConfig, Registry, Resilience};
-use ferry_store::{Job, NewJob, PgStore, SqliteStore, Store, TenantId};
+use ferry_store::{Job, NewJob, Store, TenantId};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::FairnessBenchArgs;
@@ -41,27 +41,10 @@ pub async fn run(args: FairnessBenchArgs) -> anyhow::Result<ExitCode> {
         super::bench::cores()
     );
     for kind in &args.stores {
-        let r = match kind.as_str() {
-            "sqlite" => {
-                let dir = std::env::temp_dir().join(format!("ferry-bench-fair-{}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&dir);
-                std::fs::create_dir_all(&dir)?;
-                let store = SqliteStore::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
-                let r = measure(store, &args).await;
-                let _ = std::fs::remove_dir_all(&dir);
-                r?
-            }
-            "postgres" => {
-                let schema = format!("bench_fair_{}", std::process::id());
-                let url = ferry_store::create_pg_schema(&args.pg_url, &schema).await?;
-                let store = PgStore::open(&url, 16).await?;
-                let r = measure(store.clone(), &args).await;
-                store.pool().close().await;
-                ferry_store::drop_pg_schema(&args.pg_url, &schema).await?;
-                r?
-            }
-            other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
-        };
+        let bench = super::bench::BenchStore::create(kind, &args.pg_url, 16).await?;
+        let r = measure(bench.store.clone(), &args).await;
+        bench.remove().await?;
+        let r = r?;
         println!(
             "{kind:<9} quiet tenant's wait: median {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} probes); busy backlog \
              left when the last probe ran: {}",
