@@ -799,19 +799,26 @@ fn check_refuses_an_order_flow_setting_that_run_refuses() {
     let line =
         shipped.lines().find(|l| l.trim_start().starts_with("buyer_pii:")).expect("buyer_pii setting").to_owned();
     std::fs::write(flows.join("amazon-orders-to-crm.yaml"), shipped.replace(&line, "  buyer_pii: everything")).unwrap();
-    let out = ferry(dir.path())
-        .arg("--config")
-        .arg(repo_root().join("ferry.example.toml"))
-        .arg("check")
-        .env("FERRY_FLOWS_DIR", &flows)
-        .output()
-        .unwrap();
-    let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = check_refuses(dir.path(), &flows);
     assert!(
         err.contains("amazon-orders-to-crm.yaml: flow amazon-orders-to-crm: settings.buyer_pii must be `full` or `guest`, got `everything`"),
         "{err}"
     );
+}
+
+/// Runs `ferry check` with the example config on `flows`, expects the refusal (exit 2) and
+/// returns what it printed on stderr.
+fn check_refuses(dir: &std::path::Path, flows: &std::path::Path) -> String {
+    let out = ferry(dir)
+        .arg("--config")
+        .arg(repo_root().join("ferry.example.toml"))
+        .arg("check")
+        .env("FERRY_FLOWS_DIR", flows)
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
 }
 
 #[test]
@@ -836,15 +843,7 @@ fn check_refuses_flow_keys_that_the_handlers_do_not_act_on() {
          target: { connection: crm, entity: account, key: { name: \"{{ order.id }}\" } }\n",
     )
     .unwrap();
-    let out = ferry(dir.path())
-        .arg("--config")
-        .arg(repo_root().join("ferry.example.toml"))
-        .arg("check")
-        .env("FERRY_FLOWS_DIR", &flows)
-        .output()
-        .unwrap();
-    let (_, err) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = check_refuses(dir.path(), &flows);
     for expected in [
         "amazon-orders-to-crm.yaml:17:15: flow amazon-orders-to-crm: target.connection names connection `amazon` of \
          system `amazon`; this flow needs a `dataverse` connection there",

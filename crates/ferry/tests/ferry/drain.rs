@@ -57,19 +57,26 @@ async fn sigterm_drains_in_flight_jobs_and_exits_cleanly() {
     assert_eq!(ledger.deliveries, 20, "a drained job is not sent twice");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_node_serves_health_readiness_and_metrics() {
-    use std::io::BufRead as _;
-    let dir = TempDir::new("serve");
+/// A SQLite store in a fresh folder with one queued call to a receiver, and a node config
+/// for it: what a node needs to have one job to run.
+async fn node_with_one_call(name: &str) -> (TempDir, Receiver, AnyStore, std::path::PathBuf) {
+    let dir = TempDir::new(name);
     let receiver = Receiver::start(Duration::ZERO).await;
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
     let tenant: TenantId = "default".parse().unwrap();
     let store = AnyStore::open(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.ensure_tenant(&tenant, "default").await.unwrap();
-    let payload = json!({ "url": receiver.url(), "body": { "n": 1 }, "idempotency_key": "metrics-1" });
+    let payload = json!({ "url": receiver.url(), "body": { "n": 1 }, "idempotency_key": format!("{name}-1") });
     store.enqueue(&[NewJob::new(tenant, "builtin.http_call", payload)]).await.unwrap();
     let config = write_config(dir.path(), &url, "");
+    (dir, receiver, store, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_node_serves_health_readiness_and_metrics() {
+    use std::io::BufRead as _;
+    let (dir, _receiver, store, config) = node_with_one_call("serve").await;
     let mut child = node(dir.path(), &config).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -119,16 +126,7 @@ async fn a_node_whose_stderr_is_a_broken_pipe_keeps_working_and_stops_cleanly() 
         drop(reader);
         writer
     };
-    let dir = TempDir::new("broken-stderr");
-    let receiver = Receiver::start(Duration::ZERO).await;
-    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
-    let tenant: TenantId = "default".parse().unwrap();
-    let store = AnyStore::open(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    store.ensure_tenant(&tenant, "default").await.unwrap();
-    let payload = json!({ "url": receiver.url(), "body": { "n": 1 }, "idempotency_key": "broken-1" });
-    store.enqueue(&[NewJob::new(tenant, "builtin.http_call", payload)]).await.unwrap();
-    let config = write_config(dir.path(), &url, "");
+    let (dir, receiver, store, config) = node_with_one_call("broken-stderr").await;
     let mut child = node(dir.path(), &config).env("FERRY_LOG", "debug").stderr(broken()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while store.queue_stats().await.unwrap().completed < 1 {
