@@ -15,6 +15,7 @@ pub mod redact;
 pub mod secrets;
 mod sql_store;
 mod sqlite;
+mod tenant_count;
 pub mod testing;
 mod time;
 mod wakeups;

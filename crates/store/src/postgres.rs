@@ -13,6 +13,7 @@ pub struct PgStore {
     pool: PgPool,
     health: crate::health::WriteHealth,
     wakeups: crate::wakeups::Wakeups,
+    tenants: crate::tenant_count::TenantCount,
     /// Seals payloads on write and opens them on read (see [`Self::with_payload_key`]).
     payload_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
 }
@@ -26,7 +27,13 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Open { url: crate::redact::url(url), reason: e.to_string() })?;
-        Ok(PgStore { pool, health: Default::default(), wakeups: Default::default(), payload_key: None })
+        Ok(PgStore {
+            pool,
+            health: Default::default(),
+            wakeups: Default::default(),
+            tenants: Default::default(),
+            payload_key: None,
+        })
     }
 
     /// Other nodes add jobs too: listen for their notifications before the first wait.

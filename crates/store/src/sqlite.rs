@@ -13,6 +13,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     health: crate::health::WriteHealth,
     wakeups: crate::wakeups::Wakeups,
+    tenants: crate::tenant_count::TenantCount,
     /// Seals payloads on write and opens them on read (see [`Self::with_payload_key`]).
     payload_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
 }
@@ -47,7 +48,13 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open { url: url.into(), reason: e.to_string() })?;
-        Ok(SqliteStore { pool, health: Default::default(), wakeups: Default::default(), payload_key: None })
+        Ok(SqliteStore {
+            pool,
+            health: Default::default(),
+            wakeups: Default::default(),
+            tenants: Default::default(),
+            payload_key: None,
+        })
     }
 
     /// Seals every payload written from now on (inbox events, jobs, and so dead letters)
