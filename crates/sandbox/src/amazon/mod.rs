@@ -469,6 +469,13 @@ impl AmazonSandbox {
         f(&mut self.shared.orders())
     }
 
+    /// The ids of the orders that have shipped (those a settlement or refund can name).
+    pub fn shipped_order_ids(&self) -> Vec<String> {
+        self.with_orders(|o| {
+            o.by_id.values().filter(|o| o.status == state::Status::Shipped).map(|o| o.id.clone()).collect()
+        })
+    }
+
     /// Runs a closure on the seller's listings.
     pub fn with_listings<R>(&self, f: impl FnOnce(&mut listings::Listings) -> R) -> R {
         f(&mut lock(&self.shared.listings))

@@ -12,13 +12,7 @@ use super::sandbox_and_client;
 async fn financial_events_tie_to_the_settlement_report_of_the_same_orders() {
     let (sandbox, client) = sandbox_and_client(100_000.0).await;
     sandbox.seed_orders(700, 0.0);
-    let shipped: Vec<String> = sandbox.with_orders(|o| {
-        o.by_id
-            .values()
-            .filter(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped)
-            .map(|o| o.id.clone())
-            .collect()
-    });
+    let shipped = sandbox.shipped_order_ids();
     assert!(shipped.len() > 100, "enough for several pages: {}", shipped.len());
 
     let events = client.list_financial_events(&EventsQuery::Posted { after: None, before: None }).await.unwrap();
@@ -56,13 +50,7 @@ async fn financial_events_tie_to_the_settlement_report_of_the_same_orders() {
 async fn refunds_and_service_fees_become_settlement_lines_that_net_out() {
     let (sandbox, client) = sandbox_and_client(100_000.0).await;
     sandbox.seed_orders(60, 0.0);
-    let shipped: Vec<String> = sandbox.with_orders(|o| {
-        o.by_id
-            .values()
-            .filter(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped)
-            .map(|o| o.id.clone())
-            .collect()
-    });
+    let shipped = sandbox.shipped_order_ids();
     let refunded = shipped[0].clone();
     sandbox.refund_order(&refunded).unwrap();
     assert!(sandbox.refund_order(&refunded).unwrap_err().contains("already refunded"));

@@ -17,9 +17,7 @@ use super::sandbox_and_client;
 async fn a_settlement_report_from_shipped_orders_ties_to_its_deposit() {
     let (sandbox, client) = sandbox_and_client(100_000.0).await;
     sandbox.seed_orders(200, 0.0);
-    let shipped = sandbox.with_orders(|o| {
-        o.by_id.values().filter(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped).count()
-    });
+    let shipped = sandbox.shipped_order_ids().len();
     assert!(shipped > 0);
     sandbox.close_settlement("23456789012");
 

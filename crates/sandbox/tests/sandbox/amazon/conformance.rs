@@ -311,10 +311,8 @@ async fn reports_and_finances_answer_in_the_models_shapes() {
     let sandbox = start(100_000.0).await;
     sandbox.seed_orders(60, 0.0);
     // Every kind of financial event is on the wire: shipments, a refund and a service fee.
-    let shipped = sandbox.with_orders(|o| {
-        o.by_id.values().find(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped).map(|o| o.id.clone())
-    });
-    sandbox.refund_order(&shipped.expect("a shipped order")).unwrap();
+    let shipped = sandbox.shipped_order_ids();
+    sandbox.refund_order(shipped.first().expect("a shipped order")).unwrap();
     sandbox.charge_service_fee("FBAStorageFee", "Monthly inventory storage", "12.34".parse().unwrap(), "USD");
     let token = token(&sandbox).await;
     let t = Some(token.as_str());

@@ -123,13 +123,7 @@ async fn document_text(sandbox: &ferry_sandbox::amazon::AmazonSandbox, token: &s
 async fn a_closed_settlement_has_amazons_dates_refunds_fees_and_reserves_that_add_up() {
     let sandbox = start(100_000.0).await;
     sandbox.seed_orders(60, 0.0);
-    let shipped: Vec<String> = sandbox.with_orders(|o| {
-        o.by_id
-            .values()
-            .filter(|o| o.status == ferry_sandbox::amazon::state::Status::Shipped)
-            .map(|o| o.id.clone())
-            .collect()
-    });
+    let shipped = sandbox.shipped_order_ids();
     sandbox.refund_order(&shipped[0]).unwrap();
     sandbox.charge_service_fee("Subscription", "Professional selling plan", Decimal::new(3999, 2), "USD");
     let reserve = Reserve { previous: Decimal::new(12_000, 2), current: Decimal::new(-15_050, 2) };
