@@ -72,18 +72,7 @@ struct RawConnection {
     options: Option<toml::Table>,
 }
 
-/// A connection as configured.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectionConfig {
-    pub id: ConnectionId,
-    pub system: String,
-    pub endpoint: String,
-    /// Name of the secret with its credentials.
-    pub credentials: Option<String>,
-    pub limits: serde_json::Value,
-    /// System-specific settings (marketplaces, token URL, queue URL, poll intervals).
-    pub options: serde_json::Value,
-}
+pub use ferry_flows::{ConnectionConfig, connection_tls};
 
 /// The validated node config.
 #[derive(Debug, Clone, PartialEq)]
@@ -383,34 +372,6 @@ pub fn apply_env(cfg: &mut NodeConfig, env: &dyn Fn(&str) -> Option<String>, iss
             _ => issues.push(issue("FERRY_WORKERS", format!("must be a number from 1 to 64, got `{v}`"))),
         }
     }
-}
-
-/// The systems whose connections Ferry dials out to, so a `ca_file` option means something.
-const DIALLED: &[&str] = &["amazon", "dataverse", "http"];
-
-/// How a connection verifies its remote's certificates: the public roots plus the PEM file
-/// of its `options.ca_file`, if any. `ferry check` and `ferry run` both refuse a `ca_file`
-/// that is missing, not PEM or not a usable CA, with a message naming the connection and the
-/// file; a relative path is taken from the folder Ferry runs in, like `node.data_dir`.
-pub fn connection_tls(conn: &ConnectionConfig) -> Result<ferry_connectors::http::Tls, String> {
-    let Some(value) = conn.options.get("ca_file") else {
-        return Ok(ferry_connectors::http::Tls::default());
-    };
-    let path = match value.as_str().map(str::trim) {
-        Some(p) if !p.is_empty() => Path::new(p),
-        _ => {
-            return Err(format!("connection {}: options.ca_file must be the path of a PEM file, got {value}", conn.id));
-        }
-    };
-    if !DIALLED.contains(&conn.system.as_str()) {
-        return Err(format!(
-            "connection {}: options.ca_file is not used by system `{}` (only {} connections are dialled)",
-            conn.id,
-            conn.system,
-            DIALLED.join(", ")
-        ));
-    }
-    ferry_connectors::http::Tls::from_ca_file(path).map_err(|e| format!("connection {}: options.ca_file: {e}", conn.id))
 }
 
 /// The roots of the `builtin.http_call` flow: the public ones plus every `http` connection's

@@ -20,7 +20,6 @@ mod builtin;
 mod cli;
 mod commands;
 mod config;
-mod flows;
 mod logging;
 mod lookups;
 mod node;

@@ -124,12 +124,12 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// A node with its flows wired: the pool (built-in flows plus the order flows when the config
-/// has an Amazon and a Dataverse connection), the engine that feeds them, and the server
-/// settings (EventBridge ingress and Dataverse webhook when their keys are set as secrets).
+/// A node with its flows wired: the pool (built-in flows plus the tenant's flow instances),
+/// the engine that feeds them, and the server settings (EventBridge ingress and Dataverse
+/// webhook when their keys are set as secrets).
 pub struct Assembled {
     pub pool: Pool<AnyStore>,
-    pub engine: Option<Arc<crate::flows::Engine>>,
+    pub engine: Option<Arc<ferry_flows::TenantEngine>>,
     pub server: ferry_server::ServerConfig,
 }
 
@@ -143,49 +143,70 @@ pub async fn assemble(
     let observer: Arc<dyn CallObserver> = metrics;
     let mut resilience = Resilience::default().with_observer(observer);
     if let AnyStore::Postgres(_) = &store {
-        // Nodes sharing a PostgreSQL share their rate limits: together within one rate.
-        let shared = ferry_runtime::shared_buckets::StoreBuckets::new(store.clone(), cfg.tenant.to_string());
+        // Nodes sharing a PostgreSQL share their rate limits: together within one rate. The
+        // buckets are keyed by whom the vendor counts (seller × app, app user × environment).
+        let shared = ferry_runtime::shared_buckets::StoreBuckets::new(store.clone(), "limits");
         resilience = resilience.with_shared_buckets(Arc::new(shared));
     }
     let resilience = Arc::new(resilience);
     let mut registry = Registry::new();
     crate::builtin::register(&mut registry, &crate::config::http_call_tls(cfg).map_err(anyhow::Error::msg)?)?;
-    let engine = crate::flows::Engine::build(cfg, &store, resilience.clone(), key).await?.map(Arc::new);
-    let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
-    if let Some(engine) = &engine {
-        engine.register(&mut registry, &store);
-        let routes = engine.routes();
-        let secret = |name: String| {
-            let store = store.clone();
-            let tenant = cfg.tenant.clone();
-            async move {
-                match store.secret(&tenant, &name).await {
-                    Ok(Some(sealed)) => key.open(&sealed).map(Some).map_err(anyhow::Error::from),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e.into()),
-                }
-            }
-        };
-        let amazon_prefix = credentials_prefix(cfg, &routes.amazon);
-        if let Some(api_key) = secret(format!("{amazon_prefix}.eventbridge_api_key")).await? {
-            let r = routes.clone();
-            server = server.amazon(
-                ferry_server::AmazonIngress::new(routes.amazon.clone(), "x-api-key", api_key)
-                    .jobs(move |n| r.amazon(n)),
-            );
-        }
-        let crm_prefix = credentials_prefix(cfg, &routes.crm);
-        if let Some(webhook_key) = secret(format!("{crm_prefix}.webhook_key")).await? {
-            let r = routes.clone();
-            server = server.dataverse(
-                ferry_server::DataverseWebhook::with_key(routes.crm.clone(), webhook_key).jobs(move |e| r.dataverse(e)),
-            );
-        }
-    }
+    let build =
+        ferry_flows::connectors::BuildContext { tenant: &cfg.tenant, store: &store, key, resilience: &resilience };
+    let engine = if cfg.flows_dir.is_dir() {
+        Some(ferry_flows::TenantEngine::build(&build, &cfg.connections, &cfg.flows_dir).await?)
+            .filter(|e| !e.is_empty())
+            .map(Arc::new)
+    } else {
+        None
+    };
+    let server = match &engine {
+        Some(engine) => ingress(cfg, &store, key, engine).await?,
+        None => ferry_server::ServerConfig::new(cfg.tenant.clone()),
+    };
     let ctx = JobContext { resilience };
     let pool = Pool::new(store, registry, ctx, pool_config(cfg));
-    server = server.pool_stats(pool.stats());
+    if let Some(engine) = &engine {
+        engine.register(&pool.registry());
+    }
+    let server = server.pool_stats(pool.stats());
     Ok(Assembled { pool, engine, server })
+}
+
+/// The webhook ingress of the engine's connections whose keys are set: the EventBridge
+/// ingress of its Amazon connection and the webhook of its Dataverse connection, each routing
+/// through the engine's one routing function.
+async fn ingress(
+    cfg: &NodeConfig,
+    store: &AnyStore,
+    key: &ferry_store::secrets::MasterKey,
+    engine: &Arc<ferry_flows::TenantEngine>,
+) -> anyhow::Result<ferry_server::ServerConfig> {
+    let secret = |name: String| async move {
+        match store.secret(&cfg.tenant, &name).await {
+            Ok(Some(sealed)) => key.open(&sealed).map(Some).map_err(anyhow::Error::from),
+            Ok(None) => Ok(None),
+            Err(e) => Err(anyhow::Error::from(e)),
+        }
+    };
+    let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
+    if let Some(amazon) = engine.bound_of("amazon").into_iter().next()
+        && let Some(api_key) = secret(format!("{}.eventbridge_api_key", credentials_prefix(cfg, &amazon))).await?
+    {
+        let (router, connection) = (engine.router.clone(), amazon.clone());
+        server = server.amazon(
+            ferry_server::AmazonIngress::new(amazon, "x-api-key", api_key).jobs(move |n| router.amazon(&connection, n)),
+        );
+    }
+    if let Some(crm) = engine.bound_of("dataverse").into_iter().next()
+        && let Some(webhook_key) = secret(format!("{}.webhook_key", credentials_prefix(cfg, &crm))).await?
+    {
+        let (router, connection) = (engine.router.clone(), crm.clone());
+        server = server.dataverse(
+            ferry_server::DataverseWebhook::with_key(crm, webhook_key).jobs(move |e| router.dataverse(&connection, e)),
+        );
+    }
+    Ok(server)
 }
 
 /// The secret-name prefix of a connection: its `credentials`, else its id.

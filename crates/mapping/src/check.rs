@@ -16,6 +16,12 @@ pub fn check_dir(dir: &Path, known_connections: &[&str]) -> Vec<Diagnostic> {
 
 /// Loads and checks every flow in `dir`: the flows that passed, and every diagnostic.
 pub fn load_dir(dir: &Path, known_connections: &[&str]) -> (Vec<FlowFile>, Vec<Diagnostic>) {
+    load_dir_with_roles(dir, known_connections, &[])
+}
+
+/// [`load_dir`] where `trigger`, `source` and `target` may also name one of `roles` (the
+/// connection roles of the flow templates, bound by the flows crate).
+pub fn load_dir_with_roles(dir: &Path, known_connections: &[&str], roles: &[&str]) -> (Vec<FlowFile>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let paths = match flow_paths(dir) {
         Ok(paths) => paths,
@@ -48,7 +54,7 @@ pub fn load_dir(dir: &Path, known_connections: &[&str]) -> (Vec<FlowFile>, Vec<D
             }
         };
         let before = diagnostics.len();
-        check_flow(&path, &text, &flow, known_connections, &mut diagnostics);
+        check_flow(&path, &text, &flow, (known_connections, roles), &mut diagnostics);
         if let Some(first) = names.get(&flow.name.value) {
             let other = first.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             diagnostics.push(Diagnostic::new(
@@ -78,8 +84,27 @@ fn flow_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Semantic checks of one parsed flow, then compilation of every expression.
-pub fn check_flow(path: &Path, text: &str, flow: &Flow, known_connections: &[&str], out: &mut Vec<Diagnostic>) {
+pub fn check_flow(
+    path: &Path,
+    text: &str,
+    flow: &Flow,
+    (known_connections, roles): (&[&str], &[&str]),
+    out: &mut Vec<Diagnostic>,
+) {
+    // A section names a role bound in `connections:` or, without one, a connection.
+    for conn in flow.connections.values() {
+        if !known_connections.contains(&conn.value.as_str()) {
+            out.push(Diagnostic::new(
+                path,
+                conn.pos,
+                format!("unknown connection `{}` (known: {})", conn.value, known_connections.join(", ")),
+            ));
+        }
+    }
     let mut connection = |c: &At<String>| {
+        if flow.connections.contains_key(&c.value) || roles.contains(&c.value.as_str()) {
+            return;
+        }
         if !known_connections.contains(&c.value.as_str()) {
             out.push(Diagnostic::new(
                 path,

@@ -70,8 +70,19 @@ pub type Expr = At<String>;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Flow {
-    /// Unique name of the flow (used by `ferry map preview --flow NAME`).
+    /// Unique name of the flow instance (used by `ferry map preview --flow NAME`).
     pub name: At<String>,
+    /// The shipped flow this file is an instance of; by default its `name`. Several files
+    /// may instantiate one template (two marketplaces into one CRM).
+    #[serde(default)]
+    pub template: Option<At<String>>,
+    /// `false` keeps the file checked but not run.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// The tenant's connection each of the template's roles uses (`amazon: amazon-eu`,
+    /// `crm: crm-prod`). `trigger`, `source` and `target` then name roles.
+    #[serde(default)]
+    pub connections: BTreeMap<String, At<String>>,
     /// What the flow does, for the dashboard.
     #[serde(default)]
     pub description: Option<String>,
@@ -335,4 +346,15 @@ pub fn load_flow(path: &Path) -> Result<Flow, Diagnostic> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::new(path, Pos { line: 1, column: 1 }, format!("cannot read the file: {e}")))?;
     parse_flow(path, &text)
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl Flow {
+    /// The template this file instantiates: `template:`, else its name.
+    pub fn template_name(&self) -> &At<String> {
+        self.template.as_ref().unwrap_or(&self.name)
+    }
 }

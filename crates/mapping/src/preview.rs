@@ -91,6 +91,9 @@ pub fn preview_expression(
 ) -> Result<Value, FieldError> {
     let flow = Flow {
         name: At::new("preview".into()),
+        template: None,
+        enabled: true,
+        connections: Default::default(),
         description: None,
         trigger: Default::default(),
         source: crate::flow::Source {

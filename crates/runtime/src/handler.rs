@@ -87,10 +87,16 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// Flows by name.
-#[derive(Clone, Default)]
+/// The handlers a tenant's flows run, by job flow name.
+pub type TenantHandlers = HashMap<String, Arc<dyn Handler>>;
+
+/// Flows by name: the built-in ones every tenant may run, and each tenant's own flow
+/// instances, which a running node replaces when the tenant's flows or connections change
+/// (and removes when the tenant is disabled), without a restart.
+#[derive(Default)]
 pub struct Registry {
     handlers: HashMap<String, Arc<dyn Handler>>,
+    tenants: std::sync::RwLock<HashMap<ferry_store::TenantId, Arc<TenantHandlers>>>,
 }
 
 impl Registry {
@@ -104,13 +110,26 @@ impl Registry {
         self
     }
 
-    pub fn get(&self, flow: &str) -> Option<&Arc<dyn Handler>> {
-        self.handlers.get(flow)
+    /// The handler of `tenant`'s job flow `flow`: the tenant's own, else a built-in one.
+    pub fn get(&self, tenant: &ferry_store::TenantId, flow: &str) -> Option<Arc<dyn Handler>> {
+        let own = self.tenants.read().unwrap_or_else(|e| e.into_inner()).get(tenant).cloned();
+        own.and_then(|h| h.get(flow).cloned()).or_else(|| self.handlers.get(flow).cloned())
     }
 
-    /// Registered flow names, sorted, for messages.
-    pub fn names(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+    /// Replaces every flow handler of `tenant` with `handlers`.
+    pub fn set_tenant(&self, tenant: ferry_store::TenantId, handlers: TenantHandlers) {
+        self.tenants.write().unwrap_or_else(|e| e.into_inner()).insert(tenant, Arc::new(handlers));
+    }
+
+    /// Removes `tenant`'s flow handlers (the built-in ones stay).
+    pub fn remove_tenant(&self, tenant: &ferry_store::TenantId) {
+        self.tenants.write().unwrap_or_else(|e| e.into_inner()).remove(tenant);
+    }
+
+    /// The flow names `tenant` can run, sorted, for messages (never another tenant's).
+    pub fn names(&self, tenant: &ferry_store::TenantId) -> Vec<String> {
+        let own = self.tenants.read().unwrap_or_else(|e| e.into_inner()).get(tenant).cloned();
+        let mut v: Vec<String> = self.handlers.keys().chain(own.iter().flat_map(|h| h.keys())).cloned().collect();
         v.sort_unstable();
         v
     }

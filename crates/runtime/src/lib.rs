@@ -14,6 +14,6 @@ mod resilience;
 pub mod shared_buckets;
 
 pub use decide::{decide, human};
-pub use handler::{Effects, Handler, HandlerFuture, JobContext, JobError, Registry};
+pub use handler::{Effects, Handler, HandlerFuture, JobContext, JobError, Registry, TenantHandlers};
 pub use pool::{Pool, PoolConfig, PoolStats, default_node_id};
 pub use resilience::{CallObserver, CallSpec, Resilience};

@@ -120,6 +120,11 @@ impl<S: Store> Pool<S> {
         Pool { store, registry: Arc::new(registry), ctx, config, stats: Arc::default(), wake: Arc::default() }
     }
 
+    /// Its flow registry, where a running node adds, replaces and removes tenants' flows.
+    pub fn registry(&self) -> Arc<Registry> {
+        Arc::clone(&self.registry)
+    }
+
     /// Replaces the retry policy (the demo and tests use short delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.config.retry = retry;
@@ -381,8 +386,8 @@ async fn run_job(
     let result = execute(&job, &registry, ctx, timeout).await;
     let mut completion = decide(&job, result, &retry, Timestamp::now());
     if let Outcome::Dead { covers_earlier, .. } = &mut completion.outcome {
-        *covers_earlier =
-            job.record.is_some() && registry.get(&job.flow).is_some_and(|h| h.failure_covers_earlier(&job));
+        *covers_earlier = job.record.is_some()
+            && registry.get(&job.tenant, &job.flow).is_some_and(|h| h.failure_covers_earlier(&job));
     }
     // The slot frees only once the outcome is queued for commit: backpressure on claims.
     let _ = done.send(completion).await;
@@ -403,8 +408,8 @@ async fn execute(
             Failure::permanent(format!("job {} used all {} attempts; last error: {last}", job.id, job.max_attempts)),
         ));
     }
-    let Some(handler) = registry.get(&job.flow).cloned() else {
-        let known = registry.names().join(", ");
+    let Some(handler) = registry.get(&job.tenant, &job.flow) else {
+        let known = registry.names(&job.tenant).join(", ");
         return Err(JobError::failed(
             "dispatch",
             Failure::permanent(format!("job {}: unknown flow `{}` (loaded flows: {known})", job.id, job.flow)),

@@ -15,7 +15,12 @@ use crate::shared_buckets::SharedBuckets;
 /// The limits of one remote operation, as published by the vendor (or configured).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallSpec<'a> {
+    /// The connection, as metrics and messages name it.
     pub connection: &'a str,
+    /// Whom the vendor counts the call against (`spapi/<app>/<seller>`,
+    /// `dataverse/<host>/<app user>`): rate buckets and the concurrency cap are kept per scope
+    /// and operation, so two connections (or tenants) on one seller account share one rate.
+    pub scope: &'a str,
     pub operation: &'a str,
     /// The remote host, which the circuit breaker is keyed on.
     pub host: &'a str,
@@ -83,7 +88,7 @@ impl Resilience {
     /// keeps the rate alone) rather than stopping every call.
     async fn take_shared(&self, step: &str, spec: &CallSpec<'_>, bucket: &TokenBucket) -> Result<(), JobError> {
         let Some(shared) = &self.shared else { return Ok(()) };
-        let key = format!("{}/{}", spec.connection, spec.operation);
+        let key = format!("{}/{}", spec.scope, spec.operation);
         let (rate, burst) = bucket.limits();
         let interval = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
         loop {
@@ -130,9 +135,9 @@ impl Resilience {
     {
         // Tokens first: a half-open breaker admits one probe, which must then really be sent.
         let bucket =
-            self.limiters.get_or_insert(spec.connection, spec.operation, spec.rate_per_sec, spec.burst).map_err(
-                |e| JobError::failed(step, Failure::permanent(format!("bad limits for {}: {e}", spec.operation))),
-            )?;
+            self.limiters.get_or_insert(spec.scope, spec.operation, spec.rate_per_sec, spec.burst).map_err(|e| {
+                JobError::failed(step, Failure::permanent(format!("bad limits for {}: {e}", spec.operation)))
+            })?;
         loop {
             match bucket.try_acquire() {
                 Ok(()) => break,
@@ -159,7 +164,7 @@ impl Resilience {
                 reason: format!("circuit open for {}", spec.host),
             });
         }
-        let _permit = self.caps.acquire(spec.connection, spec.max_concurrency.max(1)).await;
+        let _permit = self.caps.acquire(spec.scope, spec.max_concurrency.max(1)).await;
         match call.await {
             Ok(v) => {
                 breaker.record_success();
@@ -179,7 +184,7 @@ impl Resilience {
                         let pause = retry_after.unwrap_or(Duration::from_secs(1));
                         bucket.penalize(pause);
                         if let Some(shared) = &self.shared {
-                            let key = format!("{}/{}", spec.connection, spec.operation);
+                            let key = format!("{}/{}", spec.scope, spec.operation);
                             if let Err(e) = shared.pause(&key, pause).await {
                                 tracing::warn!(error = %e, key, "could not pause the shared rate bucket");
                             }

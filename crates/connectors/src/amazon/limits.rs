@@ -112,10 +112,17 @@ impl AmazonLimits {
     /// would otherwise draw a 429 exactly when both buckets run empty. `h` tokens of headroom
     /// absorb a delay spread of `h / rate` (6 s for getOrder's 0.5/s) and cost `h / rate`
     /// once per run.
-    pub fn call_spec<'a>(&self, connection: &'a str, host: &'a str, limit: &'static OperationLimit) -> CallSpec<'a> {
+    pub fn call_spec<'a>(
+        &self,
+        connection: &'a str,
+        scope: &'a str,
+        host: &'a str,
+        limit: &'static OperationLimit,
+    ) -> CallSpec<'a> {
         let (rate_per_sec, burst) = self.current(limit);
         CallSpec {
             connection,
+            scope,
             operation: limit.key,
             host,
             rate_per_sec,

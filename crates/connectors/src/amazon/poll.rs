@@ -30,6 +30,9 @@ pub struct OrderPoll {
     pub initial_lookback: SignedDuration,
     pub included_data: Vec<IncludedData>,
     pub page_size: u32,
+    /// Put before each job's dedupe key and record (`<instance>/`), so two flow instances fed
+    /// by one source keep their jobs apart; empty for a template's only instance.
+    pub key_prefix: String,
 }
 
 /// The persisted position: the window being read and where in it.
@@ -109,8 +112,11 @@ impl OrderPoll {
                     let payload = serde_json::json!({ "order_id": order.order_id, "source": "poll", "order": order });
                     NewJob::new(self.tenant.clone(), self.flow.clone(), payload)
                         .connection(self.connection.clone())
-                        .dedupe_key(format!("amazon-order:{}:{}", order.order_id, order.last_updated_time))
-                        .record(format!("amazon:order:{}", order.order_id))
+                        .dedupe_key(format!(
+                            "{}amazon-order:{}:{}",
+                            self.key_prefix, order.order_id, order.last_updated_time
+                        ))
+                        .record(format!("{}amazon:order:{}", self.key_prefix, order.order_id))
                 })
                 .collect();
             let next = page.pagination.and_then(|p| p.next_token).filter(|t| !t.is_empty());

@@ -90,12 +90,15 @@ pub struct ChangeTrackingSource {
     /// The flow each change's job runs.
     pub flow: String,
     pub page_size: Option<u32>,
+    /// Put before each job's dedupe key, record and cursor (`<instance>/`), so two flow instances fed
+    /// by one source keep their jobs apart; empty for a template's only instance.
+    pub key_prefix: String,
 }
 
 impl ChangeTrackingSource {
     /// The cursor's name in the store.
     pub fn cursor_name(&self) -> String {
-        format!("dataverse:{}:{}:delta", self.connection, self.entity_set)
+        format!("{}dataverse:{}:{}:delta", self.key_prefix, self.connection, self.entity_set)
     }
 
     fn job(&self, change: &Change) -> Result<ferry_store::NewJob, Failure> {
@@ -118,8 +121,8 @@ impl ChangeTrackingSource {
             ),
         };
         Ok(ferry_store::NewJob::new(self.tenant.clone(), self.flow.clone(), payload)
-            .dedupe_key(key)
-            .record(format!("dataverse:{}:{id}", self.entity_set))
+            .dedupe_key(format!("{}{key}", self.key_prefix))
+            .record(format!("{}dataverse:{}:{id}", self.key_prefix, self.entity_set))
             .connection(self.connection.clone()))
     }
 

@@ -24,9 +24,10 @@ pub fn rate_per_sec() -> f64 {
 /// The runtime's limits for a Dataverse operation. The burst is what the window allows at
 /// once (the platform counts over 5 minutes, so a burst is fine as long as the average
 /// holds); 429s then slow the bucket through `Retry-After`.
-pub fn call_spec<'a>(connection: &'a str, operation: &'a str, host: &'a str) -> CallSpec<'a> {
+pub fn call_spec<'a>(connection: &'a str, scope: &'a str, operation: &'a str, host: &'a str) -> CallSpec<'a> {
     CallSpec {
         connection,
+        scope,
         operation,
         host,
         rate_per_sec: rate_per_sec(),

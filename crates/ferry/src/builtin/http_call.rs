@@ -42,6 +42,7 @@ impl Handler for HttpCall {
             let key = p.idempotency_key.or_else(|| job.dedupe_key.clone()).unwrap_or_else(|| format!("job-{}", job.id));
             let spec = CallSpec {
                 connection: "http",
+                scope: &host,
                 operation: "post",
                 host: &host,
                 rate_per_sec: 10_000.0,

@@ -5,16 +5,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{EXIT_BAD_INPUT, connection_ids};
+use super::EXIT_BAD_INPUT;
 use crate::config::NodeConfig;
 
 pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
     let flows = if cfg.flows_dir.is_dir() {
-        let (loaded, diagnostics) = ferry_mapping::check::load_dir(&cfg.flows_dir, &connection_ids(cfg));
-        // What `ferry run` refuses in a flow beyond the file format.
-        let mut diagnostics: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        diagnostics.extend(crate::flows::flow_problems(&loaded, &cfg.connections));
+        // The same check `ferry run` makes: the files, their templates and bound connections.
+        let (loaded, diagnostics) = ferry_flows::load_flows(&cfg.flows_dir, &cfg.connections);
         if !diagnostics.is_empty() {
             for d in &diagnostics {
                 eprintln!("error: {d}");
@@ -26,7 +24,13 @@ pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode>
             );
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
-        loaded.into_iter().map(|f| f.flow.name.value).collect::<Vec<_>>()
+        loaded
+            .into_iter()
+            .map(|f| {
+                let off = if f.flow.enabled { "" } else { " (enabled: false)" };
+                format!("{}{off}", f.flow.name.value)
+            })
+            .collect::<Vec<_>>()
     } else {
         Vec::new()
     };

@@ -24,8 +24,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{ConnectionConfig, NodeConfig};
-use crate::flows::Engine;
-use crate::flows::schedule::PollStats;
+use ferry_flows::TenantEngine as Engine;
+use ferry_flows::polls::{PollStats, Polls};
 
 const F1_TEMPLATE: &str = include_str!("../../../../flows/amazon-orders-to-crm.yaml");
 /// F1's `name:`.
@@ -369,12 +369,14 @@ impl World {
     /// Starts the polls and the workers (once).
     pub fn start_flows(&mut self) {
         let Some(pool) = self.pool.take() else { return };
-        let polls = self.engine.spawn_polls(
+        let mut polls = Polls::new(
             self.store.clone(),
             self.stop_tx.subscribe(),
             self.poll_stats.clone(),
             jiff::SignedDuration::from_hours(24 * 8),
         );
+        self.engine.spawn_polls(&mut polls);
+        let polls = polls.set;
         let mut stop = self.stop_tx.subscribe();
         self.tasks.spawn(pool.run(async move {
             let _ = stop.wait_for(|s| *s).await;

@@ -36,13 +36,15 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let polls = match &assembled.engine {
         Some(engine) => {
-            tracing::info!(flows = ?engine.flow_names(), "order flows running");
-            Some(engine.spawn_polls(
+            tracing::info!(flows = ?engine.flow_names(), "flows running");
+            let mut polls = ferry_flows::polls::Polls::new(
                 store.clone(),
                 stop_rx.clone(),
                 Default::default(),
                 jiff::SignedDuration::from_hours(24 * 7),
-            ))
+            );
+            engine.spawn_polls(&mut polls);
+            Some(polls.set)
         }
         None => None,
     };

@@ -1,6 +1,6 @@
 //! `ferry setup <connection>`: prepares a stock Dataverse org for Ferry's flows through the
 //! metadata API: creates the custom columns and alternate keys the flows need
-//! ([`crate::flows::crm_schema`]), waits (with progress) until every key's index is
+//! ([`ferry_flows::amazon_crm::crm_schema`]), waits (with progress) until every key's index is
 //! `Active`, and changes nothing that is already there: a second run creates nothing and says
 //! so.
 
@@ -13,7 +13,7 @@ use ferry_runtime::failure::Failure;
 
 use super::EXIT_BAD_INPUT;
 use crate::config::NodeConfig;
-use crate::flows::crm_schema;
+use ferry_flows::amazon_crm::crm_schema;
 
 /// What a setup did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,7 +168,14 @@ pub async fn run(cfg: &NodeConfig, connection: &str) -> anyhow::Result<ExitCode>
     }
     let store = crate::node::open_store(cfg).await?;
     let key = super::secrets::master_key(cfg)?;
-    let client = crate::flows::dataverse_client(cfg, &store, &key, conn).await?;
+    let resilience = std::sync::Arc::new(ferry_runtime::Resilience::default());
+    let build = ferry_flows::connectors::BuildContext {
+        tenant: &cfg.tenant,
+        store: &store,
+        key: &key,
+        resilience: &resilience,
+    };
+    let client = ferry_flows::connectors::dataverse::client(&build, conn).await?;
     println!("setting up {} for Ferry's flows", conn.endpoint);
     let report = setup_crm(&client, SetupOptions::default(), &mut |line: &str| println!("  {line}"))
         .await

@@ -392,7 +392,12 @@ fn check_validates_the_shipped_flows_with_the_example_config() {
     let out = ferry(dir.path()).args(["check"]).env("FERRY_FLOWS_DIR", root.join("flows")).output().unwrap();
     let (_, e) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
-    assert!(e.contains("amazon-orders-to-crm.yaml:13:") && e.contains("unknown connection"), "{e}");
+    let shipped = std::fs::read_to_string(root.join("flows/amazon-orders-to-crm.yaml")).unwrap();
+    let line = shipped.lines().position(|l| l.starts_with("connections:")).unwrap() + 1;
+    assert!(
+        e.contains(&format!("amazon-orders-to-crm.yaml:{line}:")) && e.contains("unknown connection `amazon`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -800,8 +805,12 @@ fn check_refuses_an_order_flow_setting_that_run_refuses() {
         shipped.lines().find(|l| l.trim_start().starts_with("buyer_pii:")).expect("buyer_pii setting").to_owned();
     std::fs::write(flows.join("amazon-orders-to-crm.yaml"), shipped.replace(&line, "  buyer_pii: everything")).unwrap();
     let err = check_refuses(dir.path(), &flows);
+    let name_line = shipped.lines().position(|l| l.starts_with("name:")).unwrap() + 1;
     assert!(
-        err.contains("amazon-orders-to-crm.yaml: flow amazon-orders-to-crm: settings.buyer_pii must be `full` or `guest`, got `everything`"),
+        err.contains(&format!(
+            "amazon-orders-to-crm.yaml:{name_line}:7: flow amazon-orders-to-crm: settings.buyer_pii must be `full` or \
+             `guest`, got `everything`"
+        )),
         "{err}"
     );
 }
@@ -831,11 +840,12 @@ fn check_refuses_flow_keys_that_the_handlers_do_not_act_on() {
     // F1 writes to a connection of the wrong system; F2 claims to poll with another operation
     // and to be started by an event it cannot handle; a third file has no handler at all.
     let f1 = f1.replacen("target:\n  connection: crm", "target:\n  connection: amazon", 1);
+    let target_line = f1.lines().position(|l| l == "  connection: amazon").unwrap() + 1;
     let f2 = f2
         .replace("operation: salesorders_changed", "operation: getOrders")
         .replace("types: [salesorder.Create, salesorder.Update]", "types: [salesorder.Update, account.Update]");
-    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), f1).unwrap();
-    std::fs::write(flows.join("crm-orders-to-fba.yaml"), f2).unwrap();
+    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), &f1).unwrap();
+    std::fs::write(flows.join("crm-orders-to-fba.yaml"), &f2).unwrap();
     std::fs::write(
         flows.join("custom.yaml"),
         "name: my-own-flow\ntrigger: { poll: { connection: amazon, operation: getOrders, every: 5m } }\n\
@@ -844,13 +854,19 @@ fn check_refuses_flow_keys_that_the_handlers_do_not_act_on() {
     )
     .unwrap();
     let err = check_refuses(dir.path(), &flows);
+    let poll_line = f2.lines().position(|l| l.contains("operation: getOrders")).unwrap() + 1;
     for expected in [
-        "amazon-orders-to-crm.yaml:17:15: flow amazon-orders-to-crm: target.connection names connection `amazon` of \
-         system `amazon`; this flow needs a `dataverse` connection there",
-        "crm-orders-to-fba.yaml:11:39: flow crm-orders-to-fba: trigger.poll.operation must be `salesorders_changed`",
-        "flow crm-orders-to-fba: trigger.events.types: `account.Update` cannot start this flow",
-        "custom.yaml:1:7: flow `my-own-flow` has no handler in this version, so it would never run",
+        format!(
+            "amazon-orders-to-crm.yaml:{target_line}:15: flow amazon-orders-to-crm: target.connection names role \
+             `amazon`, but amazon-orders-to-crm acts on role `crm` there"
+        ),
+        format!(
+            "crm-orders-to-fba.yaml:{poll_line}:39: flow crm-orders-to-fba: trigger.poll.operation must be \
+             `salesorders_changed`"
+        ),
+        "flow crm-orders-to-fba: trigger.events.types: `account.Update` cannot start this flow".into(),
+        "custom.yaml:1:7: flow my-own-flow: name `my-own-flow` is no flow Ferry ships, so it would never run".into(),
     ] {
-        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+        assert!(err.contains(&expected), "missing `{expected}` in:\n{err}");
     }
 }

@@ -39,8 +39,8 @@ fn broken_flows_report_every_error_at_its_line_and_column() {
         "not-an-expression.yaml:14:22: field `lines.productid`: unknown lookup `product` (declared: none)",
         "not-an-expression.yaml:15:16: field `lines.sku`: unknown variable `item` (known here: order, settings, lookups, line)",
         "not-an-expression.yaml:16:10: `only_if` must be an expression in {{ }}, not literal text",
-        "steps.yaml:5:1: unknown key `steps` (`steps:` was removed: nothing ran it; a flow runs its lookups, `only_if`, the mapping and the write, in that order); the keys allowed here are: name, description, trigger, source, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
-        "unknown-field.yaml:9:1: unknown key `value_map`; the keys allowed here are: name, description, trigger, source, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
+        "steps.yaml:5:1: unknown key `steps` (`steps:` was removed: nothing ran it; a flow runs its lookups, `only_if`, the mapping and the write, in that order); the keys allowed here are: name, template, enabled, connections, description, trigger, source, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
+        "unknown-field.yaml:9:1: unknown key `value_map`; the keys allowed here are: name, template, enabled, connections, description, trigger, source, target, map, custom_fields, value_maps, lookups, only_if, settings, on_error",
     ];
     for line in expected {
         assert!(got.iter().any(|g| g == line), "missing diagnostic:\n  {line}\ngot:\n  {}", got.join("\n  "));

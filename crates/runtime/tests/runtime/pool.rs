@@ -241,6 +241,7 @@ async fn an_open_circuit_defers_jobs_without_calling_or_spending_attempts() {
             Box::pin(async move {
                 let spec = CallSpec {
                     connection: "crm",
+                    scope: "crm",
                     operation: "upsert",
                     host: "crm.example",
                     rate_per_sec: 1000.0,
@@ -382,6 +383,7 @@ async fn every_remote_call_is_reported_to_the_observer() {
     let resilience = Resilience::new(BreakerConfig::default(), Duration::from_millis(1)).with_observer(seen.clone());
     let spec = CallSpec {
         connection: "amazon",
+        scope: "amazon",
         operation: "getOrder",
         host: "sp.example",
         rate_per_sec: 0.5,

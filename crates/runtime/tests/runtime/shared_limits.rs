@@ -17,6 +17,7 @@ const BURST: u32 = 2;
 fn spec() -> CallSpec<'static> {
     CallSpec {
         connection: "amazon",
+        scope: "amazon",
         operation: "getOrder",
         host: "sellingpartnerapi-na.amazon.com",
         rate_per_sec: RATE,

@@ -91,6 +91,10 @@ pub struct AmazonConfig {
     pub user_agent: String,
     /// The CAs LWA and SP-API certificates are verified against (public roots by default).
     pub tls: crate::http::Tls,
+    /// The seller's selling partner id (`options.seller_id`), which Amazon counts rates
+    /// against together with the application; without it the refresh token (one seller's
+    /// authorisation of one application) stands for the seller, hashed.
+    pub seller_id: Option<String>,
 }
 
 impl AmazonConfig {
@@ -102,6 +106,7 @@ impl AmazonConfig {
             credentials,
             marketplace_ids,
             limits_scale: 1.0,
+            seller_id: None,
             user_agent: concat!("Ferry/", env!("CARGO_PKG_VERSION"), " (Language=Rust)").into(),
             tls: crate::http::Tls::default(),
         }
@@ -166,7 +171,9 @@ pub struct AmazonClient {
     auth: LwaAuth,
     limits: AmazonLimits,
     host: String,
-    runtime: Option<(Arc<Resilience>, String)>,
+    runtime: Option<Arc<Resilience>>,
+    /// `spapi/<application>/<seller>`: what Amazon's usage plans are counted against.
+    scope: String,
     rdts: super::rdt::RdtCache,
 }
 
@@ -186,7 +193,9 @@ impl AmazonClient {
             .next()
             .unwrap_or_default()
             .to_owned();
+        let scope = limit_scope(&config);
         Ok(AmazonClient {
+            scope,
             auth: LwaAuth::new(http.clone(), config.token_url.clone(), config.credentials.clone()),
             limits: AmazonLimits::new(config.limits_scale),
             http,
@@ -197,9 +206,9 @@ impl AmazonClient {
         })
     }
 
-    /// Pushes rates Amazon announces into the runtime's buckets of `connection`.
-    pub fn with_runtime(mut self, resilience: Arc<Resilience>, connection: impl Into<String>) -> Self {
-        self.runtime = Some((resilience, connection.into()));
+    /// Pushes rates Amazon announces into the runtime's buckets of this seller and application.
+    pub fn with_runtime(mut self, resilience: Arc<Resilience>) -> Self {
+        self.runtime = Some(resilience);
         self
     }
 
@@ -226,7 +235,7 @@ impl AmazonClient {
 
     /// The runtime's call description for `api`/`operation` on `connection`.
     pub fn call_spec<'a>(&'a self, connection: &'a str, api: &str, operation: &str) -> Option<CallSpec<'a>> {
-        operation_limit(api, operation).map(|limit| self.limits.call_spec(connection, &self.host, limit))
+        operation_limit(api, operation).map(|limit| self.limits.call_spec(connection, &self.scope, &self.host, limit))
     }
 
     /// The connection's first marketplace.
@@ -299,10 +308,10 @@ impl AmazonClient {
 
     fn observe_rate(&self, limit: &'static OperationLimit, header: &str) {
         if let Some(rate) = self.limits.announce(limit, header)
-            && let Some((resilience, connection)) = &self.runtime
+            && let Some(resilience) = &self.runtime
         {
             let burst = super::limits::client_burst(self.limits.current(limit).1);
-            if let Err(error) = resilience.limiters.update(connection, limit.key, rate, burst) {
+            if let Err(error) = resilience.limiters.update(&self.scope, limit.key, rate, burst) {
                 tracing::warn!(operation = limit.key, %error, "ignoring x-amzn-RateLimit-Limit");
             }
         }
@@ -364,4 +373,20 @@ pub(crate) fn decode<T: DeserializeOwned>(
     response: &ApiResponse,
 ) -> Result<T, Failure> {
     serde_json::from_slice(&response.body).map_err(|e| errors::bad_response(operation, expected, &e))
+}
+
+/// Whom Amazon counts this client's calls against: SP-API usage plans are per selling partner
+/// and application ("All usage plans are specific to application-Selling Partner pairs", SPAPI.md), so two connections or tenants on one seller's
+/// authorisation of one application share one bucket. The refresh token is hashed: the key is
+/// stored in the shared-bucket table and must not reveal it.
+fn limit_scope(config: &AmazonConfig) -> String {
+    use sha2::Digest as _;
+    let seller = match config.seller_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => id.to_owned(),
+        None => {
+            let digest = sha2::Sha256::digest(config.credentials.refresh_token.expose().as_bytes());
+            format!("rt-{}", hex::encode(&digest[..12]))
+        }
+    };
+    format!("spapi/{}/{seller}", config.credentials.client_id)
 }

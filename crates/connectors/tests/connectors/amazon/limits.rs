@@ -89,13 +89,16 @@ async fn rates_announced_by_amazon_replace_the_defaults_in_the_runtime_bucket() 
     let (sandbox, _) = sandbox_and_client(80.0).await;
     let client = super::client_for(&sandbox, 1.0);
     let resilience = Arc::new(Resilience::default());
-    let client = client.with_runtime(Arc::clone(&resilience), "amazon");
+    let client = client.with_runtime(Arc::clone(&resilience));
     let ids = sandbox.seed_orders(1, 0.0);
     let spec = client.call_spec("amazon", "orders_2026-01-01", "getOrder").unwrap();
     assert_eq!(spec.rate_per_sec, 0.5);
     let request = GetOrderRequest { order_id: ids[0].clone(), included_data: vec![] };
     resilience.call("getOrder", &spec, client.get_order(&request)).await.unwrap();
-    let bucket = resilience.limiters.get("amazon", "orders_2026-01-01/getOrder").unwrap();
+    // The bucket is the seller's × application's (the scope), not the connection's.
+    assert!(spec.scope.starts_with("spapi/"), "{}", spec.scope);
+    assert!(!spec.scope.contains(sandbox.config().refresh_token.as_str()), "the token is hashed");
+    let bucket = resilience.limiters.get(spec.scope, "orders_2026-01-01/getOrder").unwrap();
     assert_eq!(bucket.limits().0, 40.0);
     assert_eq!(client.call_spec("amazon", "orders_2026-01-01", "getOrder").unwrap().rate_per_sec, 40.0);
 }

@@ -27,6 +27,7 @@ async fn polling_enqueues_each_order_version_once_and_moves_the_cursor_with_it()
         initial_lookback: SignedDuration::from_hours(24 * 8),
         included_data: Vec::new(),
         page_size: 10,
+        key_prefix: String::new(),
     };
     let now = Timestamp::now();
     let cursor_after = |text: Option<String>| serde_json::from_str::<PollCursor>(&text.unwrap()).unwrap();

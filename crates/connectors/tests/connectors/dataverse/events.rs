@@ -177,6 +177,7 @@ async fn the_change_tracking_source_enqueues_changes_with_the_delta_link_as_its_
         select: vec!["lastname".into()],
         flow: "crm-contacts-to-store".into(),
         page_size: None,
+        key_prefix: String::new(),
     };
     let first = source.poll(&store, &client).await.expect("initial poll");
     assert_eq!((first.changes, first.enqueued), (2, 2));

@@ -119,7 +119,7 @@ async fn writes_through_the_runtime_resilience_layer_pause_on_retry_after_and_al
     for _ in 0..16 {
         let (client, resilience, host, next) = (client.clone(), resilience.clone(), host.clone(), next.clone());
         tasks.spawn(async move {
-            let spec = limits::call_spec("crm", "upsert salesorder", &host);
+            let spec = limits::call_spec("crm", "crm", "upsert salesorder", &host);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= 450 {

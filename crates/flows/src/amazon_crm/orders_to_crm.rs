@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::crm::{CrmReader, OrderState};
-use super::remote::Amazon;
 use super::settings::{BuyerPii, FlowSettings};
-use super::{mapped, note, permanent};
+use crate::connectors::amazon::AmazonConnection as Amazon;
+use crate::plugin::Scope;
+use crate::support::{mapped, note, permanent};
 
 /// The flow's name (its file in `flows/`).
 pub const FLOW: &str = "amazon-orders-to-crm";
@@ -63,13 +64,13 @@ impl OrderJob {
 /// The echo row that remembers which copy of an Amazon order the CRM order was last written
 /// from (its LastUpdateDate), so the twin of a job (the notification and the poll both carry
 /// each change) costs no request once the other has written it.
-fn written_version_key(tenant: &ferry_model::TenantId, order_id: &str) -> EchoKey {
+fn written_version_key(scope: &Scope, tenant: &ferry_model::TenantId, order_id: &str) -> EchoKey {
     EchoKey {
         tenant: tenant.clone(),
         system: "amazon".into(),
         entity: "order".into(),
         record_id: order_id.to_owned(),
-        direction: "amazon->crm".into(),
+        direction: scope.scoped("amazon->crm"),
     }
 }
 
@@ -98,6 +99,8 @@ pub fn contact_id(tenant: &ferry_model::TenantId, email: &str) -> Result<Dataver
 }
 
 pub struct AmazonOrdersToCrm {
+    /// Keeps what it remembers apart from other instances of the template.
+    pub scope: Scope,
     pub mapping: Arc<CompiledMapping>,
     pub settings: FlowSettings,
     pub amazon: Arc<Amazon>,
@@ -218,9 +221,13 @@ impl AmazonOrdersToCrm {
 
     /// The last update of the Amazon order copy the CRM order was written from, if any.
     async fn written_version(&self, job: &Job, order_id: &str) -> Result<Option<Timestamp>, JobError> {
-        let hash = self.store.echo_hash(&written_version_key(&job.tenant, order_id)).await.map_err(|e| {
-            JobError::failed("read store", Failure::transient(format!("reading order {order_id}'s last write: {e}")))
-        })?;
+        let hash =
+            self.store.echo_hash(&written_version_key(&self.scope, &job.tenant, order_id)).await.map_err(|e| {
+                JobError::failed(
+                    "read store",
+                    Failure::transient(format!("reading order {order_id}'s last write: {e}")),
+                )
+            })?;
         Ok(hash.and_then(|h| h.parse().ok()))
     }
 
@@ -250,8 +257,10 @@ impl AmazonOrdersToCrm {
             _ => (self.fetch(ctx, &order_id).await?, true),
         };
         // Whatever the write did (or left alone on purpose), this copy of the order is handled.
-        let version =
-            Echo { key: written_version_key(&job.tenant, order_id.as_str()), hash: wire.last_updated_time.clone() };
+        let version = Echo {
+            key: written_version_key(&self.scope, &job.tenant, order_id.as_str()),
+            hash: wire.last_updated_time.clone(),
+        };
         let mut effects = self.write_order(ctx, job, &order_id, &wire).await?;
         effects.echoes.push(version);
         effects.covers_earlier = fetched;
@@ -366,7 +375,7 @@ impl AmazonOrdersToCrm {
             }
             Err(other) => return Err(other),
         };
-        super::delivered(ctx, job);
+        crate::support::delivered(ctx, job);
         let subject = format!("Amazon order {ordernumber}");
         match (state, status) {
             (Some(3), Some(s)) => {

@@ -18,8 +18,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::crm::CrmReader;
-use super::remote::Amazon;
-use super::{mapped, note, permanent};
+use crate::connectors::amazon::AmazonConnection as Amazon;
+use crate::plugin::Scope;
+use crate::support::{mapped, note, permanent};
 
 /// The flow's name (its file in `flows/`).
 pub const FLOW: &str = "crm-orders-to-fba";
@@ -33,6 +34,8 @@ pub struct OrderChangeJob {
 }
 
 pub struct CrmOrdersToFba {
+    /// Keeps what it remembers apart from other instances of the template.
+    pub scope: Scope,
     pub mapping: Arc<CompiledMapping>,
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
@@ -51,14 +54,14 @@ impl Handler for CrmOrdersToFba {
 }
 
 /// The xref that says a CRM order already has its fulfilment order.
-pub fn xref_key(tenant: &ferry_model::TenantId, salesorder: &str) -> XrefKey {
+pub fn xref_key(scope: &Scope, tenant: &ferry_model::TenantId, salesorder: &str) -> XrefKey {
     XrefKey {
         tenant: tenant.clone(),
         source_system: "dataverse".into(),
         source_entity: "salesorder".into(),
         source_id: salesorder.to_owned(),
         target_system: "amazon".into(),
-        target_entity: "fulfillmentorder".into(),
+        target_entity: scope.scoped("fulfillmentorder"),
     }
 }
 
@@ -73,7 +76,7 @@ impl CrmOrdersToFba {
         if payload.change.as_deref() == Some("deleted") {
             return Ok(note(&record, "read order", "deleted in the CRM: nothing to fulfil".into()));
         }
-        let key = xref_key(&job.tenant, &id.to_string());
+        let key = xref_key(&self.scope, &job.tenant, &id.to_string());
         if let Some(existing) = self.store.xref(&key).await.map_err(|e| {
             JobError::failed("read xref", Failure::transient(format!("reading the xref of {record}: {e}")))
         })? {
@@ -99,7 +102,7 @@ impl CrmOrdersToFba {
             permanent("map", "mapping", format!("flow {FLOW}, {record}: not a createFulfillmentOrder request: {e}"))
         })?;
         let created = self.create(ctx, &request).await?;
-        super::delivered(ctx, job);
+        crate::support::delivered(ctx, job);
         let what = match created {
             Created::Created => "created",
             Created::AlreadyExists => "existed already",

@@ -11,7 +11,7 @@ use ferry_model::DataverseId;
 use ferry_runtime::{JobContext, JobError};
 use serde_json::Value;
 
-use super::remote::Crm;
+use crate::connectors::dataverse::Crm;
 
 /// Columns of a product row the flows use.
 pub const PRODUCT_COLUMNS: &[&str] = &["productid", "productnumber", "name", "new_fulfillmentchannel"];
@@ -50,7 +50,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn missing(step: &str, what: String) -> JobError {
-    super::permanent(step, "missing_reference", what)
+    crate::support::permanent(step, "missing_reference", what)
 }
 
 impl CrmReader {

@@ -22,10 +22,11 @@ use ferry_store::{AnyStore, Job, Store, Xref, XrefKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::amazon_orders::custom_fields;
 use super::crm::CrmReader;
-use super::remote::Amazon;
-use super::{note, permanent};
+use super::orders_to_crm::custom_fields;
+use crate::connectors::amazon::AmazonConnection as Amazon;
+use crate::plugin::Scope;
+use crate::support::{note, permanent};
 
 /// The built-in companion flow of `crm-orders-to-fba`.
 pub const FLOW: &str = "crm-orders-to-fba.status";
@@ -41,6 +42,8 @@ pub struct StatusJob {
 }
 
 pub struct FbaStatusToCrm {
+    /// Keeps what it remembers apart from other instances of the template.
+    pub scope: Scope,
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
     pub store: AnyStore,
@@ -59,14 +62,14 @@ impl Handler for FbaStatusToCrm {
 
 /// The recorded outcome "the CRM order this fulfilment order fulfils is closed": the target id
 /// is the CRM order's id. Written with the job that closed it (or found it closed).
-pub fn closure_key(tenant: &ferry_model::TenantId, seller_fulfillment_order_id: &str) -> XrefKey {
+pub fn closure_key(scope: &Scope, tenant: &ferry_model::TenantId, seller_fulfillment_order_id: &str) -> XrefKey {
     XrefKey {
         tenant: tenant.clone(),
         source_system: "amazon".into(),
         source_entity: "fulfillmentorder".into(),
         source_id: seller_fulfillment_order_id.to_owned(),
         target_system: "dataverse".into(),
-        target_entity: "salesorder.closure".into(),
+        target_entity: scope.scoped("salesorder.closure"),
     }
 }
 
@@ -89,7 +92,7 @@ impl FbaStatusToCrm {
         let id = AmazonFulfillmentOrderId::new(&payload.seller_fulfillment_order_id)
             .map_err(|e| permanent("decode", "bad_id", format!("job {}: {e}", job.id)))?;
         let record = format!("amazon:fulfillmentorder:{id}");
-        let closure = closure_key(&job.tenant, id.as_str());
+        let closure = closure_key(&self.scope, &job.tenant, id.as_str());
         if let Some(order) = self.store.xref(&closure).await.map_err(|e| {
             JobError::failed("read xref", Failure::transient(format!("reading the closure of {record}: {e}")))
         })? {
@@ -143,7 +146,7 @@ impl FbaStatusToCrm {
                 crm.client.update("salesorders", &RecordKey::Id(order.id), &update, Concurrency::Exists),
             )
             .await?;
-            super::delivered(ctx, job);
+            crate::support::delivered(ctx, job);
             trace.push(format!("CRM order {ordernumber}: status {status}, {} shipment(s)", shipments.len()));
         }
         // Amazon's FulfillmentOrderStatus values: New, Received, Planning, Processing,

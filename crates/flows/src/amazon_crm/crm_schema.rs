@@ -91,3 +91,36 @@ pub fn keys() -> Vec<RequiredKey> {
         key("product", "new_productnumber_key", "Product Number", &["productnumber"]),
     ]
 }
+
+/// Which flow of the pair asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    OrdersToCrm,
+    CrmToFba,
+}
+
+/// What F2 (and its status companion) writes and reads; the rest of [`columns`] is F1's.
+const F2_COLUMNS: &[&str] = &["new_trackingnumber", "new_carrier", "new_fulfillmentstatus", "new_shipdate"];
+
+/// The customisations one flow needs on its `crm` connection: F1 writes the Amazon columns and
+/// upserts by every key; F2 writes the shipment columns and reads the products' channel.
+pub fn requirements(flow: Flow) -> Vec<(&'static str, crate::plugin::Requirement)> {
+    use crate::plugin::Requirement;
+    let f2 = |c: &RequiredColumn| {
+        F2_COLUMNS.contains(&c.column.logical_name().as_str())
+            || (c.entity == "product" && c.column.logical_name() == "new_fulfillmentchannel")
+    };
+    let f1 = |c: &RequiredColumn| !F2_COLUMNS.contains(&c.column.logical_name().as_str());
+    let columns = columns()
+        .into_iter()
+        .filter(|c| match flow {
+            Flow::OrdersToCrm => f1(c),
+            Flow::CrmToFba => f2(c),
+        })
+        .map(|c| ("crm", Requirement::Column { entity: c.entity, column: c.column }));
+    let keys = keys()
+        .into_iter()
+        .filter(|_| flow == Flow::OrdersToCrm)
+        .map(|k| ("crm", Requirement::Key { entity: k.entity, key: k.key }));
+    columns.chain(keys).collect()
+}

@@ -1,0 +1,151 @@
+//! One tenant's flows, built from its connections and flow files: the connector registry
+//! builds the clients of the connections the files bind, each file becomes an instance of its
+//! template, and the engine registers their handlers, routes events to them and starts their
+//! polls. Nothing here is specific to a flow: a template added in its pair's folder and listed
+//! in [`crate::TEMPLATES`] runs with no change here or in the binary.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use ferry_mapping::CompiledMapping;
+use ferry_mapping::flow::FlowFile;
+use ferry_model::{ConnectionId, TenantId};
+use ferry_runtime::{Registry, TenantHandlers};
+
+use crate::TEMPLATES;
+use crate::connectors::amazon::AmazonConnection;
+use crate::connectors::{BuildContext, Clients, ConnectionConfig};
+use crate::error::BuildError;
+use crate::instance::{Bound, bind};
+use crate::plugin::{FlowInstance, InstanceContext, Scope};
+use crate::polls::{Polls, poll_interval};
+use crate::routing::Router;
+
+/// The flow files of a folder, loaded and checked against the tenant's connections and the
+/// templates: the files and every problem (file:line:column), for `ferry check` and `ferry run`.
+pub fn load_flows(dir: &Path, connections: &[ConnectionConfig]) -> (Vec<FlowFile>, Vec<String>) {
+    // Sections name a connection or one of the templates' roles (checked per template later).
+    let known: Vec<&str> = connections.iter().map(|c| c.id.as_ref()).collect();
+    let mut roles: Vec<&str> = TEMPLATES.iter().flat_map(|t| t.roles().iter().map(|r| r.name)).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    let (files, diagnostics) = ferry_mapping::check::load_dir_with_roles(dir, &known, &roles);
+    let mut problems: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    problems.extend(flow_problems(&files, connections));
+    (files, problems)
+}
+
+/// What binding the files to the templates and connections finds wrong (see [`bind`]).
+pub fn flow_problems(files: &[FlowFile], connections: &[ConnectionConfig]) -> Vec<String> {
+    bind(files, connections, TEMPLATES).1
+}
+
+/// A tenant's running flows.
+pub struct TenantEngine {
+    pub tenant: TenantId,
+    pub instances: Vec<Arc<dyn FlowInstance>>,
+    pub router: Router,
+    /// The connections some instance binds, by system, for the ingress the binary wires.
+    pub bound: Vec<(ConnectionId, String)>,
+    clients: Clients,
+}
+
+impl TenantEngine {
+    /// Builds the tenant's flows from the files in `flows_dir`; the files' problems, a
+    /// connection that cannot be built or a missing secret are errors naming what to fix.
+    pub async fn build(
+        ctx: &BuildContext<'_>,
+        connections: &[ConnectionConfig],
+        flows_dir: &Path,
+    ) -> Result<TenantEngine, BuildError> {
+        let folder = || flows_dir.display().to_string();
+        let (files, problems) = load_flows(flows_dir, connections);
+        if !problems.is_empty() {
+            return Err(BuildError::Flows { folder: folder(), problems });
+        }
+        let (bound, _) = bind(&files, connections, TEMPLATES);
+        let used: BTreeSet<ConnectionId> = bound.iter().flat_map(|b| b.bindings.values().cloned()).collect();
+        let used: Vec<ConnectionId> = used.into_iter().collect();
+        let clients = Clients::build(ctx, connections, &used).await?;
+        let mut instances = Vec::new();
+        for Bound { file, template, bindings } in bound {
+            let mapping = CompiledMapping::compile_file(&file.flow, &file.path, None).map(Arc::new).map_err(|d| {
+                BuildError::Flows { folder: folder(), problems: d.iter().map(ToString::to_string).collect() }
+            })?;
+            let instance = template.instantiate(InstanceContext {
+                tenant: ctx.tenant.clone(),
+                scope: Scope { instance: file.flow.name.value.clone(), template: template.name() },
+                file,
+                mapping,
+                bindings,
+                clients: &clients,
+                store: ctx.store.clone(),
+                poll_every: poll_interval(&file.flow),
+                event_types: file
+                    .flow
+                    .trigger
+                    .events
+                    .iter()
+                    .flat_map(|e| e.types.iter().map(|t| t.value.clone()))
+                    .collect(),
+            })?;
+            instances.push(instance);
+        }
+        let bound = used
+            .iter()
+            .filter_map(|id| connections.iter().find(|c| &c.id == id).map(|c| (id.clone(), c.system.clone())))
+            .collect();
+        Ok(TenantEngine {
+            tenant: ctx.tenant.clone(),
+            router: Router::new(instances.clone()),
+            instances,
+            bound,
+            clients,
+        })
+    }
+
+    /// Whether any flow runs.
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    /// Every job flow its instances run, with its handler.
+    pub fn handlers(&self) -> TenantHandlers {
+        self.instances.iter().flat_map(|i| i.handlers()).collect()
+    }
+
+    /// Puts its handlers in `registry` (replacing the tenant's earlier ones).
+    pub fn register(&self, registry: &Registry) {
+        registry.set_tenant(self.tenant.clone(), self.handlers());
+    }
+
+    /// The job flows that are running, for messages.
+    pub fn flow_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.handlers().into_keys().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The Amazon connection `id`, when some instance binds it.
+    pub fn amazon(&self, id: &ConnectionId) -> Option<Arc<AmazonConnection>> {
+        self.clients.get(id).ok()
+    }
+
+    /// The connections of `system` some instance binds.
+    pub fn bound_of(&self, system: &str) -> Vec<ConnectionId> {
+        self.bound.iter().filter(|(_, s)| s == system).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// Starts every instance's polls and each bound Amazon connection's notification queue.
+    pub fn spawn_polls(&self, polls: &mut Polls) {
+        for instance in &self.instances {
+            instance.clone().spawn_polls(polls);
+        }
+        for id in self.bound_of("amazon") {
+            if let Some(amazon) = self.amazon(&id) {
+                polls.notifications(&self.tenant, &amazon, self.router.clone());
+            }
+        }
+    }
+}
