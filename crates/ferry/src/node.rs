@@ -28,6 +28,7 @@ pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
                 endpoint: c.endpoint.clone(),
                 credentials_ref: c.credentials.clone(),
                 limits: c.limits.clone(),
+                options: c.options.clone(),
             })
             .await?;
     }
