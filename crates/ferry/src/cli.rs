@@ -13,6 +13,12 @@ pub struct Cli {
     #[arg(long, short, global = true, env = "FERRY_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// The tenant (seller) that tenant-scoped commands act on: dlq, secrets, lookups, rates,
+    /// purge, map, setup, connections. Default: the config's node.tenant. It must exist
+    /// (`ferry tenants list`).
+    #[arg(long, global = true, env = "FERRY_TENANT", value_name = "ID")]
+    pub tenant: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -33,9 +39,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete the tenant's processed buyer data older than `store.retention_days` (a running
-    /// node also does this at start and every hour).
-    Purge,
+    /// Delete the selected tenant's processed buyer data older than its retention (its own
+    /// `--retention-days`, else `store.retention_days`); a running node does this for every
+    /// tenant at start and every hour.
+    Purge {
+        /// Purge every tenant, each with its own retention.
+        #[arg(long)]
+        all_tenants: bool,
+    },
+    /// Add, list, enable and disable tenants (sellers), each with its own connections,
+    /// secrets, flows and data; a running node picks changes up without a restart.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Add, list and remove the selected tenant's connections (no secret is ever shown).
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
     /// Validate the node config and every flow in the flows folder, without running anything.
     Check,
     /// Work with flow mappings.
@@ -195,6 +213,110 @@ pub enum DlqCommand {
     },
     /// Discard a dead letter (kept for the record, never run again).
     Discard {
+        id: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+}
+
+/// A tenant's retention: a number of days, or `default` for the node's `store.retention_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<u32>);
+
+impl std::str::FromStr for Retention {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let max = crate::config::MAX_RETENTION_DAYS;
+        if s == "default" {
+            return Ok(Retention(None));
+        }
+        match s.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(Retention(Some(n))),
+            _ => {
+                Err(format!("must be a number of days from 1 to {max}, or `default` (store.retention_days), got `{s}`"))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Add a tenant (active at once).
+    Add {
+        /// Its id: what `--tenant`, `flows/<id>/` and the store use.
+        id: String,
+        /// A display name (default: the id).
+        #[arg(long)]
+        name: Option<String>,
+        /// Days its processed data is kept (default: store.retention_days).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Option<Retention>,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// List tenants with their status and retention.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop running a tenant's work: its queued jobs stay queued, untouched, until enabled.
+    Disable {
+        id: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// Run a disabled tenant's work again, queued jobs first.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// Change a tenant's settings.
+    Set {
+        id: String,
+        /// Days its processed data is kept, or `default` (store.retention_days).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Retention,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// Add (or replace) a connection of the selected tenant, checked as the node config's
+    /// `[[connections]]` are.
+    Add {
+        /// Its id, which flow files name.
+        id: String,
+        /// The remote system: amazon, dataverse, fno, dynamics-sl, clarity, http.
+        #[arg(long)]
+        system: String,
+        /// The remote's base URL (http:// or https://).
+        #[arg(long)]
+        endpoint: String,
+        /// A system option, KEY=VALUE; VALUE is JSON if it parses as JSON (numbers, lists such
+        /// as ["ATVPDKIKX0DER"]), else text. Repeat for each option.
+        #[arg(long = "option", value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// A limit, KEY=VALUE (e.g. scale=0.5), read as --option is.
+        #[arg(long = "limit", value_name = "KEY=VALUE")]
+        limits: Vec<String>,
+        /// The name of the secret holding its credentials (`ferry secrets set`).
+        #[arg(long, value_name = "NAME")]
+        credentials: Option<String>,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// List the selected tenant's connections (secret names only, never values).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a connection of the selected tenant.
+    Remove {
         id: String,
         #[command(flatten)]
         audit: AuditArgs,

@@ -165,9 +165,10 @@ pub fn defaults() -> NodeConfig {
     }
 }
 
-/// The default of `store.retention_days`, and its largest value (ten years).
+/// The default of `store.retention_days`, and its largest value (ten years; a tenant's own
+/// retention has the same bounds).
 pub const RETENTION_DAYS: u32 = 30;
-const MAX_RETENTION_DAYS: u32 = 3_650;
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
 
 fn unreachable_tenant() -> TenantId {
     // "default" is a valid tenant id; this path exists only so no panic is possible.
@@ -298,18 +299,12 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         {
             issues.push(at(Some(c.id.span()), format!("connections.id: `{id}` is defined twice")));
         }
-        if !SYSTEMS.contains(&c.system.get_ref().as_str()) {
-            issues.push(at(
-                Some(c.system.span()),
-                format!("connections.system: unknown system `{}` (known: {})", c.system.get_ref(), SYSTEMS.join(", ")),
-            ));
+        if let Err(m) = options::check_system(c.system.get_ref()) {
+            issues.push(at(Some(c.system.span()), format!("connections.system: {m}")));
         }
         let endpoint = c.endpoint.get_ref();
-        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            issues.push(at(
-                Some(c.endpoint.span()),
-                format!("connections.endpoint: `{endpoint}` must start with http:// or https://"),
-            ));
+        if let Err(m) = options::check_endpoint(endpoint) {
+            issues.push(at(Some(c.endpoint.span()), format!("connections.endpoint: {m}")));
         }
         if let Some(id) = id {
             let conn = ConnectionConfig {
@@ -320,10 +315,7 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
                 limits: c.limits.as_ref().map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or_default(),
                 options: c.options.as_ref().map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or_default(),
             };
-            if let Err(m) = connection_tls(&conn) {
-                issues.push(at(Some(c.id.span()), m));
-            }
-            for m in options::check(&conn) {
+            for m in options::check_settings(&conn) {
                 issues.push(at(Some(c.id.span()), m));
             }
             cfg.connections.push(conn);
@@ -359,12 +351,6 @@ pub fn apply_env(cfg: &mut NodeConfig, env: &dyn Fn(&str) -> Option<String>, iss
     }
     if let Some(v) = env("FERRY_NODE_ID") {
         cfg.node_id = Some(v);
-    }
-    if let Some(v) = env("FERRY_TENANT") {
-        match TenantId::try_from(v) {
-            Ok(t) => cfg.tenant = t,
-            Err(e) => issues.push(issue("FERRY_TENANT", e.to_string())),
-        }
     }
     if let Some(v) = env("FERRY_WORKERS") {
         match v.parse::<u32>() {

@@ -28,6 +28,7 @@ pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
                 endpoint: c.endpoint.clone(),
                 credentials_ref: c.credentials.clone(),
                 limits: c.limits.clone(),
+                options: c.options.clone(),
             })
             .await?;
     }
@@ -37,19 +38,45 @@ pub async fn open_store(cfg: &NodeConfig) -> anyhow::Result<AnyStore> {
 /// How often a running node purges data past its retention.
 pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 
-/// Deletes the tenant's processed data older than `store.retention_days` (see [`Store::purge`]).
-pub async fn purge<S: Store>(cfg: &NodeConfig, store: &S) -> anyhow::Result<ferry_store::Purged> {
-    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(cfg.retention_days));
-    let purged = store.purge(&cfg.tenant, cutoff).await.context("purging data past store.retention_days")?;
-    tracing::info!(
-        retention_days = cfg.retention_days,
-        inbox = purged.inbox,
-        jobs = purged.jobs,
-        dead_letters = purged.dead_letters,
-        runs = purged.runs,
-        "purged data past its retention"
-    );
-    Ok(purged)
+/// Deletes every tenant's processed data older than its own retention: the days set with
+/// `ferry tenants set <id> --retention-days`, else `store.retention_days` (see
+/// [`Store::purge`]). Disabled tenants are purged too. One tenant's failure does not stop the
+/// others'; the first failure is returned after all were tried. Returns each tenant with the
+/// days it keeps and what was deleted.
+pub async fn purge<S: Store>(
+    cfg: &NodeConfig,
+    store: &S,
+) -> anyhow::Result<Vec<(ferry_store::TenantId, u32, ferry_store::Purged)>> {
+    let tenants = store.tenants().await.context("listing the tenants to purge")?;
+    let now = jiff::Timestamp::now();
+    let mut done = Vec::with_capacity(tenants.len());
+    let mut failed = None;
+    for t in tenants {
+        let days = t.retention_days.unwrap_or(cfg.retention_days);
+        let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
+        match store.purge(&t.id, cutoff).await {
+            Ok(purged) => {
+                tracing::info!(
+                    tenant = %t.id,
+                    retention_days = days,
+                    inbox = purged.inbox,
+                    jobs = purged.jobs,
+                    dead_letters = purged.dead_letters,
+                    runs = purged.runs,
+                    "purged data past its retention"
+                );
+                done.push((t.id, days, purged));
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %t.id, error = %e, "retention purge of a tenant failed");
+                failed.get_or_insert(anyhow::Error::new(e).context(format!("purging tenant `{}`", t.id)));
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
 }
 
 /// Purges at once and then every [`PURGE_EVERY`] until `stop` turns true; a failed purge is

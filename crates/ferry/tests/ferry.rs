@@ -9,5 +9,6 @@ mod ferry {
     mod newcomer;
     mod store_fault;
     pub mod support;
+    mod tenants;
     mod tls;
 }

@@ -101,6 +101,30 @@ impl Store for AnyStore {
         delegate!(self, s => s.connections(tenant))
     }
 
+    async fn put_connection(&self, conn: &Connection, actor: &str) -> Result<bool> {
+        delegate!(self, s => s.put_connection(conn, actor))
+    }
+
+    async fn remove_connection(&self, tenant: &TenantId, id: &ConnectionId, actor: &str) -> Result<()> {
+        delegate!(self, s => s.remove_connection(tenant, id, actor))
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantInfo>> {
+        delegate!(self, s => s.tenants())
+    }
+
+    async fn add_tenant(&self, tenant: &TenantId, name: &str, retention_days: Option<u32>, actor: &str) -> Result<()> {
+        delegate!(self, s => s.add_tenant(tenant, name, retention_days, actor))
+    }
+
+    async fn set_tenant_status(&self, tenant: &TenantId, status: TenantStatus, actor: &str) -> Result<bool> {
+        delegate!(self, s => s.set_tenant_status(tenant, status, actor))
+    }
+
+    async fn set_tenant_retention(&self, tenant: &TenantId, retention_days: Option<u32>, actor: &str) -> Result<()> {
+        delegate!(self, s => s.set_tenant_retention(tenant, retention_days, actor))
+    }
+
     async fn accept_event(&self, event: &NewEvent, jobs: &[NewJob]) -> Result<Accepted> {
         delegate!(self, s => s.accept_event(event, jobs))
     }

@@ -88,6 +88,54 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Lists a tenant's connections.
     fn connections(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
 
+    /// Adds or replaces a connection of its tenant, in one transaction with an audit row
+    /// naming `actor` (`connection.add`, or `connection.update` when the id existed).
+    /// Returns whether the connection is new.
+    fn put_connection(&self, conn: &Connection, actor: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Removes a tenant's connection, with an audit row. An id the tenant does not have
+    /// (another tenant's included) is [`StoreError::NotFound`].
+    fn remove_connection(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        actor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every tenant, by id.
+    fn tenants(&self) -> impl Future<Output = Result<Vec<TenantInfo>>> + Send;
+
+    /// Creates an active tenant, with an audit row (`tenant.add`); an id already taken is
+    /// [`StoreError::Conflict`]. `retention_days`: `None` keeps the node's default.
+    fn add_tenant(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        retention_days: Option<u32>,
+        actor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Enables or disables a tenant, with an audit row (`tenant.enable` / `tenant.disable`)
+    /// when the status changes; returns whether it did. A disabled tenant's jobs stay queued,
+    /// untouched: [`claim`](Self::claim) skips them (on every node within a second) until
+    /// the tenant is enabled again. An unknown tenant is [`StoreError::NotFound`].
+    fn set_tenant_status(
+        &self,
+        tenant: &TenantId,
+        status: TenantStatus,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Sets how many days a tenant's processed data is kept (`None`: the node's
+    /// `store.retention_days`), with an audit row (`tenant.retention`). An unknown tenant is
+    /// [`StoreError::NotFound`].
+    fn set_tenant_retention(
+        &self,
+        tenant: &TenantId,
+        retention_days: Option<u32>,
+        actor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Stores an event and enqueues its jobs in one transaction. An event whose dedupe key is
     /// already in the inbox is not stored again and enqueues nothing.
     fn accept_event(&self, event: &NewEvent, jobs: &[NewJob]) -> impl Future<Output = Result<Accepted>> + Send;
@@ -106,6 +154,7 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     /// Claims up to `limit` runnable jobs for `owner`, leasing them for `lease`. Each claim
     /// counts one attempt; deferrals that must not cost an attempt refund it at completion.
+    /// Disabled tenants' jobs are not claimed.
     fn claim(&self, owner: &str, limit: u32, lease: Duration) -> impl Future<Output = Result<Vec<Job>>> + Send;
 
     /// Extends the lease of jobs still held by `owner`; returns how many were extended.

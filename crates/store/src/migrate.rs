@@ -18,6 +18,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/sqlite/0005_rate_buckets.sql") },
     Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/sqlite/0006_fair_claims.sql") },
     Migration { version: 7, name: "retention", sql: include_str!("../migrations/sqlite/0007_retention.sql") },
+    Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/sqlite/0008_tenancy.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -32,6 +33,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "rate_buckets", sql: include_str!("../migrations/postgres/0005_rate_buckets.sql") },
     Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/postgres/0006_fair_claims.sql") },
     Migration { version: 7, name: "retention", sql: include_str!("../migrations/postgres/0007_retention.sql") },
+    Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/postgres/0008_tenancy.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

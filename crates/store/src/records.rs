@@ -61,6 +61,59 @@ pub struct Connection {
     pub credentials_ref: Option<String>,
     /// Rate/burst/concurrency overrides, as configured.
     pub limits: serde_json::Value,
+    /// System-specific settings (marketplaces, token URL, queue URL), as configured; an
+    /// empty object when there are none.
+    #[serde(default = "empty_object")]
+    pub options: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+/// Whether a tenant's work runs: a disabled tenant's jobs stay queued, untouched, and run
+/// when it is enabled again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantStatus {
+    Active,
+    Disabled,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Disabled => "disabled",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "active" => Ok(TenantStatus::Active),
+            "disabled" => Ok(TenantStatus::Disabled),
+            other => {
+                Err(StoreError::Corrupt { what: "tenants.status".into(), detail: format!("unknown status `{other}`") })
+            }
+        }
+    }
+}
+
+impl fmt::Display for TenantStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tenant (one seller's workspace) as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantInfo {
+    pub id: TenantId,
+    pub name: String,
+    pub status: TenantStatus,
+    /// Days its processed data is kept; `None`: the node's `store.retention_days`.
+    pub retention_days: Option<u32>,
+    pub created_at: Timestamp,
 }
 
 /// An event arriving from a source, before it is stored.

@@ -104,9 +104,16 @@ pub(crate) mod shared {
         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, from_currency, to_currency) \
         DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at";
     pub const UPSERT_CONNECTION: &str = "INSERT INTO connections \
-        (tenant_id, id, system, endpoint, credentials_ref, limits, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+        (tenant_id, id, system, endpoint, credentials_ref, limits, options, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
         ON CONFLICT (tenant_id, id) DO UPDATE SET system = excluded.system, endpoint = excluded.endpoint, \
-        credentials_ref = excluded.credentials_ref, limits = excluded.limits, updated_at = excluded.updated_at";
+        credentials_ref = excluded.credentials_ref, limits = excluded.limits, options = excluded.options, \
+        updated_at = excluded.updated_at";
+    pub const ADD_TENANT: &str = "INSERT INTO tenants (id, name, created_at, status, retention_days) \
+        VALUES ($1, $2, $3, 'active', $4) ON CONFLICT (id) DO NOTHING RETURNING id";
+    /// `$2` the new status; the row comes back (with the old status) only if it changed.
+    pub const SET_TENANT_STATUS: &str = "UPDATE tenants SET status = $2 WHERE id = $1 AND status <> $2 RETURNING id";
+    pub const SET_TENANT_RETENTION: &str = "UPDATE tenants SET retention_days = $2 WHERE id = $1 RETURNING id";
     pub const INSERT_EVENT: &str = "INSERT INTO inbox \
         (tenant_id, connection, dedupe_key, event_type, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
         ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id";
@@ -425,6 +432,24 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        async fn write_connection(tx: &mut Tx, c: &Connection, now: i64) -> Result<()> {
+            // A connection without options stores `{}`, the column's default.
+            let options = if c.options.is_null() { "{}".to_string() } else { c.options.to_string() };
+            sqlx::query($sql::UPSERT_CONNECTION)
+                .bind(c.tenant.as_ref())
+                .bind(c.id.as_ref())
+                .bind(&c.system)
+                .bind(&c.endpoint)
+                .bind(&c.credentials_ref)
+                .bind(c.limits.to_string())
+                .bind(options)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .db($backend, "write connection")?;
+            Ok(())
+        }
+
         async fn insert_audit(tx: &mut Tx, e: &AuditEntry, now: i64) -> Result<()> {
             sqlx::query($sql::INSERT_AUDIT)
                 .bind(e.tenant.as_ref())
@@ -714,18 +739,164 @@ macro_rules! impl_store {
 
             async fn upsert_connection(&self, c: &Connection) -> Result<()> {
                 let result: Result<()> = async {
-                    sqlx::query($sql::UPSERT_CONNECTION)
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin connection")?;
+                    write_connection(&mut tx, c, now_micros()).await?;
+                    tx.commit().await.db($backend, "commit connection")
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn put_connection(&self, c: &Connection, actor: &str) -> Result<bool> {
+                let result: Result<bool> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin connection")?;
+                    let existed: Option<String> = sqlx::query_scalar("SELECT id FROM connections WHERE tenant_id = $1 AND id = $2")
                         .bind(c.tenant.as_ref())
                         .bind(c.id.as_ref())
-                        .bind(&c.system)
-                        .bind(&c.endpoint)
-                        .bind(&c.credentials_ref)
-                        .bind(c.limits.to_string())
-                        .bind(now_micros())
-                        .execute(&self.pool)
+                        .fetch_optional(&mut *tx)
                         .await
-                        .db($backend, "write connection")?;
+                        .db($backend, "read connection")?;
+                    write_connection(&mut tx, c, now).await?;
+                    let action = if existed.is_some() { "connection.update" } else { "connection.add" };
+                    let detail = format!("system {} endpoint {}", c.system, $crate::redact::url(&c.endpoint));
+                    insert_audit(&mut tx, &AuditEntry { tenant: c.tenant.clone(), actor: actor.into(), action: action.into(), subject: c.id.to_string(), detail }, now).await?;
+                    tx.commit().await.db($backend, "commit connection")?;
+                    Ok(existed.is_none())
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn remove_connection(&self, tenant: &TenantId, id: &ConnectionId, actor: &str) -> Result<()> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin remove connection")?;
+                    let n = sqlx::query("DELETE FROM connections WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.as_ref())
+                        .bind(id.as_ref())
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "remove connection")?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound { what: "connection", id: format!("{id} of tenant {tenant}") });
+                    }
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "connection.remove".into(), subject: id.to_string(), detail: String::new() }, now).await?;
+                    tx.commit().await.db($backend, "commit remove connection")
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn tenants(&self) -> Result<Vec<TenantInfo>> {
+                let rows: Vec<(String, String, String, Option<i64>, i64)> =
+                    sqlx::query_as("SELECT id, name, status, retention_days, created_at FROM tenants ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await
+                        .db($backend, "list tenants")?;
+                rows.into_iter()
+                    .map(|(id, name, status, retention, created)| {
+                        let what = format!("tenant {id}");
+                        Ok(TenantInfo {
+                            id: tenant_of(id, &what)?,
+                            name,
+                            status: TenantStatus::parse(&status)?,
+                            retention_days: retention
+                                .map(|d| u32::try_from(d).map_err(|_| StoreError::Corrupt { what: format!("retention_days of {what}"), detail: format!("{d} is out of range") }))
+                                .transpose()?,
+                            created_at: from_micros(created),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn add_tenant(&self, tenant: &TenantId, name: &str, retention_days: Option<u32>, actor: &str) -> Result<()> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin add tenant")?;
+                    let added: Option<String> = sqlx::query_scalar($sql::ADD_TENANT)
+                        .bind(tenant.as_ref())
+                        .bind(name)
+                        .bind(now)
+                        .bind(retention_days.map(i64::from))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "add tenant")?;
+                    if added.is_none() {
+                        return Err(StoreError::Conflict { what: "tenant", id: tenant.to_string(), reason: "already exists".into() });
+                    }
+                    let detail = match retention_days {
+                        Some(d) => format!("name {name}, retention {d} days"),
+                        None => format!("name {name}, retention: node default"),
+                    };
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "tenant.add".into(), subject: tenant.to_string(), detail }, now).await?;
+                    tx.commit().await.db($backend, "commit add tenant")?;
+                    self.tenants.invalidate();
                     Ok(())
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn set_tenant_status(&self, tenant: &TenantId, status: TenantStatus, actor: &str) -> Result<bool> {
+                let result: Result<bool> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin tenant status")?;
+                    let changed: Option<String> = sqlx::query_scalar($sql::SET_TENANT_STATUS)
+                        .bind(tenant.as_ref())
+                        .bind(status.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "set tenant status")?;
+                    if changed.is_none() {
+                        let known: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1")
+                            .bind(tenant.as_ref())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .db($backend, "read tenant")?;
+                        tx.commit().await.db($backend, "commit tenant status")?;
+                        return match known {
+                            Some(_) => Ok(false),
+                            None => Err(StoreError::NotFound { what: "tenant", id: tenant.to_string() }),
+                        };
+                    }
+                    let action = match status {
+                        TenantStatus::Active => "tenant.enable",
+                        TenantStatus::Disabled => "tenant.disable",
+                    };
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: action.into(), subject: tenant.to_string(), detail: String::new() }, now).await?;
+                    tx.commit().await.db($backend, "commit tenant status")?;
+                    self.tenants.invalidate();
+                    if status == TenantStatus::Active {
+                        // Its queued jobs are runnable again: wake idle workers.
+                        self.wakeups.jobs_written();
+                    }
+                    Ok(true)
+                }
+                .await;
+                self.health.note(result, |changed| *changed)
+            }
+
+            async fn set_tenant_retention(&self, tenant: &TenantId, retention_days: Option<u32>, actor: &str) -> Result<()> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin tenant retention")?;
+                    let found: Option<String> = sqlx::query_scalar($sql::SET_TENANT_RETENTION)
+                        .bind(tenant.as_ref())
+                        .bind(retention_days.map(i64::from))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "set tenant retention")?;
+                    if found.is_none() {
+                        return Err(StoreError::NotFound { what: "tenant", id: tenant.to_string() });
+                    }
+                    let detail = match retention_days {
+                        Some(d) => format!("{d} days"),
+                        None => "node default".into(),
+                    };
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "tenant.retention".into(), subject: tenant.to_string(), detail }, now).await?;
+                    tx.commit().await.db($backend, "commit tenant retention")
                 }
                 .await;
                 self.health.note(result, |_| true)
@@ -733,7 +904,7 @@ macro_rules! impl_store {
 
             async fn connections(&self, tenant: &TenantId) -> Result<Vec<Connection>> {
                 let rows = sqlx::query(
-                    "SELECT id, system, endpoint, credentials_ref, limits FROM connections WHERE tenant_id = $1 ORDER BY id",
+                    "SELECT id, system, endpoint, credentials_ref, limits, options FROM connections WHERE tenant_id = $1 ORDER BY id",
                 )
                 .bind(tenant.as_ref())
                 .fetch_all(&self.pool)
@@ -744,6 +915,7 @@ macro_rules! impl_store {
                     .map(|r| {
                         let id: String = r.try_get(0).db($backend, c)?;
                         let limits: String = r.try_get(4).db($backend, c)?;
+                        let options: String = r.try_get(5).db($backend, c)?;
                         let what = format!("connection {id}");
                         Ok(Connection {
                             tenant: tenant.clone(),
@@ -753,6 +925,8 @@ macro_rules! impl_store {
                             credentials_ref: r.try_get(3).db($backend, c)?,
                             limits: serde_json::from_str(&limits)
                                 .map_err(|e| StoreError::Corrupt { what: format!("limits of {what}"), detail: e.to_string() })?,
+                            options: serde_json::from_str(&options)
+                                .map_err(|e| StoreError::Corrupt { what: format!("options of {what}"), detail: e.to_string() })?,
                         })
                     })
                     .collect()
@@ -830,27 +1004,36 @@ macro_rules! impl_store {
                     // share of the claim, starting from a tenant that moves on each time, so a
                     // backlog of one never delays another's new job by more than one claim.
                     let tenants = match self.tenants.fresh(now) {
-                        Some(n) => n,
+                        Some(t) => t,
                         None => {
                             let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
                                 .fetch_one(&self.pool)
                                 .await
                                 .db($backend, "count tenants")?;
-                            self.tenants.set(now, n.max(0).unsigned_abs());
-                            n.max(0).unsigned_abs()
+                            let disabled: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE status = 'disabled'")
+                                .fetch_all(&self.pool)
+                                .await
+                                .db($backend, "read disabled tenants")?;
+                            let t = $crate::tenant_count::Tenants { count: n.max(0).unsigned_abs(), disabled: disabled.into() };
+                            self.tenants.set(now, &t);
+                            t
                         }
                     };
-                    let due: Vec<String> = if tenants <= 1 {
+                    // A disabled tenant's jobs stay queued: with any tenant disabled, every
+                    // claim goes tenant by tenant over the enabled ones that have work.
+                    let some_disabled = !tenants.disabled.is_empty();
+                    let due: Vec<String> = if tenants.count <= 1 && !some_disabled {
                         Vec::new()
                     } else {
-                        sqlx::query_scalar($sql::DUE_TENANTS)
+                        let due: Vec<String> = sqlx::query_scalar($sql::DUE_TENANTS)
                             .bind(now)
                             .fetch_all(&self.pool)
                             .await
-                            .db($backend, "find due tenants")?
+                            .db($backend, "find due tenants")?;
+                        due.into_iter().filter(|t| !tenants.disabled.contains(t)).collect()
                     };
                     let mut rows = Vec::new();
-                    if due.len() <= 1 {
+                    if due.len() <= 1 && !some_disabled {
                         rows = sqlx::query($sql::CLAIM)
                             .bind(owner)
                             .bind(until)
@@ -859,7 +1042,7 @@ macro_rules! impl_store {
                             .fetch_all(&self.pool)
                             .await
                             .db($backend, "claim jobs")?;
-                    } else {
+                    } else if !due.is_empty() {
                         // Rounds of equal shares; a tenant that could not fill its share
                         // drops out, and the rest share what is left.
                         let start = (now.unsigned_abs() / 1000) as usize % due.len();

@@ -11,6 +11,7 @@ mod store {
     mod rate_buckets;
     mod records;
     mod secrets;
+    mod tenants;
     mod tls;
     mod wakeups;
 }

@@ -5,6 +5,7 @@ mod bench;
 mod bench_fairness;
 mod bench_orders;
 mod check;
+mod connections;
 mod demo;
 mod demo_orders;
 mod dlq;
@@ -17,11 +18,14 @@ mod secrets;
 mod setup;
 mod status;
 mod tables;
+mod tenants;
 
 use std::process::ExitCode;
 
 pub use actor::AuditArgs;
 pub(crate) use secrets::master_key;
+
+use ferry_store::Store as _;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigErrors, NodeConfig};
@@ -31,7 +35,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Runs the command the user asked for.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let cfg = match load_config(&cli) {
+    let mut cfg = match load_config(&cli) {
         Ok(cfg) => cfg,
         Err(errors) => {
             for issue in &errors.0 {
@@ -41,6 +45,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
+    if let Err(code) = select_tenant(cli.tenant.as_deref(), &cli.command, &mut cfg).await? {
+        return Ok(code);
+    }
     match cli.command {
         Command::Check => check::run(&cli.config, &cfg),
         Command::Migrate => {
@@ -49,7 +56,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json } => status::run(&cfg, json).await,
-        Command::Purge => purge::run(&cfg).await,
+        Command::Purge { all_tenants } => purge::run(&cfg, all_tenants).await,
+        Command::Tenants(cmd) => tenants::run(&cfg, cmd).await,
+        Command::Connections(cmd) => connections::run(&cfg, cmd).await,
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
         Command::Map(cmd) => map::run(&cfg, cmd).await,
         Command::Lookups(cmd) => tables::lookups(&cfg, cmd).await,
@@ -61,6 +70,68 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sandbox(args) => sandbox::run(&cfg, args).await,
         Command::Setup { connection } => setup::run(&cfg, &connection).await,
     }
+}
+
+/// Applies `--tenant` (`FERRY_TENANT`). A tenant-scoped command acts on a tenant the store
+/// already has (an unknown one is an error, never created by a typo); the config's
+/// connections belong to `node.tenant`, so another tenant's command sees only its own (those
+/// kept in the store). Commands that run a node (run, demo, sandbox, bench, check, migrate)
+/// take it as their `node.tenant`; `tenants` names its tenant itself.
+async fn select_tenant(
+    selected: Option<&str>,
+    command: &Command,
+    cfg: &mut NodeConfig,
+) -> anyhow::Result<Result<(), ExitCode>> {
+    let Some(selected) = selected else { return Ok(Ok(())) };
+    let tenant = match ferry_store::TenantId::try_from(selected.to_string()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: --tenant: {e}");
+            return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
+        }
+    };
+    if tenant == cfg.tenant {
+        return Ok(Ok(()));
+    }
+    let scoped = match command {
+        Command::Status { .. }
+        | Command::Purge { .. }
+        | Command::Dlq(_)
+        | Command::Map(_)
+        | Command::Lookups(_)
+        | Command::Rates(_)
+        | Command::Secrets(_)
+        | Command::Setup { .. }
+        | Command::Connections(_) => true,
+        Command::Tenants(_) => return Ok(Ok(())),
+        Command::Check
+        | Command::Migrate
+        | Command::Run
+        | Command::Demo(_)
+        | Command::Sandbox(_)
+        | Command::Bench(_) => false,
+    };
+    if scoped {
+        let store = crate::node::open_store(cfg).await?;
+        let known = store.tenants().await?.into_iter().any(|t| t.id == tenant);
+        if !known {
+            eprintln!(
+                "error: tenant `{tenant}` does not exist; `ferry tenants list` shows the tenants, `ferry tenants add {tenant}` adds it"
+            );
+            return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
+        }
+        cfg.connections.clear();
+    }
+    cfg.tenant = tenant;
+    Ok(Ok(()))
+}
+
+/// The audit actor of `audit`, or the exit for a bad `--label` (already reported).
+pub fn actor_or_exit(audit: &AuditArgs) -> Result<String, ExitCode> {
+    audit.actor().map_err(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
 }
 
 fn load_config(cli: &Cli) -> Result<NodeConfig, ConfigErrors> {

@@ -26,7 +26,7 @@ pub fn master_key(cfg: &NodeConfig) -> anyhow::Result<MasterKey> {
 }
 
 /// Secret names: what a connection's `credentials` may refer to.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))

@@ -1,6 +1,7 @@
 //! What a connection's `options` and `limits` may hold, per system, and the range of every
-//! number in them. `ferry check` and `ferry run` both run these checks (from [`super::parse`]),
-//! so the engine never meets an option it would refuse or ignore at start.
+//! number in them. `ferry check` and `ferry run` run these checks on the config's connections
+//! (from [`super::parse`]) and `ferry connections add` on a connection kept in the store
+//! ([`validate`]), so the engine never meets an option it would refuse or ignore at start.
 
 use serde_json::Value;
 
@@ -86,8 +87,52 @@ fn moved(name: &str) -> Option<&'static str> {
     }
 }
 
+/// Every problem with a connection, one message each: its system, endpoint, options, limits,
+/// credentials and CA file. What `ferry connections add` runs; the config runs the same checks
+/// with the line of each setting.
+pub fn validate(conn: &ConnectionConfig) -> Vec<String> {
+    if let Err(m) = check_system(&conn.system) {
+        // The options of an unknown system cannot be judged.
+        return vec![format!("connection {}: system: {m}", conn.id)];
+    }
+    let mut problems = Vec::new();
+    if let Err(m) = check_endpoint(&conn.endpoint) {
+        problems.push(format!("connection {}: endpoint: {m}", conn.id));
+    }
+    problems.extend(check_settings(conn));
+    problems
+}
+
+/// A system Ferry has a connector for.
+pub fn check_system(system: &str) -> Result<(), String> {
+    if super::SYSTEMS.contains(&system) {
+        Ok(())
+    } else {
+        Err(format!("unknown system `{system}` (known: {})", super::SYSTEMS.join(", ")))
+    }
+}
+
+/// An endpoint is an http:// or https:// URL.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!("`{endpoint}` must start with http:// or https://"))
+    }
+}
+
+/// Every problem with a connection's CA file, options, limits and credentials.
+pub fn check_settings(conn: &ConnectionConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(m) = super::connection_tls(conn) {
+        problems.push(m);
+    }
+    problems.extend(check(conn));
+    problems
+}
+
 /// Every problem with a connection's options, limits and credentials, one message each.
-pub fn check(conn: &ConnectionConfig) -> Vec<String> {
+fn check(conn: &ConnectionConfig) -> Vec<String> {
     let mut problems = Vec::new();
     let id = &conn.id;
     let specs = specs(&conn.system);

@@ -240,6 +240,9 @@ async fn dead_letter_commands_act_only_on_the_selected_tenant() {
     let dir = TempDir::new("dlq-tenant");
     let (store, id) = store_with_a_dead_letter(dir.path()).await;
     let default: TenantId = "default".parse().unwrap();
+    // The selected tenant must exist: added here without an audit row, so the check below
+    // sees that the other tenant's commands audited nothing.
+    store.ensure_tenant(&"other".parse().unwrap(), "Other").await.unwrap();
     let other = |args: &[&str]| ferry(dir.path()).args(args).env("FERRY_TENANT", "other").output().unwrap();
     let id_text = id.to_string();
 

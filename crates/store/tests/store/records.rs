@@ -13,6 +13,7 @@ async fn connections_upsert_and_list<S: Store>(store: S) {
         endpoint: "https://sellingpartnerapi-na.amazon.com".into(),
         credentials_ref: Some("amazon-na/lwa".into()),
         limits: json!({ "getOrder": { "rate": 0.5, "burst": 30 } }),
+        options: json!({ "marketplace_ids": ["ATVPDKIKX0DER"], "queue_wait_seconds": 20 }),
     };
     store.upsert_connection(&c).await.unwrap();
     c.endpoint = "http://127.0.0.1:9000".into();

@@ -66,6 +66,7 @@ async fn store(dir: &TempDir) -> (SqliteStore, TenantId, ConnectionId) {
             endpoint: "sandbox".into(),
             credentials_ref: None,
             limits: serde_json::json!({}),
+            options: serde_json::json!({}),
         })
         .await
         .unwrap();

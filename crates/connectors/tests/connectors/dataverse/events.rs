@@ -113,6 +113,7 @@ async fn the_receiver_stores_the_event_before_answering_and_once_per_operation()
             endpoint: "https://org.crm.dynamics.com".into(),
             credentials_ref: None,
             limits: json!({}),
+            options: json!({}),
         })
         .await
         .expect("connection");
@@ -156,6 +157,7 @@ async fn temp_store(tag: &str) -> (SqliteStore, std::path::PathBuf, TenantId, Co
             endpoint: "https://org.crm.dynamics.com".into(),
             credentials_ref: None,
             limits: json!({}),
+            options: json!({}),
         })
         .await
         .expect("connection");
