@@ -101,8 +101,10 @@ impl fmt::Debug for DataverseWebhook {
 /// Everything a [`crate::Server`] is built from.
 #[derive(Debug)]
 pub struct ServerConfig {
+    /// The server's own tenant: the one `/ingress/…` (without `/t/{tenant}`) stores events for.
     pub tenant: TenantId,
-    /// `None`: the EventBridge route answers 404.
+    /// `None`: the EventBridge route answers 404. This and `dataverse` are the own tenant's
+    /// entry in the server's [`crate::Ingress`] table, which can change them later.
     pub amazon: Option<AmazonIngress>,
     /// One entry per Dataverse connection that sends webhooks; others answer 404.
     pub dataverse: Vec<DataverseWebhook>,

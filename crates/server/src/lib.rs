@@ -1,6 +1,12 @@
 //! Ferry's HTTP listener: webhook ingress (EventBridge API destinations, Dataverse service
 //! endpoints), `/healthz`, `/readyz` and `/metrics` on one port.
 //!
+//! One node serves many tenants: `POST /t/{tenant}/ingress/amazon/eventbridge` and
+//! `POST /t/{tenant}/ingress/dataverse/{connection}` serve the tenants in the [`Ingress`] table,
+//! which changes while the server runs; `POST /ingress/…` serves the server's own tenant (its
+//! [`ServerConfig`]). A tenant's keys authenticate only its own routes, and its events are
+//! stored for it alone.
+//!
 //! Every inbound event is acknowledged only after the store has it (with the jobs it starts),
 //! so a sender that saw 2xx never loses an event; anything else answers 4xx (do not retry) or
 //! 503 (retry later), always with a JSON body `{"error": "…"}`. The listener is hardened
@@ -8,6 +14,7 @@
 //! checked before a body is read, bounded bodies, optional TLS.
 
 mod config;
+mod ingress;
 pub mod listener;
 pub mod metrics;
 mod routes;
@@ -22,6 +29,7 @@ use tokio::net::TcpListener;
 
 pub use config::{AmazonIngress, AmazonJobs, DataverseJobs, DataverseWebhook, ServerConfig};
 pub use ferry_connectors::amazon::webhooks::Freshness;
+pub use ingress::Ingress;
 pub use listener::ListenerLimits;
 pub use metrics::Metrics;
 pub use tls::{TlsConfig, TlsError};
@@ -55,6 +63,13 @@ impl<S: Store> Server<S> {
     /// The registry `/metrics` renders; hand it to whatever records API calls and latencies.
     pub fn metrics(&self) -> Arc<Metrics> {
         Arc::clone(&self.state.metrics)
+    }
+
+    /// The per-tenant webhook table this server serves (`/t/{tenant}/ingress/…`); change it
+    /// while the server runs. The own tenant's sources, from the [`ServerConfig`], are in it
+    /// and are what `/ingress/…` serves.
+    pub fn ingress(&self) -> Ingress<S> {
+        self.state.ingress.clone()
     }
 
     /// Every route, ready to be served or nested in a larger router.

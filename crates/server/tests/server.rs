@@ -6,6 +6,7 @@ mod server {
     mod ingress;
     mod listener;
     mod metrics;
+    mod tenants;
     mod tls;
 }
 
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use ferry_connectors::amazon::webhooks::MAX_BODY;
 use ferry_model::{ConnectionId, TenantId};
 use ferry_runtime::PoolStats;
-use ferry_server::{AmazonIngress, DataverseWebhook, Metrics, Server, ServerConfig};
+use ferry_server::{AmazonIngress, DataverseWebhook, Ingress, Metrics, Server, ServerConfig};
 use ferry_store::secrets::SecretValue;
 use ferry_store::testing::TempDir;
 use ferry_store::{NewEvent, NewJob, PgStore, SqliteStore, Store};
@@ -37,6 +38,8 @@ pub struct Harness<S: Store = SqliteStore> {
     pub http: reqwest::Client,
     pub pool_stats: Arc<PoolStats>,
     pub metrics: Arc<Metrics>,
+    /// The server's per-tenant webhook table, changed while it serves.
+    pub ingress: Ingress<S>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<TempDir>,
@@ -112,6 +115,7 @@ impl<S: Store> Harness<S> {
         let base = format!("http://{addr}");
         let (tx, rx) = oneshot::channel::<()>();
         let metrics = server.metrics();
+        let ingress = server.ingress();
         let task = tokio::spawn(async move {
             server
                 .serve(listener, async move {
@@ -127,6 +131,7 @@ impl<S: Store> Harness<S> {
             http: ferry_connectors::http::client(&Default::default()).expect("client"),
             pool_stats,
             metrics,
+            ingress,
             shutdown: Some(tx),
             task: Some(task),
             _dir: dir,
@@ -167,8 +172,13 @@ impl<S: Store> Harness<S> {
     /// Whether an event with `dedupe_key` is in the inbox: accepting it again is then not new
     /// (and, with no jobs, changes nothing).
     pub async fn in_inbox(&self, connection: &str, dedupe_key: &str) -> bool {
+        self.in_inbox_of(&self.tenant, connection, dedupe_key).await
+    }
+
+    /// Whether `tenant`'s inbox holds an event with `dedupe_key` (see [`Harness::in_inbox`]).
+    pub async fn in_inbox_of(&self, tenant: &TenantId, connection: &str, dedupe_key: &str) -> bool {
         let probe = NewEvent {
-            tenant: self.tenant.clone(),
+            tenant: tenant.clone(),
             connection: ConnectionId::new(connection).expect("id"),
             dedupe_key: dedupe_key.to_owned(),
             event_type: "probe".into(),
@@ -402,22 +412,30 @@ pub fn parse_exposition(text: &str) -> Result<Exposition, String> {
     Ok(out)
 }
 
-/// Buckets cumulative, ending at +Inf, which equals _count.
+/// Per label set (besides `le`): buckets cumulative, ending at +Inf, which equals _count.
 fn check_histogram(out: &Exposition, name: &str) -> Result<(), String> {
-    let buckets = out.named(&format!("{name}_bucket"));
-    let mut last = (f64::NEG_INFINITY, 0.0);
-    for bucket in &buckets {
+    let mut series: std::collections::BTreeMap<Vec<(String, String)>, (f64, f64)> = Default::default();
+    for bucket in out.named(&format!("{name}_bucket")) {
         let le = parse_value(bucket.labels.get("le").ok_or(format!("{name} bucket without le"))?)?;
+        let others: Vec<(String, String)> =
+            bucket.labels.iter().filter(|(k, _)| *k != "le").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let last = series.entry(others).or_insert((f64::NEG_INFINITY, 0.0));
         if le <= last.0 || bucket.value < last.1 {
             return Err(format!("{name} buckets are not cumulative and ordered"));
         }
-        last = (le, bucket.value);
+        *last = (le, bucket.value);
     }
-    let count = out.value(&format!("{name}_count"), &[]).ok_or(format!("{name}_count missing"))?;
-    if last.0 != f64::INFINITY || last.1 != count {
-        return Err(format!("{name}: the +Inf bucket must exist and equal _count"));
+    for (labels, last) in &series {
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let count = out.value(&format!("{name}_count"), &labels).ok_or(format!("{name}_count missing"))?;
+        if last.0 != f64::INFINITY || last.1 != count {
+            return Err(format!("{name} {labels:?}: the +Inf bucket must exist and equal _count"));
+        }
+        out.value(&format!("{name}_sum"), &labels).ok_or(format!("{name}_sum missing"))?;
     }
-    out.value(&format!("{name}_sum"), &[]).ok_or(format!("{name}_sum missing"))?;
+    if out.named(&format!("{name}_count")).len() != series.len() {
+        return Err(format!("{name}: a _count without buckets"));
+    }
     Ok(())
 }
 

@@ -171,10 +171,14 @@ impl World {
             .text()
             .await
             .expect("metrics body");
-        body.lines()
-            .find_map(|l| l.strip_prefix("ferry_event_to_target_seconds_count "))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no ferry_event_to_target_seconds_count in /metrics:\n{body}"))
+        // One histogram per tenant (`ferry_event_to_target_seconds_count{tenant="…"} n`): all of them.
+        let counts: Vec<u64> = body
+            .lines()
+            .filter(|l| l.starts_with("ferry_event_to_target_seconds_count"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(!counts.is_empty(), "no ferry_event_to_target_seconds_count in /metrics:\n{body}");
+        counts.iter().sum()
     }
 
     /// A change the CRM order already holds (the twin of a notification or a poll job)

@@ -1,5 +1,6 @@
-//! Webhook ingress. Both routes check the sender's key from the headers and query first, then
-//! read the body (bounded in size and time), then hand it to the connectors' own receivers
+//! Webhook ingress, per tenant (`/t/{tenant}/ingress/…`) and for the server's own tenant
+//! (`/ingress/…`). Every route checks the sender's key from the headers and query first,
+//! then reads the body (bounded in size and time), then hands it to the connectors' own receivers
 //! (parsing, freshness, store-then-acknowledge); this file only adapts HTTP and counts outcomes.
 
 use std::sync::Arc;
@@ -9,13 +10,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use ferry_connectors::amazon::webhooks::{MAX_BODY, authenticate, store_event};
+use ferry_connectors::amazon::webhooks::{IngressConfig, MAX_BODY, authenticate, store_event};
 use ferry_connectors::dataverse::webhooks::{accept, verify};
+use ferry_model::TenantId;
 use ferry_store::Store;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 
 use super::{DATAVERSE_MAX_BODY, close, json, json_error};
+use crate::config::DataverseWebhook;
 use crate::metrics::{EventOutcome, EventSource};
 use crate::state::AppState;
 
@@ -69,22 +72,54 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize, deadline: Durati
     }
 }
 
-/// `POST /ingress/amazon/eventbridge`.
+/// `POST /ingress/amazon/eventbridge`: the server's own tenant.
 pub(crate) async fn amazon<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let metrics = &state.metrics;
-    let Some(config) = &state.amazon else {
-        metrics.record_event(EventSource::Amazon, EventOutcome::Rejected);
+    let tenant = state.tenant.as_str();
+    let entries = state.ingress.get(tenant);
+    let Some(config) = entries.as_deref().and_then(|entries| entries.amazon.as_ref()) else {
+        state.metrics.record_event(Some(tenant), EventSource::Amazon, EventOutcome::Rejected);
         let message = "the Amazon EventBridge ingress is not configured on this server";
         return close(json_error(StatusCode::NOT_FOUND, message));
     };
+    amazon_event(&state, tenant, config, headers, body).await
+}
+
+/// `POST /t/{tenant}/ingress/amazon/eventbridge`.
+pub(crate) async fn tenant_amazon<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let entries = state.ingress.get(&tenant);
+    let Some(config) = entries.as_deref().and_then(|entries| entries.amazon.as_ref()) else {
+        // Only a served tenant gets a series of its own: a path cannot mint labels.
+        let counted = entries.is_some().then_some(tenant.as_str());
+        state.metrics.record_event(counted, EventSource::Amazon, EventOutcome::Rejected);
+        // The same answer whether the tenant is unknown or has no such ingress: asking says
+        // nothing about which tenants this node serves.
+        let message = format!("no Amazon EventBridge ingress is configured for tenant `{tenant}`");
+        return close(json_error(StatusCode::NOT_FOUND, &message));
+    };
+    amazon_event(&state, &tenant, config, headers, body).await
+}
+
+async fn amazon_event<S: Store>(
+    state: &AppState<S>,
+    tenant: &str,
+    config: &IngressConfig<S>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let metrics = &state.metrics;
     let refused = |code: u16, error: &dyn std::fmt::Display| {
-        metrics.record_event(EventSource::Amazon, refusal(code));
+        metrics.record_event(Some(tenant), EventSource::Amazon, refusal(code));
         // The message names what is wrong (never the key); it is safe for the sender and logs.
-        tracing::info!(status = code, %error, connection = %config.connection, "EventBridge event refused");
+        tracing::info!(status = code, %error, tenant, connection = %config.connection, "EventBridge event refused");
         json_error(status(code), &error.to_string())
     };
     if let Err(error) = authenticate(config, &header_pairs(&headers)) {
@@ -93,21 +128,21 @@ pub(crate) async fn amazon<S: Store>(
     let body = match read_body(&headers, body, MAX_BODY, state.limits.body_read_timeout).await {
         Ok(body) => body,
         Err(response) => {
-            metrics.record_event(EventSource::Amazon, EventOutcome::Rejected);
+            metrics.record_event(Some(tenant), EventSource::Amazon, EventOutcome::Rejected);
             return response;
         }
     };
     match store_event(config, &body).await {
         Ok(new) => {
             let outcome = if new { EventOutcome::Stored } else { EventOutcome::Duplicate };
-            metrics.record_event(EventSource::Amazon, outcome);
+            metrics.record_event(Some(tenant), EventSource::Amazon, outcome);
             accepted(new)
         }
         Err(error) => refused(error.status(), &error),
     }
 }
 
-/// `POST /ingress/dataverse/{connection}`.
+/// `POST /ingress/dataverse/{connection}`: the server's own tenant.
 pub(crate) async fn dataverse<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(connection): Path<String>,
@@ -115,15 +150,49 @@ pub(crate) async fn dataverse<S: Store>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let metrics = &state.metrics;
-    let Some(webhook) = state.dataverse.get(&connection) else {
-        metrics.record_event(EventSource::Dataverse, EventOutcome::Rejected);
+    let tenant = state.tenant.as_str();
+    let entries = state.ingress.get(tenant);
+    let Some(webhook) = entries.as_deref().and_then(|entries| entries.dataverse.get(&connection)) else {
+        state.metrics.record_event(Some(tenant), EventSource::Dataverse, EventOutcome::Rejected);
         let message = format!("no Dataverse webhook is configured for connection `{connection}`");
         return close(json_error(StatusCode::NOT_FOUND, &message));
     };
+    dataverse_event(&state, &state.tenant, webhook, query, headers, body).await
+}
+
+/// `POST /t/{tenant}/ingress/dataverse/{connection}`.
+pub(crate) async fn tenant_dataverse<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path((tenant, connection)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let entries = state.ingress.get(&tenant);
+    let webhook = entries.as_deref().and_then(|entries| entries.dataverse.get(&connection));
+    // A served tenant's id is valid: its entry was set with a TenantId.
+    let (Some(webhook), Ok(tenant_id)) = (webhook, TenantId::new(tenant.as_str())) else {
+        let counted = entries.is_some().then_some(tenant.as_str());
+        state.metrics.record_event(counted, EventSource::Dataverse, EventOutcome::Rejected);
+        let message = format!("no Dataverse webhook is configured for connection `{connection}` of tenant `{tenant}`");
+        return close(json_error(StatusCode::NOT_FOUND, &message));
+    };
+    dataverse_event(&state, &tenant_id, webhook, query, headers, body).await
+}
+
+async fn dataverse_event<S: Store>(
+    state: &AppState<S>,
+    tenant: &TenantId,
+    webhook: &DataverseWebhook,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let metrics = &state.metrics;
+    let label = Some(tenant.as_str());
     let refused = |code: u16, error: &dyn std::fmt::Display| {
-        metrics.record_event(EventSource::Dataverse, refusal(code));
-        tracing::info!(status = code, %error, connection = %webhook.connection, "Dataverse webhook refused");
+        metrics.record_event(label, EventSource::Dataverse, refusal(code));
+        tracing::info!(status = code, %error, %tenant, connection = %webhook.connection, "Dataverse webhook refused");
         json_error(status(code), &error.to_string())
     };
     if let Err(error) = verify(&webhook.auth, &header_pairs(&headers), query.as_deref().unwrap_or("")) {
@@ -132,15 +201,15 @@ pub(crate) async fn dataverse<S: Store>(
     let body = match read_body(&headers, body, DATAVERSE_MAX_BODY, state.limits.body_read_timeout).await {
         Ok(body) => body,
         Err(response) => {
-            metrics.record_event(EventSource::Dataverse, EventOutcome::Rejected);
+            metrics.record_event(label, EventSource::Dataverse, EventOutcome::Rejected);
             return response;
         }
     };
-    let result = accept(&state.store, &state.tenant, &webhook.connection, &body, |event| (webhook.jobs)(event)).await;
+    let result = accept(&state.store, tenant, &webhook.connection, &body, |event| (webhook.jobs)(event)).await;
     match result {
         Ok((_, accepted_event)) => {
             let outcome = if accepted_event.new { EventOutcome::Stored } else { EventOutcome::Duplicate };
-            metrics.record_event(EventSource::Dataverse, outcome);
+            metrics.record_event(label, EventSource::Dataverse, outcome);
             accepted(accepted_event.new)
         }
         Err(error) => refused(error.status(), &error),

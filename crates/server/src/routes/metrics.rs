@@ -18,7 +18,14 @@ pub(crate) async fn metrics<S: Store>(State(state): State<Arc<AppState<S>>>) -> 
     let breakers = breakers.inspect_err(|error| tracing::warn!(%error, "metrics: breaker states unavailable"));
     let store_up = queue.is_some() && breakers.is_ok();
     let breakers = breakers.unwrap_or_default();
-    let snapshot = Snapshot { pool: state.pool_stats.as_deref(), queue: queue.as_ref(), breakers: &breakers, store_up };
+    let tenants = state.ingress.tenants();
+    let snapshot = Snapshot {
+        pool: state.pool_stats.as_deref(),
+        queue: queue.as_ref(),
+        breakers: &breakers,
+        store_up,
+        tenants: &tenants,
+    };
     let body = state.metrics.render(&snapshot);
     (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
 }

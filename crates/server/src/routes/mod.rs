@@ -27,6 +27,8 @@ pub(crate) fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
     Router::new()
         .route("/ingress/amazon/eventbridge", post(ingress::amazon::<S>))
         .route("/ingress/dataverse/{connection}", post(ingress::dataverse::<S>))
+        .route("/t/{tenant}/ingress/amazon/eventbridge", post(ingress::tenant_amazon::<S>))
+        .route("/t/{tenant}/ingress/dataverse/{connection}", post(ingress::tenant_dataverse::<S>))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz::<S>))
         .route("/metrics", get(metrics::metrics::<S>))

@@ -28,12 +28,12 @@ async fn a_fresh_server_exports_every_family_with_its_type_and_zero_counts() {
     }
     for source in ["amazon", "dataverse"] {
         for outcome in ["stored", "duplicate", "rejected"] {
-            let labels = [("source", source), ("outcome", outcome)];
+            let labels = [("tenant", "acme"), ("source", source), ("outcome", outcome)];
             assert_eq!(scrape.value("ferry_events_received_total", &labels), Some(0.0), "{labels:?}");
         }
     }
     assert_eq!(scrape.value("ferry_store_up", &[]), Some(1.0));
-    assert_eq!(scrape.value("ferry_event_to_target_seconds_count", &[]), Some(0.0));
+    assert_eq!(scrape.value("ferry_event_to_target_seconds_count", &[("tenant", "acme")]), Some(0.0));
 }
 
 #[tokio::test]
@@ -49,7 +49,8 @@ async fn event_counters_follow_stored_duplicate_and_rejected_deliveries() {
 
     let scrape = scrape(&h).await;
     let count = |source, outcome| {
-        scrape.value("ferry_events_received_total", &[("source", source), ("outcome", outcome)]).unwrap_or(-1.0)
+        let labels = [("tenant", "acme"), ("source", source), ("outcome", outcome)];
+        scrape.value("ferry_events_received_total", &labels).unwrap_or(-1.0)
     };
     assert_eq!(count("amazon", "stored"), 1.0);
     assert_eq!(count("amazon", "duplicate"), 2.0);
@@ -123,20 +124,21 @@ async fn pool_outcomes_api_calls_throttles_and_latencies_are_exported_with_escap
     let calls = |connection, operation, status| {
         scrape.value(
             "ferry_api_requests_total",
-            &[("connection", connection), ("operation", operation), ("status", status)],
+            &[("tenant", "acme"), ("connection", connection), ("operation", operation), ("status", status)],
         )
     };
     assert_eq!(calls("amazon", "getOrder", "200"), Some(2.0));
     assert_eq!(calls(odd, "upsert", "429"), Some(1.0), "the label value survives escaping");
-    let throttles = scrape.value("ferry_throttle_waits_total", &[("connection", "amazon"), ("operation", "getOrder")]);
+    let labels = [("tenant", "acme"), ("connection", "amazon"), ("operation", "getOrder")];
+    let throttles = scrape.value("ferry_throttle_waits_total", &labels);
     assert_eq!(throttles, Some(1.0));
-    let bucket = |le| scrape.value("ferry_event_to_target_seconds_bucket", &[("le", le)]);
+    let bucket = |le| scrape.value("ferry_event_to_target_seconds_bucket", &[("tenant", "acme"), ("le", le)]);
     assert_eq!(
         (bucket("0.25"), bucket("0.5"), bucket("5"), bucket("10"), bucket("+Inf")),
         (Some(0.0), Some(1.0), Some(1.0), Some(2.0), Some(2.0))
     );
-    assert_eq!(scrape.value("ferry_event_to_target_seconds_count", &[]), Some(2.0));
-    assert_eq!(scrape.value("ferry_event_to_target_seconds_sum", &[]), Some(7.3));
+    assert_eq!(scrape.value("ferry_event_to_target_seconds_count", &[("tenant", "acme")]), Some(2.0));
+    assert_eq!(scrape.value("ferry_event_to_target_seconds_sum", &[("tenant", "acme")]), Some(7.3));
     // The median is in the 0.5 s bucket, the slowest in the 10 s one.
     assert_eq!(h.metrics.end_to_end_quantile(0.5), Some(0.5));
     assert_eq!(h.metrics.end_to_end_quantile(1.0), Some(10.0));
@@ -158,6 +160,7 @@ async fn metrics_still_answer_when_the_store_is_gone_and_say_so() {
     let scrape = scrape(&h).await;
     assert_eq!(scrape.value("ferry_store_up", &[]), Some(0.0));
     assert!(scrape.named("ferry_queue_jobs").is_empty(), "no stale queue numbers are made up");
-    let stored = scrape.value("ferry_events_received_total", &[("source", "amazon"), ("outcome", "stored")]);
+    let labels = [("tenant", "acme"), ("source", "amazon"), ("outcome", "stored")];
+    let stored = scrape.value("ferry_events_received_total", &labels);
     assert_eq!(stored, Some(1.0), "in-process counters survive a store outage");
 }
