@@ -261,7 +261,7 @@ pub enum BenchCommand {
 
 #[derive(Debug, Args)]
 pub struct NodesBenchArgs {
-    /// Amazon orders that appear once every node is ready.
+    /// Amazon orders waiting when the nodes start.
     #[arg(long, default_value_t = 3_000)]
     pub orders: usize,
     /// Node counts to measure, comma separated.

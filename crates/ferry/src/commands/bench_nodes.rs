@@ -1,8 +1,8 @@
 //! `ferry bench nodes`: how the end-to-end order rate scales with the number of nodes on one
 //! PostgreSQL. For each count, a fresh schema, the Amazon and Dataverse sandboxes in this
 //! process with limits off, and that many `ferry run` processes, each pinned to one core with
-//! `taskset`; then a backlog of Amazon orders appears and the time until the CRM holds every
-//! one is measured. Figures only: nothing here asserts a speed.
+//! `taskset`, started on a backlog of Amazon orders; the time until the CRM holds every one
+//! is measured from the nodes' start. Figures only: nothing here asserts a speed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -60,7 +60,7 @@ pub async fn run(base: &NodeConfig, args: NodesBenchArgs) -> anyhow::Result<Exit
             Some(one) => format!(" ({:.2}× the first count's)", rate / one.max(1e-9)),
         };
         println!(
-            "{nodes} node(s): {} orders in the CRM {:.2} s after they appeared: {rate:.0} orders/s{scaling}; \
+            "{nodes} node(s): {} orders in the CRM {:.2} s after the nodes started: {rate:.0} orders/s{scaling}; \
              between 10% and 90% written: {:.0} orders/s",
             figures.written, figures.seconds, figures.steady_rate
         );
@@ -82,7 +82,7 @@ fn check_taskset() -> anyhow::Result<()> {
 
 struct Figures {
     written: usize,
-    /// From the orders' appearance until the CRM held all of them.
+    /// From the nodes' start until the CRM held all of them.
     seconds: f64,
     /// Orders per second between 10% and 90% of them written (start and finish left out).
     steady_rate: f64,
@@ -145,6 +145,19 @@ async fn measure(
     seal_sandbox_credentials(&store, &cfg, &key, &amazon_config, "bench-webhook-key-not-used").await?;
     drop(store);
 
+    // The backlog waits before any node starts (a poll that ran before the orders appeared
+    // would move its cursor past their update times), and the clock starts with the nodes.
+    let ids = amazon.seed_orders(args.orders, 0.0);
+    let want = amazon.with_orders(|o| {
+        ids.iter()
+            .filter_map(|id| o.by_id.get(id))
+            .filter(|order| {
+                order.status != ferry_sandbox::amazon::state::Status::Pending
+                    && order.items.iter().all(|i| skus.contains(&i.sku))
+            })
+            .count()
+    });
+    let started = Instant::now();
     let ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect::<anyhow::Result<_>>()?;
     let mut children = Children(Vec::new());
     for (n, port) in ports.iter().enumerate() {
@@ -162,19 +175,6 @@ async fn measure(
         children.0.push(command.spawn().context("cannot start `taskset … ferry run`")?);
     }
     wait_ready(&ports, &mut children, dir).await?;
-
-    // Every node is up and polling: now the orders appear.
-    let ids = amazon.seed_orders(args.orders, 0.0);
-    let want = amazon.with_orders(|o| {
-        ids.iter()
-            .filter_map(|id| o.by_id.get(id))
-            .filter(|order| {
-                order.status != ferry_sandbox::amazon::state::Status::Pending
-                    && order.items.iter().all(|i| skus.contains(&i.sku))
-            })
-            .count()
-    });
-    let started = Instant::now();
     let limit = Duration::from_secs_f64(60.0 + args.orders as f64 / 20.0);
     let (mut at_10, mut at_90) = (None, None);
     loop {

@@ -331,7 +331,9 @@ impl Shared {
             return Ok(None);
         };
         if !self.config.rate_limits {
-            return Ok(Some(limit.rate * self.limiter.speedup()));
+            // No plan is kept, so none is announced: a client that learns rates from
+            // `x-amzn-RateLimit-Limit` must not slow down to a limit nobody enforces.
+            return Ok(None);
         }
         match self.limiter.admit(limit) {
             Some(rate) => Ok(Some(rate)),
