@@ -376,6 +376,32 @@ pub enum BenchCommand {
     /// Fairness between tenants: while one tenant's backlog drains, how long another tenant's
     /// new jobs wait from enqueue to run (median, p99).
     Fairness(FairnessBenchArgs),
+    /// Scaling over nodes: end-to-end orders per second (Amazon sandbox → CRM sandbox, limits
+    /// off) with 1, 2, 3 `ferry run` processes on one PostgreSQL, each pinned to one core.
+    Nodes(NodesBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodesBenchArgs {
+    /// Amazon orders waiting when the nodes start.
+    #[arg(long, default_value_t = 3_000)]
+    pub orders: usize,
+    /// Node counts to measure, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    pub nodes: Vec<usize>,
+    /// `[workers] count` of each node.
+    #[arg(long, default_value_t = 2)]
+    pub workers: u32,
+    /// `[workers] concurrency` of each node.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: u32,
+    /// F1's buyer data policy: `guest` (poll pages carry whole orders) or `full` (a getOrder
+    /// per order through a Restricted Data Token).
+    #[arg(long, default_value = "guest")]
+    pub buyer_pii: String,
+    /// PostgreSQL URL (a fresh schema is made and dropped in it for each node count).
+    #[arg(long, env = "FERRY_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/ferry_test")]
+    pub pg_url: String,
 }
 
 #[derive(Debug, Args)]

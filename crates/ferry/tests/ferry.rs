@@ -7,6 +7,7 @@ mod ferry {
     mod drain;
     mod flows;
     mod newcomer;
+    mod nodes;
     mod store_fault;
     pub mod support;
     mod tenants;

@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::client::AmazonClient;
-use super::client::orders::{IncludedData, SearchOrdersRequest};
+use super::client::orders::{API as ORDERS_API, IncludedData, SearchOrdersRequest};
 
 /// Amazon refuses a `lastUpdatedBefore` later than two minutes before now.
 pub const MIN_DISTANCE_FROM_NOW: SignedDuration = SignedDuration::from_secs(120);
@@ -102,7 +102,11 @@ impl OrderPoll {
                 included_data: self.included_data.clone(),
                 ..SearchOrdersRequest::default()
             };
-            let page = client.search_orders(&request).await.map_err(PollError::Remote)?;
+            // Within the limits every node shares: several nodes poll, one seller's rate holds.
+            let page = client
+                .within_limits(ORDERS_API, "searchOrders", client.search_orders(&request))
+                .await
+                .map_err(PollError::Remote)?;
             outcome.pages += 1;
             outcome.orders_seen += page.orders.len();
             let jobs: Vec<NewJob> = page

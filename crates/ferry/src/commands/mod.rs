@@ -3,6 +3,7 @@
 mod actor;
 mod bench;
 mod bench_fairness;
+mod bench_nodes;
 mod bench_orders;
 mod check;
 mod connections;

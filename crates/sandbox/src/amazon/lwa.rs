@@ -19,6 +19,8 @@ pub struct IssuedToken {
     pub expires_at: Instant,
     /// `Some(scope)` for a grantless token.
     pub scope: Option<String>,
+    /// Whom it was issued to (what Amazon meters a request against).
+    pub caller: Arc<super::request_log::Caller>,
 }
 
 fn lwa_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -61,8 +63,15 @@ pub async fn token(State(shared): State<Arc<Shared>>, _headers: HeaderMap, body:
     };
     let lifetime = shared.token_lifetime();
     let access_token = format!("Atza|sandbox-{}", uuid::Uuid::new_v4().simple());
-    shared
-        .issue_token(access_token.clone(), IssuedToken { expires_at: Instant::now() + lifetime, scope: scope.clone() });
+    // The sandbox authorizes one selling partner: its refresh token stands for that seller.
+    let caller = Arc::new(super::request_log::Caller {
+        client_id: config.client_id.clone(),
+        seller_id: scope.is_none().then(|| config.seller_id.clone()),
+    });
+    shared.issue_token(
+        access_token.clone(),
+        IssuedToken { expires_at: Instant::now() + lifetime, scope: scope.clone(), caller },
+    );
     let mut body = json!({ "access_token": access_token, "token_type": "bearer", "expires_in": lifetime.as_secs() });
     match scope {
         Some(scope) => body["scope"] = json!(scope),

@@ -25,6 +25,7 @@ pub mod notifications_api;
 pub mod notify;
 mod orders;
 pub mod reports;
+pub mod request_log;
 pub mod seed;
 pub mod settlement;
 pub mod sqs;
@@ -140,6 +141,7 @@ pub(crate) struct Shared {
     pub limiter: Limiter,
     pub faults: Faults,
     pub stats: Stats,
+    pub(crate) request_log: request_log::RequestLog,
     pub orders: Mutex<state::Orders>,
     pub fulfillment: Mutex<fulfillment::Fulfillment>,
     pub reports: Mutex<reports::Reports>,
@@ -258,6 +260,38 @@ impl Shared {
         headers: &HeaderMap,
         grantless: bool,
     ) -> Result<Option<f64>, Response> {
+        if !self.request_log.is_on() {
+            return self.admit(api, operation, headers, grantless).await;
+        }
+        let at = Instant::now();
+        let caller = self.caller(headers);
+        let admitted = self.admit(api, operation, headers, grantless).await;
+        self.request_log.push(request_log::RequestRecord {
+            at,
+            api: api.to_owned(),
+            operation: operation.to_owned(),
+            caller,
+            refused: admitted.as_ref().err().map(|r| r.status().as_u16()),
+        });
+        admitted
+    }
+
+    /// Whom the request's access token (or RDT) was issued for.
+    pub(crate) fn caller(&self, headers: &HeaderMap) -> Option<Arc<request_log::Caller>> {
+        let token = headers.get("x-amz-access-token").and_then(|v| v.to_str().ok())?;
+        if let Some(issued) = lock(&self.tokens).get(token) {
+            return Some(Arc::clone(&issued.caller));
+        }
+        lock(&self.rdts).get(token).and_then(|rdt| rdt.caller.clone())
+    }
+
+    async fn admit(
+        &self,
+        api: &str,
+        operation: &str,
+        headers: &HeaderMap,
+        grantless: bool,
+    ) -> Result<Option<f64>, Response> {
         self.stats.count(operation);
         let (fault, latency) = self.faults.decide();
         if !latency.is_zero() {
@@ -297,7 +331,9 @@ impl Shared {
             return Ok(None);
         };
         if !self.config.rate_limits {
-            return Ok(Some(limit.rate * self.limiter.speedup()));
+            // No plan is kept, so none is announced: a client that learns rates from
+            // `x-amzn-RateLimit-Limit` must not slow down to a limit nobody enforces.
+            return Ok(None);
         }
         match self.limiter.admit(limit) {
             Some(rate) => Ok(Some(rate)),
@@ -350,6 +386,7 @@ impl AmazonSandbox {
             limiter: Limiter::new(config.speedup),
             faults: Faults::new(Default::default(), config.seed),
             stats: Stats::default(),
+            request_log: Default::default(),
             orders: Mutex::new(state::Orders::default()),
             fulfillment: Mutex::new(fulfillment::Fulfillment {
                 inventory: (0..seed::CATALOG_SIZE).map(|n| (seed::catalog_sku(n), 100)).collect(),
@@ -541,6 +578,23 @@ impl AmazonSandbox {
     /// Request counters.
     pub fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// Starts the request log from empty: from now on every SP-API request (LWA not
+    /// included) is recorded with its arrival time, operation and caller. Off by default.
+    pub fn record_requests(&self) {
+        self.shared.request_log.start();
+    }
+
+    /// Stops the request log and frees it.
+    pub fn stop_recording_requests(&self) {
+        self.shared.request_log.stop();
+    }
+
+    /// The SP-API requests recorded since [`record_requests`](Self::record_requests), by
+    /// arrival time.
+    pub fn request_log(&self) -> Vec<request_log::RequestRecord> {
+        self.shared.request_log.snapshot()
     }
 
     /// Lifetime of tokens issued from now on.

@@ -28,6 +28,8 @@ pub struct Resource {
 pub struct Rdt {
     pub expires_at: Instant,
     pub resources: Vec<Resource>,
+    /// Whom the access token that asked for it was issued to.
+    pub caller: Option<Arc<super::request_log::Caller>>,
 }
 
 /// Does `pattern` (`/orders/v0/orders/{orderId}/address` or a specific path) match `path`?
@@ -91,6 +93,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap
     }
     let token = format!("Atz.sprdt|sandbox-{}", uuid::Uuid::new_v4().simple());
     let lifetime = Duration::from_secs(3600).min(shared.token_lifetime().max(Duration::from_secs(1)));
-    super::lock(&shared.rdts).insert(token.clone(), Rdt { expires_at: Instant::now() + lifetime, resources });
+    let caller = shared.caller(&headers);
+    super::lock(&shared.rdts).insert(token.clone(), Rdt { expires_at: Instant::now() + lifetime, resources, caller });
     json_response(StatusCode::OK, &json!({ "restrictedDataToken": token, "expiresIn": lifetime.as_secs() }), rate)
 }

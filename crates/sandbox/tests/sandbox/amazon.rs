@@ -4,6 +4,7 @@
 mod conformance;
 mod fidelity;
 mod orders;
+mod request_log;
 mod schema;
 
 use std::path::PathBuf;

@@ -83,7 +83,9 @@ impl AmazonClient {
         payload("getFulfillmentOrder", "GetFulfillmentOrderResponse", &response)
     }
 
-    /// Every order updated at or after `since`, following `nextToken` to the end.
+    /// Every order updated at or after `since`, following `nextToken` to the end; each page
+    /// within the runtime's limits ([`AmazonClient::within_limits`]: the fulfilment poll
+    /// calls this outside any job).
     pub async fn list_all_fulfillment_orders(
         &self,
         since: Option<Timestamp>,
@@ -94,7 +96,9 @@ impl AmazonClient {
             let http = HttpRequest::get(format!("{BASE}/fulfillmentOrders"))
                 .param("queryStartDate", since)
                 .param("nextToken", next.as_deref());
-            let response = self.execute(API, "listAllFulfillmentOrders", &http).await?;
+            let response = self
+                .within_limits(API, "listAllFulfillmentOrders", self.execute(API, "listAllFulfillmentOrders", &http))
+                .await?;
             let page: ListAllFulfillmentOrdersResult =
                 payload("listAllFulfillmentOrders", "ListAllFulfillmentOrdersResponse", &response)?;
             orders.extend(page.fulfillment_orders);

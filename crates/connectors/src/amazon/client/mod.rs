@@ -238,6 +238,25 @@ impl AmazonClient {
         operation_limit(api, operation).map(|limit| self.limits.call_spec(connection, &self.scope, &self.host, limit))
     }
 
+    /// Runs `call` (one request of `api`/`operation`) within the runtime's limits when the
+    /// client has one: this node's bucket and, on PostgreSQL, the bucket every node shares.
+    /// For calls made outside a job (the polls): a wait too long to sleep through comes back
+    /// as a throttled failure carrying it. Calls inside a job use `Resilience::call` instead.
+    pub async fn within_limits<T>(
+        &self,
+        api: &str,
+        operation: &str,
+        call: impl std::future::Future<Output = Result<T, Failure>>,
+    ) -> Result<T, Failure> {
+        let Some((resilience, connection)) = &self.runtime else { return call.await };
+        let Some(spec) = self.call_spec(connection, api, operation) else { return call.await };
+        match resilience.call(operation, &spec, call).await {
+            Ok(value) => Ok(value),
+            Err(ferry_runtime::JobError::Failed { failure, .. }) => Err(failure),
+            Err(ferry_runtime::JobError::Deferred { wait, reason, .. }) => Err(Failure::throttled(Some(wait), reason)),
+        }
+    }
+
     /// The connection's first marketplace.
     pub fn default_marketplace(&self) -> Result<&AmazonMarketplaceId, Failure> {
         self.config
