@@ -158,6 +158,8 @@ pub struct Assembled {
     pub pool: Pool<AnyStore>,
     pub engine: Option<Arc<ferry_flows::TenantEngine>>,
     pub server: ferry_server::ServerConfig,
+    /// The node's limits, which every tenant's clients share.
+    pub resilience: Arc<Resilience>,
 }
 
 /// Builds the node `cfg` describes on `store`; `key` opens the connections' secrets.
@@ -187,60 +189,60 @@ pub async fn assemble(
     } else {
         None
     };
-    let server = match &engine {
-        Some(engine) => ingress(cfg, &store, key, engine).await?,
-        None => ferry_server::ServerConfig::new(cfg.tenant.clone()),
-    };
-    let ctx = JobContext { resilience };
+    let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
+    if let Some(engine) = &engine {
+        let (amazon, dataverse) = tenant_ingress(&store, key, engine).await?;
+        if let Some(amazon) = amazon {
+            server = server.amazon(amazon);
+        }
+        for webhook in dataverse {
+            server = server.dataverse(webhook);
+        }
+    }
+    let ctx = JobContext { resilience: resilience.clone() };
     let pool = Pool::new(store, registry, ctx, pool_config(cfg));
     if let Some(engine) = &engine {
         engine.register(&pool.registry());
     }
     let server = server.pool_stats(pool.stats());
-    Ok(Assembled { pool, engine, server })
+    Ok(Assembled { pool, engine, server, resilience })
 }
 
-/// The webhook ingress of the engine's connections whose keys are set: the EventBridge
-/// ingress of its Amazon connection and the webhook of its Dataverse connection, each routing
-/// through the engine's one routing function.
-async fn ingress(
-    cfg: &NodeConfig,
+/// The webhook ingress of a tenant's engine, for the connections whose keys are set as the
+/// tenant's secrets: the EventBridge ingress of its first Amazon connection and the webhook of
+/// each Dataverse connection, each routing through the engine's one routing function.
+pub async fn tenant_ingress(
     store: &AnyStore,
     key: &ferry_store::secrets::MasterKey,
-    engine: &Arc<ferry_flows::TenantEngine>,
-) -> anyhow::Result<ferry_server::ServerConfig> {
+    engine: &ferry_flows::TenantEngine,
+) -> anyhow::Result<(Option<ferry_server::AmazonIngress>, Vec<ferry_server::DataverseWebhook>)> {
+    let tenant = &engine.tenant;
     let secret = |name: String| async move {
-        match store.secret(&cfg.tenant, &name).await {
+        match store.secret(tenant, &name).await {
             Ok(Some(sealed)) => key.open(&sealed).map(Some).map_err(anyhow::Error::from),
             Ok(None) => Ok(None),
             Err(e) => Err(anyhow::Error::from(e)),
         }
     };
-    let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
-    if let Some(amazon) = engine.bound_of("amazon").into_iter().next()
-        && let Some(api_key) = secret(format!("{}.eventbridge_api_key", credentials_prefix(cfg, &amazon))).await?
+    let mut amazon = None;
+    if let Some(conn) = engine.bound_of("amazon").into_iter().next()
+        && let Some(api_key) = secret(format!("{}.eventbridge_api_key", conn.secret_prefix())).await?
     {
-        let (router, connection) = (engine.router.clone(), amazon.clone());
-        server = server.amazon(
-            ferry_server::AmazonIngress::new(amazon, "x-api-key", api_key).jobs(move |n| router.amazon(&connection, n)),
+        let (router, connection) = (engine.router.clone(), conn.id.clone());
+        amazon = Some(
+            ferry_server::AmazonIngress::new(conn.id.clone(), "x-api-key", api_key)
+                .jobs(move |n| router.amazon(&connection, n)),
         );
     }
-    if let Some(crm) = engine.bound_of("dataverse").into_iter().next()
-        && let Some(webhook_key) = secret(format!("{}.webhook_key", credentials_prefix(cfg, &crm))).await?
-    {
-        let (router, connection) = (engine.router.clone(), crm.clone());
-        server = server.dataverse(
-            ferry_server::DataverseWebhook::with_key(crm, webhook_key).jobs(move |e| router.dataverse(&connection, e)),
-        );
+    let mut dataverse = Vec::new();
+    for conn in engine.bound_of("dataverse") {
+        if let Some(webhook_key) = secret(format!("{}.webhook_key", conn.secret_prefix())).await? {
+            let (router, connection) = (engine.router.clone(), conn.id.clone());
+            dataverse.push(
+                ferry_server::DataverseWebhook::with_key(conn.id.clone(), webhook_key)
+                    .jobs(move |e| router.dataverse(&connection, e)),
+            );
+        }
     }
-    Ok(server)
-}
-
-/// The secret-name prefix of a connection: its `credentials`, else its id.
-pub fn credentials_prefix(cfg: &NodeConfig, connection: &ferry_model::ConnectionId) -> String {
-    cfg.connections
-        .iter()
-        .find(|c| &c.id == connection)
-        .and_then(|c| c.credentials.clone())
-        .unwrap_or_else(|| connection.to_string())
+    Ok((amazon, dataverse))
 }

@@ -46,8 +46,8 @@ pub struct TenantEngine {
     pub tenant: TenantId,
     pub instances: Vec<Arc<dyn FlowInstance>>,
     pub router: Router,
-    /// The connections some instance binds, by system, for the ingress the binary wires.
-    pub bound: Vec<(ConnectionId, String)>,
+    /// The connections some instance binds, for the ingress the binary wires.
+    pub connections: Vec<ConnectionConfig>,
     clients: Clients,
 }
 
@@ -92,15 +92,12 @@ impl TenantEngine {
             })?;
             instances.push(instance);
         }
-        let bound = used
-            .iter()
-            .filter_map(|id| connections.iter().find(|c| &c.id == id).map(|c| (id.clone(), c.system.clone())))
-            .collect();
+        let bound = connections.iter().filter(|c| used.contains(&c.id)).cloned().collect();
         Ok(TenantEngine {
             tenant: ctx.tenant.clone(),
             router: Router::new(instances.clone()),
             instances,
-            bound,
+            connections: bound,
             clients,
         })
     }
@@ -133,8 +130,8 @@ impl TenantEngine {
     }
 
     /// The connections of `system` some instance binds.
-    pub fn bound_of(&self, system: &str) -> Vec<ConnectionId> {
-        self.bound.iter().filter(|(_, s)| s == system).map(|(id, _)| id.clone()).collect()
+    pub fn bound_of(&self, system: &str) -> Vec<&ConnectionConfig> {
+        self.connections.iter().filter(|c| c.system == system).collect()
     }
 
     /// Starts every instance's polls and each bound Amazon connection's notification queue.
@@ -142,8 +139,8 @@ impl TenantEngine {
         for instance in &self.instances {
             instance.clone().spawn_polls(polls);
         }
-        for id in self.bound_of("amazon") {
-            if let Some(amazon) = self.amazon(&id) {
+        for conn in self.bound_of("amazon") {
+            if let Some(amazon) = self.amazon(&conn.id) {
                 polls.notifications(&self.tenant, &amazon, self.router.clone());
             }
         }

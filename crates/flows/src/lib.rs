@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod polls;
 pub mod routing;
 pub mod support;
+pub mod tenants;
 
 pub use connectors::{ConnectionConfig, connection_tls};
 pub use engine::{TenantEngine, flow_problems, load_flows};

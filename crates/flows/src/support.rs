@@ -41,5 +41,5 @@ pub fn mapped(
 /// the event's arrival (when its job was stored) to now.
 pub fn delivered(ctx: &ferry_runtime::JobContext, job: &ferry_store::Job) {
     let seconds = ferry_model::Timestamp::now().duration_since(job.created_at).as_secs_f64();
-    ctx.resilience.delivered(&job.flow, seconds);
+    ctx.resilience.delivered(&format!("{}/{}", job.tenant, job.flow), seconds);
 }

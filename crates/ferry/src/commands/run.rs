@@ -12,11 +12,13 @@ use crate::config::NodeConfig;
 
 /// How long the listener and the polls may take to stop once the pool has drained.
 const AFTER_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a node reads its tenants and their connections and flow files again.
+const TENANT_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
     let metrics = std::sync::Arc::new(ferry_server::metrics::Metrics::new());
-    let key = super::secrets::master_key(cfg)?;
+    let key = std::sync::Arc::new(super::secrets::master_key(cfg)?);
     let assembled = crate::node::assemble(cfg, store.clone(), metrics.clone(), &key).await?;
     let pool = assembled.pool;
     let stats = pool.stats();
@@ -34,20 +36,51 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     let server = Server::with_metrics(store.clone(), server_config, metrics);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let polls = match &assembled.engine {
-        Some(engine) => {
-            tracing::info!(flows = ?engine.flow_names(), "flows running");
-            let mut polls = ferry_flows::polls::Polls::new(
-                store.clone(),
-                stop_rx.clone(),
-                Default::default(),
-                jiff::SignedDuration::from_hours(24 * 7),
-            );
-            engine.spawn_polls(&mut polls);
-            Some(polls.set)
-        }
-        None => None,
+    // Every tenant's flows: the config's tenant as assembled, the store's other tenants from
+    // their connections and `flows/<tenant>/`, refreshed while the node runs (a tenant added,
+    // disabled or changed takes effect within a refresh, without a restart).
+    let ingress = server.ingress();
+    let on_change: ferry_flows::tenants::OnChange = {
+        let (store, key, ingress) = (store.clone(), key.clone(), ingress.clone());
+        std::sync::Arc::new(move |tenant, engine: Option<std::sync::Arc<ferry_flows::TenantEngine>>| {
+            let (store, key, ingress) = (store.clone(), key.clone(), ingress.clone());
+            Box::pin(async move {
+                match engine {
+                    Some(engine) => match crate::node::tenant_ingress(&store, &key, &engine).await {
+                        Ok((amazon, dataverse)) => ingress.set_tenant(tenant, amazon, dataverse),
+                        Err(e) => {
+                            tracing::warn!(tenant = %tenant, error = %format!("{e:#}"), "the tenant's webhooks could not be set up")
+                        }
+                    },
+                    None => {
+                        ingress.remove_tenant(&tenant);
+                    }
+                }
+            })
+        })
     };
+    let source = ferry_flows::tenants::TenantSource {
+        node_tenant: cfg.tenant.clone(),
+        node_connections: cfg.connections.clone(),
+        flows_dir: cfg.flows_dir.clone(),
+    };
+    let mut tenants = ferry_flows::tenants::Tenants::new(
+        store.clone(),
+        key.clone(),
+        assembled.resilience.clone(),
+        pool.registry(),
+        source,
+    )
+    .on_change(on_change);
+    if let Some(engine) = &assembled.engine {
+        tenants.adopt(cfg.tenant.clone(), engine.clone()).await?;
+    }
+    let first = tenants.refresh().await?;
+    for (tenant, error) in &first.failed {
+        tracing::warn!(tenant = %tenant, error = %error, "a tenant's flows did not start");
+    }
+    tracing::info!(tenants = ?tenants.running(), "tenants running");
+    let polls = tenants.spawn(TENANT_REFRESH, stop_rx.clone());
     let purges = crate::node::spawn_purges(cfg, store.clone(), stop_rx.clone());
     let mut server_stop = stop_rx.clone();
     let serving = tokio::spawn(async move {
@@ -89,13 +122,11 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     if tokio::time::timeout(AFTER_DRAIN, purges).await.is_err() {
         tracing::warn!("the retention purge was still running after the drain; it resumes at the next start");
     }
-    if let Some(mut polls) = polls {
-        let joined = tokio::time::timeout(AFTER_DRAIN, async { while polls.join_next().await.is_some() {} }).await;
-        if joined.is_err() {
-            tracing::warn!("a poll was still running after the drain; stopping it (its cursor did not move)");
-            polls.abort_all();
-            while polls.join_next().await.is_some() {}
-        }
+    // Each tenant's polls get a second to stop, then are aborted (their cursors did not move).
+    let polls_abort = polls.abort_handle();
+    if tokio::time::timeout(AFTER_DRAIN * 3, polls).await.is_err() {
+        tracing::warn!("the polls were still stopping after the drain; stopping them (their cursors did not move)");
+        polls_abort.abort();
     }
     tracing::info!(
         completed = stats.completed.load(Ordering::Relaxed),

@@ -92,7 +92,9 @@ async fn build(ctx: &BuildContext<'_>, conn: &ConnectionConfig) -> Result<Amazon
     config.limits_scale = conn.scale();
     let tls = connection_tls(conn).map_err(&fail)?;
     config.tls = tls.clone();
-    let client = AmazonClient::new(config).map_err(|e| fail(e.to_string()))?.with_runtime(ctx.resilience.clone());
+    let client = AmazonClient::new(config)
+        .map_err(|e| fail(e.to_string()))?
+        .with_runtime(ctx.resilience.clone(), ctx.label(conn));
     let sqs = match conn.option_str("queue_url") {
         Some(queue_url) => {
             let access_key_id = ctx.secret(&format!("{prefix}.aws_access_key_id")).await?;
@@ -119,7 +121,7 @@ async fn build(ctx: &BuildContext<'_>, conn: &ConnectionConfig) -> Result<Amazon
     Ok(AmazonConnection {
         id: conn.id.clone(),
         client,
-        connection: conn.id.to_string(),
+        connection: ctx.label(conn),
         marketplace_ids,
         sqs,
         queue_wait: conn.seconds("queue_wait_seconds", Duration::from_secs(1)),

@@ -31,7 +31,8 @@ pub struct Crm {
 }
 
 impl Crm {
-    pub fn new(client: DataverseClient, id: ConnectionId, scale: f64) -> Arc<Self> {
+    /// `label` names the connection in metrics (`<tenant>/<id>`).
+    pub fn new(client: DataverseClient, id: ConnectionId, label: String, scale: f64) -> Arc<Self> {
         let host = reqwest::Url::parse(&client.config().org_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -40,7 +41,7 @@ impl Crm {
         let scope = format!("dataverse/{host}/{}", client.config().client_id);
         Arc::new(Crm {
             client,
-            connection: id.to_string(),
+            connection: label,
             id,
             host,
             scope,
@@ -88,7 +89,7 @@ impl Connector for DataverseConnector {
     fn build<'a>(&'a self, ctx: &'a BuildContext<'a>, conn: &'a ConnectionConfig) -> BuildFuture<'a> {
         Box::pin(async move {
             let client = client(ctx, conn).await?;
-            Ok(Crm::new(client, conn.id.clone(), conn.scale()) as Client)
+            Ok(Crm::new(client, conn.id.clone(), ctx.label(conn), conn.scale()) as Client)
         })
     }
 }

@@ -101,6 +101,12 @@ pub struct BuildContext<'a> {
 }
 
 impl BuildContext<'_> {
+    /// The connection as metrics and messages name it: `<tenant>/<id>`, so two tenants'
+    /// `amazon` connections are two series (the server's metrics split the tenant off).
+    pub fn label(&self, conn: &ConnectionConfig) -> String {
+        format!("{}/{}", self.tenant, conn.id)
+    }
+
     /// The tenant's secret `name`, opened; missing is an error saying how to set it.
     pub async fn secret(&self, name: &str) -> Result<SecretValue, BuildError> {
         let sealed =

@@ -171,7 +171,8 @@ pub struct AmazonClient {
     auth: LwaAuth,
     limits: AmazonLimits,
     host: String,
-    runtime: Option<Arc<Resilience>>,
+    /// The runtime's limits, and the connection as its metrics name it.
+    runtime: Option<(Arc<Resilience>, String)>,
     /// `spapi/<application>/<seller>`: what Amazon's usage plans are counted against.
     scope: String,
     rdts: super::rdt::RdtCache,
@@ -206,9 +207,10 @@ impl AmazonClient {
         })
     }
 
-    /// Pushes rates Amazon announces into the runtime's buckets of this seller and application.
-    pub fn with_runtime(mut self, resilience: Arc<Resilience>) -> Self {
-        self.runtime = Some(resilience);
+    /// Pushes rates Amazon announces into the runtime's buckets of this seller and application,
+    /// and lets the polls' calls wait in them; `connection` names it in metrics.
+    pub fn with_runtime(mut self, resilience: Arc<Resilience>, connection: impl Into<String>) -> Self {
+        self.runtime = Some((resilience, connection.into()));
         self
     }
 
@@ -327,7 +329,7 @@ impl AmazonClient {
 
     fn observe_rate(&self, limit: &'static OperationLimit, header: &str) {
         if let Some(rate) = self.limits.announce(limit, header)
-            && let Some(resilience) = &self.runtime
+            && let Some((resilience, _)) = &self.runtime
         {
             let burst = super::limits::client_burst(self.limits.current(limit).1);
             if let Err(error) = resilience.limiters.update(&self.scope, limit.key, rate, burst) {

@@ -89,7 +89,7 @@ async fn rates_announced_by_amazon_replace_the_defaults_in_the_runtime_bucket() 
     let (sandbox, _) = sandbox_and_client(80.0).await;
     let client = super::client_for(&sandbox, 1.0);
     let resilience = Arc::new(Resilience::default());
-    let client = client.with_runtime(Arc::clone(&resilience));
+    let client = client.with_runtime(Arc::clone(&resilience), "amazon");
     let ids = sandbox.seed_orders(1, 0.0);
     let spec = client.call_spec("amazon", "orders_2026-01-01", "getOrder").unwrap();
     assert_eq!(spec.rate_per_sec, 0.5);
