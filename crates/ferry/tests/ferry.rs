@@ -10,6 +10,7 @@ mod ferry {
     mod nodes;
     mod store_fault;
     pub mod support;
+    mod tenancy;
     mod tenants;
     mod tls;
 }

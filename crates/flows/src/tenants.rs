@@ -57,20 +57,25 @@ impl TenantSource {
         if *tenant == self.node_tenant {
             return Ok(self.node_connections.clone());
         }
-        Ok(store
-            .connections(tenant)
-            .await?
-            .into_iter()
-            .map(|c| ConnectionConfig {
-                id: c.id,
-                system: c.system,
-                endpoint: c.endpoint,
-                credentials: c.credentials_ref,
-                limits: c.limits,
-                options: c.options,
-            })
-            .collect())
+        stored_connections(store, tenant).await
     }
+}
+
+/// A tenant's connections as the store keeps them (`ferry connections add`).
+pub async fn stored_connections(store: &AnyStore, tenant: &TenantId) -> Result<Vec<ConnectionConfig>, BuildError> {
+    Ok(store
+        .connections(tenant)
+        .await?
+        .into_iter()
+        .map(|c| ConnectionConfig {
+            id: c.id,
+            system: c.system,
+            endpoint: c.endpoint,
+            credentials: c.credentials_ref,
+            limits: c.limits,
+            options: c.options,
+        })
+        .collect())
 }
 
 struct Running {

@@ -151,10 +151,17 @@ pub async fn setup_crm(
 
 /// `ferry setup <connection>`.
 pub async fn run(cfg: &NodeConfig, connection: &str) -> anyhow::Result<ExitCode> {
-    let Some(conn) = cfg.connections.iter().find(|c| c.id.as_ref() == connection) else {
-        let known: Vec<&str> = super::connection_ids(cfg);
+    // The config's connections, or (another tenant, `--tenant`) the store's.
+    let store = crate::node::open_store(cfg).await?;
+    let mut connections = cfg.connections.clone();
+    if connections.is_empty() {
+        connections = ferry_flows::tenants::stored_connections(&store, &cfg.tenant).await?;
+    }
+    let Some(conn) = connections.iter().find(|c| c.id.as_ref() == connection) else {
+        let known: Vec<&str> = connections.iter().map(|c| c.id.as_ref()).collect();
         eprintln!(
-            "error: the node config has no connection '{connection}' (connections: {})",
+            "error: tenant {} has no connection '{connection}' (connections: {})",
+            cfg.tenant,
             if known.is_empty() { "none".to_owned() } else { known.join(", ") }
         );
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
@@ -166,7 +173,6 @@ pub async fn run(cfg: &NodeConfig, connection: &str) -> anyhow::Result<ExitCode>
         );
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
-    let store = crate::node::open_store(cfg).await?;
     let key = super::secrets::master_key(cfg)?;
     let resilience = std::sync::Arc::new(ferry_runtime::Resilience::default());
     let build = ferry_flows::connectors::BuildContext {

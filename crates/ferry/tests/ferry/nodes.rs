@@ -33,9 +33,10 @@ const ORDERS: usize = 500;
 const NODES: usize = 3;
 /// Between taking its token (in PostgreSQL) and reaching the sandbox a request spends a
 /// moment that varies (the node's scheduling on a shared 2-core machine, TLS, the socket):
-/// requests paced exactly may arrive closer together by up to this much. Measured: ~0.1 s.
-/// Nodes each on their own bucket overshoot by their extra bursts (seconds of the rate).
-const TRANSIT: Duration = Duration::from_millis(250);
+/// requests paced exactly may arrive closer together by up to this much. Measured: ~0.1 s
+/// alone, ~0.45 s with the whole suite running beside it. Nodes each on their own bucket
+/// overshoot by far more (seen: 733 getOrder requests in 9.5 s where 519 were allowed).
+const TRANSIT: Duration = Duration::from_millis(500);
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
