@@ -251,8 +251,7 @@ async fn one_node_serves_three_sellers_apart_and_a_fourth_added_while_it_runs() 
     let log = std::fs::read_to_string(dir.path().join("node.log")).unwrap();
     let running = |tenant: &str| {
         log.lines()
-            .filter(|l| l.contains("tenant's flows running") && l.contains(&format!("tenant={tenant}")))
-            .next_back()
+            .rfind(|l| l.contains("tenant's flows running") && l.contains(&format!("tenant={tenant}")))
             .unwrap_or_else(|| panic!("no flows line for {tenant} in:\n{log}"))
             .to_owned()
     };
