@@ -321,6 +321,10 @@ pub enum ConnectionsCommand {
         #[command(flatten)]
         audit: AuditArgs,
     },
+    /// Build a connection's client from its options and secrets and check that the remote
+    /// accepts its credentials (Amazon: an LWA token, no SP-API quota spent; Dataverse: a
+    /// token and a one-row read).
+    Test { id: String },
 }
 
 #[derive(Debug, Subcommand)]

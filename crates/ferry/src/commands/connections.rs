@@ -161,6 +161,7 @@ pub async fn run(cfg: &NodeConfig, cmd: ConnectionsCommand) -> anyhow::Result<Ex
                 );
             }
         }
+        ConnectionsCommand::Test { id } => return test(cfg, &id).await,
         ConnectionsCommand::Remove { id, audit } => {
             let id = match ConnectionId::try_from(id.clone()) {
                 Ok(id) => id,
@@ -186,4 +187,39 @@ pub async fn run(cfg: &NodeConfig, cmd: ConnectionsCommand) -> anyhow::Result<Ex
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry connections test <id>`.
+async fn test(cfg: &NodeConfig, id: &str) -> anyhow::Result<ExitCode> {
+    let store = crate::node::open_store(cfg).await?;
+    let mut connections = cfg.connections.clone();
+    connections.extend(ferry_flows::tenants::stored_connections(&store, &cfg.tenant).await?);
+    let Some(conn) = connections.iter().find(|c| c.id.as_ref() == id) else {
+        return Ok(bad(format!("connection `{id}` not found for tenant `{}`", cfg.tenant)));
+    };
+    let Some(connector) = ferry_flows::connectors::connector(&conn.system) else {
+        return Ok(bad(format!("connection `{id}` is of system `{}`, which Ferry has no client for yet", conn.system)));
+    };
+    let key = super::secrets::master_key(cfg)?;
+    let resilience = std::sync::Arc::new(ferry_runtime::Resilience::default());
+    let ctx = ferry_flows::connectors::BuildContext {
+        tenant: &cfg.tenant,
+        store: &store,
+        key: &key,
+        resilience: &resilience,
+    };
+    let outcome = match connector.build(&ctx, conn).await {
+        Ok(client) => connector.test(&client).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match outcome {
+        Ok(message) => {
+            println!("connection `{id}` ({}): OK, {message}", conn.system);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("error: connection `{id}` ({}): {message}", conn.system);
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

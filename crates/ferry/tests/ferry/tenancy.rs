@@ -235,6 +235,53 @@ async fn one_node_serves_three_sellers_apart_and_a_fourth_added_while_it_runs() 
     for s in [&mut a, &mut b, &mut c] {
         s.seed().await;
     }
+    // `ferry connections test` checks each remote accepts the credentials.
+    for id in ["amazon", "crm"] {
+        let out = ferry(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["--tenant", "seller-b", "connections", "test", id])
+            .output()
+            .unwrap();
+        let (o, e) = text(&out);
+        assert!(out.status.success() && o.contains(&format!("connection `{id}`")) && o.contains("OK"), "{o}\n{e}");
+    }
+    let bad_crm = c.crm.base_url().to_owned();
+    cli(
+        dir.path(),
+        &config,
+        "seller-c",
+        &[
+            "connections",
+            "add",
+            "crm-bad",
+            "--system",
+            "dataverse",
+            "--endpoint",
+            &bad_crm,
+            "--credentials",
+            "bad",
+            "--option",
+            &format!("tenant=\"{DEFAULT_TENANT}\""),
+            "--option",
+            &format!("client_id=\"{DEFAULT_CLIENT_ID}\""),
+            "--option",
+            &format!("authority=\"{}\"", c.crm.authority_url()),
+        ],
+    );
+    let mut cmd = ferry(dir.path());
+    cmd.arg("--config").arg(&config).args(["--tenant", "seller-c", "secrets", "set", "bad.client_secret"]);
+    assert!(run_with_stdin(&mut cmd, "not-the-secret").status.success());
+    let out = ferry(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--tenant", "seller-c", "connections", "test", "crm-bad"])
+        .output()
+        .unwrap();
+    let (o, e) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{o}\n{e}");
+    assert!(e.contains("connection `crm-bad` (dataverse):") && !e.contains("not-the-secret"), "{e}");
+    cli(dir.path(), &config, "seller-c", &["connections", "remove", "crm-bad"]);
     let mut node = spawn(dir.path(), &config);
 
     synced(&[&a, &b, &c], dir.path()).await;

@@ -66,6 +66,21 @@ impl Connector for AmazonConnector {
     fn build<'a>(&'a self, ctx: &'a BuildContext<'a>, conn: &'a ConnectionConfig) -> BuildFuture<'a> {
         Box::pin(async move { Ok(Arc::new(build(ctx, conn).await?) as Client) })
     }
+
+    /// An LWA access token for the seller's refresh token: proves the app's credentials and
+    /// the seller's authorisation without spending an SP-API operation's quota.
+    fn test<'a>(&'a self, client: &'a Client) -> super::TestFuture<'a> {
+        Box::pin(async move {
+            let amazon = super::typed::<AmazonConnection>(client)?;
+            amazon
+                .client
+                .auth()
+                .access_token(&ferry_connectors::amazon::Grant::RefreshToken)
+                .await
+                .map_err(|e| format!("Login with Amazon refused the credentials: {e}"))?;
+            Ok("Login with Amazon issued an access token for the seller's refresh token".into())
+        })
+    }
 }
 
 async fn build(ctx: &BuildContext<'_>, conn: &ConnectionConfig) -> Result<AmazonConnection, BuildError> {

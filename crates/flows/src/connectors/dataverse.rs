@@ -92,6 +92,20 @@ impl Connector for DataverseConnector {
             Ok(Crm::new(client, conn.id.clone(), ctx.label(conn), conn.scale()) as Client)
         })
     }
+
+    /// A token from Entra and a one-row read of sales orders: proves the application user
+    /// exists in the environment and may read what the flows read.
+    fn test<'a>(&'a self, client: &'a Client) -> super::TestFuture<'a> {
+        Box::pin(async move {
+            let crm = super::typed::<Crm>(client)?;
+            let query = ferry_connectors::dataverse::Query::new().select(&["salesorderid"]).top(1);
+            crm.client
+                .query("salesorders", &query, None)
+                .await
+                .map_err(|e| format!("reading one sales order failed: {e}"))?;
+            Ok("Entra issued a token and the environment answered a one-row read of sales orders".into())
+        })
+    }
 }
 
 /// A client for a Dataverse connection, with its secret from the tenant's store (also what

@@ -133,6 +133,17 @@ pub trait Connector: Send + Sync + 'static {
     fn polls(&self) -> &'static [&'static str];
     /// Builds the client of `conn` from its options and the tenant's secrets.
     fn build<'a>(&'a self, ctx: &'a BuildContext<'a>, conn: &'a ConnectionConfig) -> BuildFuture<'a>;
+    /// Checks that the remote accepts the client's credentials, spending as little of the
+    /// vendor's quota as it can (`ferry connections test`); `Ok` says what was checked.
+    fn test<'a>(&'a self, client: &'a Client) -> TestFuture<'a>;
+}
+
+/// The future a connector's `test` returns.
+pub type TestFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
+/// `client` as the `T` its connector built, for a connector's own `test`.
+pub(crate) fn typed<T: Any + Send + Sync>(client: &Client) -> Result<Arc<T>, String> {
+    Arc::clone(client).downcast::<T>().map_err(|_| format!("not a {} client", std::any::type_name::<T>()))
 }
 
 /// Every connector Ferry ships: a new one is a module and one line here.
