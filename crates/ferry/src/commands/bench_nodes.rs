@@ -15,7 +15,7 @@ use ferry_sandbox::tls::SandboxTls;
 
 use super::order_world::{PollSeconds, Sandboxes, prepare_crm, seal_sandbox_credentials, write_flows};
 use crate::cli::NodesBenchArgs;
-use crate::config::{ConnectionConfig, NodeConfig};
+use crate::config::NodeConfig;
 
 /// The engine's limits with "limits off": far above anything the sandboxes can serve.
 const UNLIMITED_SCALE: f64 = 1e6;
@@ -237,7 +237,8 @@ fn write_node_config(
     let mut workers = toml::Table::new();
     workers.insert("count".into(), i64::from(args.workers).into());
     workers.insert("concurrency".into(), i64::from(args.concurrency).into());
-    let connections: Vec<toml::Value> = cfg.connections.iter().map(connection_toml).collect::<anyhow::Result<_>>()?;
+    let connections: Vec<toml::Value> =
+        cfg.connections.iter().map(super::sandbox::connection_toml).collect::<anyhow::Result<_>>()?;
     let mut root = toml::Table::new();
     root.insert("node".into(), node.into());
     root.insert("store".into(), store.into());
@@ -246,19 +247,6 @@ fn write_node_config(
     let path = dir.join(format!("ferry-{n}.toml"));
     std::fs::write(&path, toml::to_string(&root)?).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
-}
-
-fn connection_toml(c: &ConnectionConfig) -> anyhow::Result<toml::Value> {
-    let mut t = toml::Table::new();
-    t.insert("id".into(), c.id.to_string().into());
-    t.insert("system".into(), c.system.clone().into());
-    t.insert("endpoint".into(), c.endpoint.clone().into());
-    if let Some(credentials) = &c.credentials {
-        t.insert("credentials".into(), credentials.clone().into());
-    }
-    t.insert("limits".into(), serde_json::from_value::<toml::Value>(c.limits.clone())?);
-    t.insert("options".into(), serde_json::from_value::<toml::Value>(c.options.clone())?);
-    Ok(t.into())
 }
 
 /// Waits until every node answers `/readyz`; a node that exits meanwhile fails the run.

@@ -192,8 +192,7 @@ pub async fn run(cfg: &NodeConfig, cmd: ConnectionsCommand) -> anyhow::Result<Ex
 /// `ferry connections test <id>`.
 async fn test(cfg: &NodeConfig, id: &str) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
-    let mut connections = cfg.connections.clone();
-    connections.extend(ferry_flows::tenants::stored_connections(&store, &cfg.tenant).await?);
+    let connections = super::tenant_connections(cfg, &store).await?;
     let Some(conn) = connections.iter().find(|c| c.id.as_ref() == id) else {
         return Ok(bad(format!("connection `{id}` not found for tenant `{}`", cfg.tenant)));
     };

@@ -220,3 +220,18 @@ pub fn cut(text: &str, n: usize) -> String {
 pub fn when(ts: jiff::Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
+
+/// The selected tenant's connections: the config's `[[connections]]` (the node tenant's) and
+/// those kept in the store (`ferry connections add`), the config's first.
+pub async fn tenant_connections(
+    cfg: &NodeConfig,
+    store: &ferry_store::AnyStore,
+) -> anyhow::Result<Vec<crate::config::ConnectionConfig>> {
+    let mut connections = cfg.connections.clone();
+    for stored in ferry_flows::tenants::stored_connections(store, &cfg.tenant).await? {
+        if !connections.iter().any(|c| c.id == stored.id) {
+            connections.push(stored);
+        }
+    }
+    Ok(connections)
+}

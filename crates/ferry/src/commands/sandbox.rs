@@ -176,6 +176,20 @@ fn json_to_toml(value: &serde_json::Value) -> anyhow::Result<toml::Value> {
     serde_json::from_value(value.clone()).context("a connection setting has no TOML form")
 }
 
+/// A connection as a `[[connections]]` table of a node config (what the config loader reads).
+pub fn connection_toml(c: &crate::config::ConnectionConfig) -> anyhow::Result<toml::Value> {
+    let mut t = toml::Table::new();
+    t.insert("id".into(), c.id.to_string().into());
+    t.insert("system".into(), c.system.clone().into());
+    t.insert("endpoint".into(), c.endpoint.clone().into());
+    if let Some(credentials) = &c.credentials {
+        t.insert("credentials".into(), credentials.clone().into());
+    }
+    t.insert("limits".into(), json_to_toml(&c.limits)?);
+    t.insert("options".into(), json_to_toml(&c.options)?);
+    Ok(t.into())
+}
+
 /// Writes `node` as a TOML node config and checks it reads back as the same config, with the
 /// validation `ferry check` and `ferry run` use.
 fn write_node_config(node: &NodeConfig, path: &Path) -> anyhow::Result<()> {
@@ -197,19 +211,7 @@ fn write_node_config(node: &NodeConfig, path: &Path) -> anyhow::Result<()> {
     let mut store = toml::Table::new();
     store.insert("url".into(), node.store_url.clone().into());
     root.insert("store".into(), store.into());
-    let mut connections = Vec::new();
-    for c in &node.connections {
-        let mut t = toml::Table::new();
-        t.insert("id".into(), c.id.to_string().into());
-        t.insert("system".into(), c.system.clone().into());
-        t.insert("endpoint".into(), c.endpoint.clone().into());
-        if let Some(credentials) = &c.credentials {
-            t.insert("credentials".into(), credentials.clone().into());
-        }
-        t.insert("limits".into(), json_to_toml(&c.limits)?);
-        t.insert("options".into(), json_to_toml(&c.options)?);
-        connections.push(toml::Value::Table(t));
-    }
+    let connections: Vec<toml::Value> = node.connections.iter().map(connection_toml).collect::<anyhow::Result<_>>()?;
     // [node] and [store] first, then the connections (a table serialises its keys sorted).
     text.push_str(&toml::to_string(&root).context("writing the node config")?);
     let mut rest = toml::Table::new();

@@ -153,10 +153,7 @@ pub async fn setup_crm(
 pub async fn run(cfg: &NodeConfig, connection: &str) -> anyhow::Result<ExitCode> {
     // The config's connections, or (another tenant, `--tenant`) the store's.
     let store = crate::node::open_store(cfg).await?;
-    let mut connections = cfg.connections.clone();
-    if connections.is_empty() {
-        connections = ferry_flows::tenants::stored_connections(&store, &cfg.tenant).await?;
-    }
+    let connections = super::tenant_connections(cfg, &store).await?;
     let Some(conn) = connections.iter().find(|c| c.id.as_ref() == connection) else {
         let known: Vec<&str> = connections.iter().map(|c| c.id.as_ref()).collect();
         eprintln!(

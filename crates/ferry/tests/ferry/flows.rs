@@ -86,19 +86,7 @@ async fn world_on(name: &str, orders: usize, store_url: Option<String>) -> (Worl
     let skus: Vec<String> =
         (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
     let port = free_port();
-    let options = format!(
-        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\ncredentials = \"amazon\"\nlimits = {{ scale = {SPEEDUP} }}\n\
-         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0, ca_file = \"{ca}\" }}\n\n\
-         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\ncredentials = \"crm\"\nlimits = {{ scale = {CRM_SCALE} }}\n\
-         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", ca_file = \"{ca}\" }}\n",
-        amazon.base_url(),
-        amazon_cfg.marketplace_id,
-        amazon.token_url(),
-        amazon.queue_url(),
-        dataverse.base_url(),
-        dataverse.authority_url(),
-        ca = ca_file.display(),
-    );
+    let options = super::support::sandbox_connections(&amazon, &dataverse, (SPEEDUP, CRM_SCALE), &ca_file);
     // The shipped flows, polling every second (`trigger.poll.every` sets the polls' interval).
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     let flows = dir.path().join("flows");

@@ -74,19 +74,7 @@ impl Nodes {
         .expect("dataverse sandbox");
         dataverse.seed_reference_data().expect("reference data");
         let ports: Vec<u16> = (0..NODES).map(|_| free_port()).collect();
-        let connections = format!(
-            "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\ncredentials = \"amazon\"\nlimits = {{ scale = {SCALE} }}\n\
-             options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0, ca_file = \"{ca}\" }}\n\n\
-             [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\ncredentials = \"crm\"\nlimits = {{ scale = 20 }}\n\
-             options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", ca_file = \"{ca}\" }}\n",
-            amazon.base_url(),
-            amazon_cfg.marketplace_id,
-            amazon.token_url(),
-            amazon.queue_url(),
-            dataverse.base_url(),
-            dataverse.authority_url(),
-            ca = ca_file.display(),
-        );
+        let connections = super::support::sandbox_connections(&amazon, &dataverse, (SCALE, 20.0), &ca_file);
         // The shipped flows folder as it is, its polls sped up like Amazon's clock (5 min → 3 s).
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
         let flows = dir.path().join("flows");

@@ -183,3 +183,28 @@ pub fn write_config(dir: &Path, store_url: &str, extra: &str) -> PathBuf {
 pub async fn pg_url(hint: &str) -> Option<String> {
     ferry_store::testing::fresh_pg_schema(hint).await.unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// The `[[connections]]` of a node on one Amazon and one Dataverse sandbox (TLS through
+/// `ca_file`, notifications from the sandbox's queue), their limits scaled by `amazon_scale`
+/// and `crm_scale`; secrets are named `amazon.*` and `crm.*`.
+pub fn sandbox_connections(
+    amazon: &ferry_sandbox::amazon::AmazonSandbox,
+    dataverse: &ferry_sandbox::dataverse::DataverseSandbox,
+    (amazon_scale, crm_scale): (f64, f64),
+    ca_file: &Path,
+) -> String {
+    use ferry_sandbox::dataverse::{DEFAULT_CLIENT_ID, DEFAULT_TENANT};
+    format!(
+        "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\ncredentials = \"amazon\"\nlimits = {{ scale = {amazon_scale} }}\n\
+         options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\", queue_url = \"{}\", queue_wait_seconds = 1, fulfilment_poll_seconds = 1.0, ca_file = \"{ca}\" }}\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\ncredentials = \"crm\"\nlimits = {{ scale = {crm_scale} }}\n\
+         options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\", ca_file = \"{ca}\" }}\n",
+        amazon.base_url(),
+        amazon.config().marketplace_id,
+        amazon.token_url(),
+        amazon.queue_url(),
+        dataverse.base_url(),
+        dataverse.authority_url(),
+        ca = ca_file.display(),
+    )
+}
