@@ -33,11 +33,14 @@ pub enum Command {
     Run,
     /// Create or upgrade the store's tables.
     Migrate,
-    /// Queue depth, running jobs, dead letters and circuit breakers.
+    /// The selected tenant's queue depth, running jobs, dead letters and circuit breakers.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Node-wide totals and one line per tenant, instead of the selected tenant's.
+        #[arg(long)]
+        all_tenants: bool,
     },
     /// Delete the selected tenant's processed buyer data older than its retention (its own
     /// `--retention-days`, else `store.retention_days`); a running node does this for every
@@ -54,8 +57,14 @@ pub enum Command {
     /// Add, list and remove the selected tenant's connections (no secret is ever shown).
     #[command(subcommand)]
     Connections(ConnectionsCommand),
-    /// Validate the node config and every flow in the flows folder, without running anything.
-    Check,
+    /// Validate the node config and every flow in the tenant's flows folder, without running
+    /// anything.
+    Check {
+        /// Also ask the remotes (changing nothing): every connection accepts its credentials,
+        /// and every Dataverse org has the columns and keys its flows need.
+        #[arg(long)]
+        online: bool,
+    },
     /// Work with flow mappings.
     #[command(subcommand)]
     Map(MapCommand),

@@ -16,4 +16,4 @@ pub mod shared_buckets;
 pub use decide::{decide, human};
 pub use handler::{Effects, Handler, HandlerFuture, JobContext, JobError, Registry, TenantHandlers};
 pub use pool::{Pool, PoolConfig, PoolStats, default_node_id};
-pub use resilience::{CallObserver, CallSpec, Resilience};
+pub use resilience::{CallObserver, CallSpec, Cap, Resilience};

@@ -28,6 +28,23 @@ pub struct CallSpec<'a> {
     pub burst: u32,
     /// Concurrent requests allowed on the connection (Dataverse: 52 per identity).
     pub max_concurrency: usize,
+    /// Caps the vendor keeps over a wider scope than `scope`, each taken after the call's own
+    /// bucket (e.g. a report type a seller may request four times an hour whichever
+    /// application asks).
+    pub caps: Vec<Cap>,
+}
+
+/// A limit the vendor counts over a wider scope than one seller × application (or app user):
+/// every connection and tenant whose calls carry the same `scope` and `key` shares its bucket,
+/// on this node and (with shared buckets) on every node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cap {
+    /// Whom the vendor counts against (`spapi-seller/<seller>`, `spapi-app/<client id>`).
+    pub scope: String,
+    /// What is counted (`createReport/GET_SALES_AND_TRAFFIC_REPORT`).
+    pub key: String,
+    pub rate_per_sec: f64,
+    pub burst: u32,
 }
 
 /// Told about every remote call, for metrics (`/metrics` implements it).
@@ -86,13 +103,19 @@ impl Resilience {
     /// Waits for (or defers on) the shared bucket of this call, after the node's own admitted
     /// it. A store that cannot answer leaves the node's own bucket in charge (each node then
     /// keeps the rate alone) rather than stopping every call.
-    async fn take_shared(&self, step: &str, spec: &CallSpec<'_>, bucket: &TokenBucket) -> Result<(), JobError> {
+    async fn take_shared(
+        &self,
+        step: &str,
+        spec: &CallSpec<'_>,
+        key: &str,
+        bucket: &TokenBucket,
+        what: &str,
+    ) -> Result<(), JobError> {
         let Some(shared) = &self.shared else { return Ok(()) };
-        let key = format!("{}/{}", spec.scope, spec.operation);
         let (rate, burst) = bucket.limits();
         let interval = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
         loop {
-            match shared.take(&key, interval, burst).await {
+            match shared.take(key, interval, burst).await {
                 Ok(None) => return Ok(()),
                 Ok(Some(wait)) if wait <= self.max_inline_wait => {
                     self.observe(|o| o.throttled(spec.connection, spec.operation));
@@ -104,7 +127,7 @@ impl Resilience {
                         step: step.into(),
                         wait,
                         reason: format!(
-                            "rate limit of {} on {} (shared by the nodes)",
+                            "rate limit of {}{what} on {} (shared by the nodes)",
                             spec.operation, spec.connection
                         ),
                     });
@@ -115,6 +138,47 @@ impl Resilience {
                 }
             }
         }
+    }
+
+    /// Takes a token of this node's `bucket`: a short wait is slept through, a longer one
+    /// defers the job.
+    async fn take_local(
+        &self,
+        step: &str,
+        spec: &CallSpec<'_>,
+        bucket: &TokenBucket,
+        what: &str,
+    ) -> Result<(), JobError> {
+        loop {
+            match bucket.try_acquire() {
+                Ok(()) => return Ok(()),
+                Err(wait) if wait <= self.max_inline_wait => {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
+                    tokio::time::sleep(wait).await
+                }
+                Err(wait) => {
+                    self.observe(|o| o.throttled(spec.connection, spec.operation));
+                    return Err(JobError::Deferred {
+                        step: step.into(),
+                        wait,
+                        reason: format!("rate limit of {}{what} on {}", spec.operation, spec.connection),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Takes a token of one wider cap: this node's bucket, then the one the nodes share. A
+    /// short wait is slept through; a longer one defers the job (or, outside a job, comes
+    /// back as a throttled failure carrying it).
+    async fn take_cap(&self, step: &str, spec: &CallSpec<'_>, cap: &Cap) -> Result<(), JobError> {
+        let bucket = self
+            .limiters
+            .get_or_insert(&cap.scope, &cap.key, cap.rate_per_sec, cap.burst)
+            .map_err(|e| JobError::failed(step, Failure::permanent(format!("bad limits for {}: {e}", cap.key))))?;
+        let what = format!(" (a cap on {} over {})", cap.key, cap.scope);
+        self.take_local(step, spec, &bucket, &what).await?;
+        self.take_shared(step, spec, &format!("{}/{}", cap.scope, cap.key), &bucket, &what).await
     }
 
     fn observe(&self, f: impl FnOnce(&dyn CallObserver)) {
@@ -138,24 +202,12 @@ impl Resilience {
             self.limiters.get_or_insert(spec.scope, spec.operation, spec.rate_per_sec, spec.burst).map_err(|e| {
                 JobError::failed(step, Failure::permanent(format!("bad limits for {}: {e}", spec.operation)))
             })?;
-        loop {
-            match bucket.try_acquire() {
-                Ok(()) => break,
-                Err(wait) if wait <= self.max_inline_wait => {
-                    self.observe(|o| o.throttled(spec.connection, spec.operation));
-                    tokio::time::sleep(wait).await
-                }
-                Err(wait) => {
-                    self.observe(|o| o.throttled(spec.connection, spec.operation));
-                    return Err(JobError::Deferred {
-                        step: step.into(),
-                        wait,
-                        reason: format!("rate limit of {} on {}", spec.operation, spec.connection),
-                    });
-                }
-            }
+        self.take_local(step, spec, &bucket, "").await?;
+        let key = format!("{}/{}", spec.scope, spec.operation);
+        self.take_shared(step, spec, &key, &bucket, "").await?;
+        for cap in &spec.caps {
+            self.take_cap(step, spec, cap).await?;
         }
-        self.take_shared(step, spec, &bucket).await?;
         let breaker = self.breakers.get(spec.host);
         if let Err(wait) = breaker.check() {
             return Err(JobError::Deferred {

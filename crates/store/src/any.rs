@@ -157,8 +157,8 @@ impl Store for AnyStore {
         delegate!(self, s => s.job(id))
     }
 
-    async fn queue_stats(&self) -> Result<QueueStats> {
-        delegate!(self, s => s.queue_stats())
+    async fn queue_stats_of(&self, tenant: Option<&TenantId>) -> Result<QueueStats> {
+        delegate!(self, s => s.queue_stats_of(tenant))
     }
 
     async fn dead_letters(&self, tenant: &TenantId, open_only: bool, limit: u32) -> Result<Vec<DeadLetter>> {

@@ -171,8 +171,13 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// One job by id.
     fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>>> + Send;
 
-    /// Queue depth and states, for `ferry status` and `/metrics`.
-    fn queue_stats(&self) -> impl Future<Output = Result<QueueStats>> + Send;
+    /// Queue depth and states of every tenant, for `/metrics` and the node's own checks.
+    fn queue_stats(&self) -> impl Future<Output = Result<QueueStats>> + Send {
+        self.queue_stats_of(None)
+    }
+
+    /// Queue depth and states of one tenant (`ferry status`, the console), or of all.
+    fn queue_stats_of(&self, tenant: Option<&TenantId>) -> impl Future<Output = Result<QueueStats>> + Send;
 
     /// Dead letters of a tenant, newest first; `open_only` hides replayed and discarded ones.
     fn dead_letters(

@@ -165,8 +165,9 @@ pub(crate) mod shared {
             WHEN state = 'available' AND run_at <= $1 THEN 'ready' \
             WHEN state = 'available' THEN 'scheduled' \
             WHEN state = 'running' AND lease_until < $1 THEN 'expired' \
-            ELSE state END AS bucket, COUNT(*) FROM jobs GROUP BY bucket \
-        UNION ALL SELECT 'dead_letters_open', COUNT(*) FROM dead_letters WHERE status = 'open'";
+            ELSE state END AS bucket, COUNT(*) FROM jobs WHERE ($2 = '' OR tenant_id = $2) GROUP BY bucket \
+        UNION ALL SELECT 'dead_letters_open', COUNT(*) FROM dead_letters \
+        WHERE status = 'open' AND ($2 = '' OR tenant_id = $2)";
 }
 
 /// Serialises jobs into the JSON array the batch insert unpacks.
@@ -1174,10 +1175,11 @@ macro_rules! impl_store {
                 row.as_ref().map(|r| job_from_row(r, self.payload_key.as_deref())).transpose()
             }
 
-            async fn queue_stats(&self) -> Result<QueueStats> {
+            async fn queue_stats_of(&self, tenant: Option<&TenantId>) -> Result<QueueStats> {
                 let now = now_micros();
                 let rows = sqlx::query($sql::QUEUE_STATS)
                     .bind(now)
+                    .bind(tenant.map(AsRef::<str>::as_ref).unwrap_or(""))
                     .fetch_all(&self.pool)
                     .await
                     .db($backend, "count jobs")?;

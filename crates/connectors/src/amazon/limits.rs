@@ -66,6 +66,30 @@ pub const OPERATION_LIMITS: &[OperationLimit] = &[
     lim!("tokens_2021-03-01", "createRestrictedDataToken", 1.0, 10),
 ];
 
+/// A cap Amazon keeps on one report type per seller account, over every application the
+/// seller authorised together (not per seller × application like the operation plans).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportCap {
+    pub report_type: &'static str,
+    /// Requests per second, long-run.
+    pub rate: f64,
+    pub burst: u32,
+}
+
+/// Report types with a per-seller cap. `SPAPI.md` is silent on these; Amazon's support wrote
+/// of GET_SALES_AND_TRAFFIC_REPORT (selling-partner-api-models#5210, 2026): "metering per seller
+/// account, allowing 4 requests per hour (once every 15 minutes) and 96 requests per day per
+/// seller. When you authorize 10 apps to access your account, these apps share the 96 daily
+/// requests combined", and "request 4 reports every 60 minutes instead of 1 report every 15
+/// minutes": a bucket of 4 refilled once every 15 minutes.
+pub const REPORT_CAPS: &[ReportCap] =
+    &[ReportCap { report_type: "GET_SALES_AND_TRAFFIC_REPORT", rate: 1.0 / 900.0, burst: 4 }];
+
+/// The cap on requesting `report_type`, if Amazon keeps one.
+pub fn report_cap(report_type: &str) -> Option<&'static ReportCap> {
+    REPORT_CAPS.iter().find(|c| c.report_type == report_type)
+}
+
 /// The documented plan of `api`/`operation`.
 pub fn operation_limit(api: &str, operation: &str) -> Option<&'static OperationLimit> {
     OPERATION_LIMITS.iter().find(|l| l.api == api && l.operation == operation)
@@ -128,6 +152,7 @@ impl AmazonLimits {
             rate_per_sec,
             burst: client_burst(burst),
             max_concurrency: 16,
+            caps: Vec::new(),
         }
     }
 }

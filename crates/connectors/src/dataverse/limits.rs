@@ -33,5 +33,6 @@ pub fn call_spec<'a>(connection: &'a str, scope: &'a str, operation: &'a str, ho
         rate_per_sec: rate_per_sec(),
         burst: REQUESTS_PER_WINDOW,
         max_concurrency: CONCURRENT_REQUESTS,
+        caps: Vec::new(),
     }
 }

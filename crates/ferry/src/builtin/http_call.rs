@@ -48,6 +48,7 @@ impl Handler for HttpCall {
                 rate_per_sec: 10_000.0,
                 burst: 10_000,
                 max_concurrency: 256,
+                caps: Vec::new(),
             };
             let request = self
                 .client

@@ -1,18 +1,33 @@
 //! `ferry check`: validates the node config (the loader already printed its errors with
-//! file:line:column if there were any) and every flow in the flows folder, without running
-//! anything, then says what the node would do.
+//! file:line:column if there were any) and every flow in the tenant's flows folder, without
+//! running anything, then says what the node would do. `--online` then asks the remotes, still
+//! changing nothing: each connection must accept its credentials, and each Dataverse org must
+//! have the columns and keys its flows need with every key's index active (what `ferry setup`
+//! creates). An org that lacks something is named with the flows that need it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::EXIT_BAD_INPUT;
-use crate::config::NodeConfig;
+use crate::config::{ConnectionConfig, NodeConfig};
 
-pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    path: &Option<PathBuf>,
+    cfg: &NodeConfig,
+    tenant_selected: bool,
+    online: bool,
+) -> anyhow::Result<ExitCode> {
     let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
-    let flows = if cfg.flows_dir.is_dir() {
+    // The config's connections are the node tenant's; another tenant's (and those added with
+    // `ferry connections add`) are in the store, which only `--tenant` or `--online` opens.
+    let store = if tenant_selected || online { Some(crate::node::open_store(cfg).await?) } else { None };
+    let connections = match &store {
+        Some(store) => super::tenant_connections(cfg, store).await?,
+        None => cfg.connections.clone(),
+    };
+    let files = if cfg.flows_dir.is_dir() {
         // The same check `ferry run` makes: the files, their templates and bound connections.
-        let (loaded, diagnostics) = ferry_flows::load_flows(&cfg.flows_dir, &cfg.connections);
+        let (loaded, diagnostics) = ferry_flows::load_flows(&cfg.flows_dir, &connections);
         if !diagnostics.is_empty() {
             for d in &diagnostics {
                 eprintln!("error: {d}");
@@ -25,12 +40,6 @@ pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
         loaded
-            .into_iter()
-            .map(|f| {
-                let off = if f.flow.enabled { "" } else { " (enabled: false)" };
-                format!("{}{off}", f.flow.name.value)
-            })
-            .collect::<Vec<_>>()
     } else {
         Vec::new()
     };
@@ -39,17 +48,89 @@ pub fn run(path: &Option<PathBuf>, cfg: &NodeConfig) -> anyhow::Result<ExitCode>
     println!("  tenant       {}", cfg.tenant);
     println!("  listen       {}", cfg.listen);
     println!("  workers      {} × {} concurrent, lease {} s", cfg.workers, cfg.concurrency, cfg.lease.as_secs());
-    println!("  connections  {}", cfg.connections.len());
-    for c in &cfg.connections {
-        println!("    {:<16} {:<12} {}", c.id, c.system, c.endpoint);
+    println!("  connections  {}", connections.len());
+    for c in &connections {
+        println!("    {:<16} {:<12} {}", c.id.as_ref(), c.system, ferry_store::redact::url(&c.endpoint));
     }
     if cfg.flows_dir.is_dir() {
-        println!("  flows        {} in {}", flows.len(), cfg.flows_dir.display());
-        for f in &flows {
-            println!("    {f}");
+        println!("  flows        {} in {}", files.len(), cfg.flows_dir.display());
+        for f in &files {
+            let off = if f.flow.enabled { "" } else { " (enabled: false)" };
+            println!("    {}{off}", f.flow.name.value);
         }
     } else {
         println!("  note: flows folder {} does not exist yet", cfg.flows_dir.display());
     }
+    let Some(store) = store.filter(|_| online) else { return Ok(ExitCode::SUCCESS) };
+    println!("online checks (nothing is changed):");
+    let mut problems = 0usize;
+    for conn in &connections {
+        problems += check_connection(cfg, &store, &files, &connections, conn).await?;
+    }
+    if problems > 0 {
+        eprintln!("{problems} problem(s) found online; the flows would fail until they are fixed.");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("online: every connection accepts its credentials and has what its flows need");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tests one connection's credentials and, on a Dataverse org, what its flows need; returns
+/// the number of problems (each already printed).
+async fn check_connection(
+    cfg: &NodeConfig,
+    store: &ferry_store::AnyStore,
+    files: &[ferry_mapping::flow::FlowFile],
+    connections: &[ConnectionConfig],
+    conn: &ConnectionConfig,
+) -> anyhow::Result<usize> {
+    let Some(connector) = ferry_flows::connectors::connector(&conn.system) else {
+        println!("  {:<16} {}: no client for this system yet; not checked", conn.id.as_ref(), conn.system);
+        return Ok(0);
+    };
+    let key = super::secrets::master_key(cfg)?;
+    let resilience = std::sync::Arc::new(ferry_runtime::Resilience::default());
+    let build =
+        ferry_flows::connectors::BuildContext { tenant: &cfg.tenant, store, key: &key, resilience: &resilience };
+    let client = match connector.build(&build, conn).await {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: connection `{}` ({}): {e}", conn.id, conn.system);
+            return Ok(1);
+        }
+    };
+    match connector.test(&client).await {
+        Ok(message) => println!("  {:<16} credentials OK: {message}", conn.id.as_ref()),
+        Err(message) => {
+            eprintln!("error: connection `{}` ({}): {message}", conn.id, conn.system);
+            return Ok(1);
+        }
+    }
+    if conn.system != "dataverse" {
+        return Ok(0);
+    }
+    let needs = ferry_flows::setup::needs_of(files, connections, &conn.id)
+        .unwrap_or_else(|| ferry_flows::setup::shipped_needs(&conn.system));
+    let dataverse = ferry_flows::connectors::dataverse::client(&build, conn).await?;
+    let findings = match ferry_flows::setup::inspect(&dataverse, &needs).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: connection `{}`: {e}", conn.id);
+            return Ok(1);
+        }
+    };
+    let lacking: Vec<_> = findings.iter().filter(|f| f.state != ferry_flows::setup::State::Present).collect();
+    if lacking.is_empty() {
+        println!(
+            "  {:<16} has the {} columns and keys its flows need, every key active",
+            conn.id.as_ref(),
+            findings.len()
+        );
+        return Ok(0);
+    }
+    for finding in &lacking {
+        eprintln!("error: connection `{}`: {finding}", conn.id);
+    }
+    eprintln!("  `ferry setup {}` creates what is missing and waits for the keys", conn.id);
+    Ok(lacking.len())
 }

@@ -50,13 +50,13 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     match cli.command {
-        Command::Check => check::run(&cli.config, &cfg),
+        Command::Check { online } => check::run(&cli.config, &cfg, cli.tenant.is_some(), online).await,
         Command::Migrate => {
             let store = crate::node::open_store(&cfg).await?;
             println!("store is up to date ({})", describe_store(&cfg, &store));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { json } => status::run(&cfg, json).await,
+        Command::Status { json, all_tenants } => status::run(&cfg, json, all_tenants).await,
         Command::Purge { all_tenants } => purge::run(&cfg, all_tenants).await,
         Command::Tenants(cmd) => tenants::run(&cfg, cmd).await,
         Command::Connections(cmd) => connections::run(&cfg, cmd).await,
@@ -76,8 +76,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Applies `--tenant` (`FERRY_TENANT`). A tenant-scoped command acts on a tenant the store
 /// already has (an unknown one is an error, never created by a typo); the config's
 /// connections belong to `node.tenant`, so another tenant's command sees only its own (those
-/// kept in the store). Commands that run a node (run, demo, sandbox, bench, check, migrate)
-/// take it as their `node.tenant`; `tenants` names its tenant itself.
+/// kept in the store), and its flows are in its own folder (`<flows_dir>/<tenant>`). Commands
+/// that run a node (run, demo, sandbox, bench, migrate) take it as their `node.tenant`;
+/// `tenants` names its tenant itself.
 async fn select_tenant(
     selected: Option<&str>,
     command: &Command,
@@ -103,14 +104,10 @@ async fn select_tenant(
         | Command::Rates(_)
         | Command::Secrets(_)
         | Command::Setup { .. }
+        | Command::Check { .. }
         | Command::Connections(_) => true,
         Command::Tenants(_) => return Ok(Ok(())),
-        Command::Check
-        | Command::Migrate
-        | Command::Run
-        | Command::Demo(_)
-        | Command::Sandbox(_)
-        | Command::Bench(_) => false,
+        Command::Migrate | Command::Run | Command::Demo(_) | Command::Sandbox(_) | Command::Bench(_) => false,
     };
     if scoped {
         let store = crate::node::open_store(cfg).await?;
@@ -122,6 +119,8 @@ async fn select_tenant(
             return Ok(Err(ExitCode::from(EXIT_BAD_INPUT)));
         }
         cfg.connections.clear();
+        // Another tenant's flows are in its own folder, as the node reads them.
+        cfg.flows_dir = cfg.flows_dir.join(tenant.as_ref());
     }
     cfg.tenant = tenant;
     Ok(Ok(()))

@@ -234,9 +234,14 @@ pub async fn prepare_crm(dataverse: &DataverseSandbox, ca_file: &Path) -> anyhow
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let skus: Vec<String> =
         (0..ferry_sandbox::amazon::seed::CATALOG_SIZE).map(ferry_sandbox::amazon::seed::catalog_sku).collect();
-    let quick =
-        super::setup::SetupOptions { wait_for_keys: Duration::from_secs(60), poll_every: Duration::from_millis(100) };
-    super::setup::setup_crm(&client, quick, &mut |line: &str| tracing::debug!("setup: {line}")).await?;
+    let quick = ferry_flows::setup::SetupOptions {
+        wait_for_keys: Duration::from_secs(60),
+        poll_every: Duration::from_millis(100),
+    };
+    let needs = ferry_flows::setup::shipped_needs("dataverse");
+    ferry_flows::setup::apply(&client, &needs, quick, &mut |line: &str| tracing::debug!("setup: {line}"))
+        .await
+        .map_err(anyhow::Error::msg)?;
     seed_products(&client, &skus).await?;
     Ok(skus)
 }

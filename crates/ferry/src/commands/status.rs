@@ -1,29 +1,54 @@
-//! `ferry status`: queue depth, running jobs, dead letters and circuit breakers.
+//! `ferry status`: the selected tenant's queue depth, running jobs, dead letters and the
+//! circuit breakers of its connections' hosts; `--all-tenants` gives the node-wide totals and
+//! one line per tenant (an operator's view of the whole store).
 
 use std::process::ExitCode;
 
-use ferry_store::Store;
+use ferry_store::{QueueStats, Store};
 
 use crate::config::NodeConfig;
 
-pub async fn run(cfg: &NodeConfig, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(cfg: &NodeConfig, json: bool, all_tenants: bool) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
-    let q = store.queue_stats().await?;
-    let breakers = store.breakers().await?;
+    let tenant = (!all_tenants).then_some(&cfg.tenant);
+    let q = store.queue_stats_of(tenant).await?;
+    let mut breakers = store.breakers().await?;
+    let mut per_tenant = Vec::new();
+    if all_tenants {
+        for t in store.tenants().await? {
+            let stats = store.queue_stats_of(Some(&t.id)).await?;
+            per_tenant.push((t, stats));
+        }
+    } else {
+        // Another tenant's hosts are not this tenant's business.
+        let hosts: Vec<String> =
+            super::tenant_connections(cfg, &store).await?.iter().map(|c| authority(&c.endpoint)).collect();
+        breakers.retain(|b| hosts.contains(&b.host));
+    }
     if json {
-        let out = serde_json::json!({
+        let mut out = serde_json::json!({
             "store": store.backend(),
             "queue": q,
             "breakers": breakers,
         });
+        if all_tenants {
+            out["tenants"] = per_tenant
+                .iter()
+                .map(|(t, s)| serde_json::json!({ "tenant": t.id, "status": t.status, "queue": s }))
+                .collect();
+        } else {
+            out["tenant"] = serde_json::json!(cfg.tenant);
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("store         {}", super::describe_store(cfg, &store));
-    println!(
-        "queue         {} ready · {} scheduled (backoff or throttled) · {} running · {} completed · {} dead",
-        q.ready, q.scheduled, q.running, q.completed, q.dead
-    );
+    if all_tenants {
+        println!("tenants       all {} (node-wide totals)", per_tenant.len());
+    } else {
+        println!("tenant        {}", cfg.tenant);
+    }
+    println!("queue         {}", queue_line(&q));
     if q.expired_leases > 0 {
         println!(
             "              {} running job(s) have expired leases (a node stopped); a running node returns them to the queue",
@@ -35,6 +60,15 @@ pub async fn run(cfg: &NodeConfig, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         println!("dead letters  none open");
     }
+    for (t, s) in &per_tenant {
+        println!(
+            "tenant        {:<16} {:<9} {} · {} dead letter(s) open",
+            t.id.as_ref(),
+            t.status.as_str(),
+            queue_line(s),
+            s.dead_letters_open
+        );
+    }
     if breakers.is_empty() {
         println!("breakers      no remote host reported by a running node");
     } else {
@@ -43,4 +77,17 @@ pub async fn run(cfg: &NodeConfig, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn queue_line(q: &QueueStats) -> String {
+    format!(
+        "{} ready · {} scheduled (backoff or throttled) · {} running · {} completed · {} dead",
+        q.ready, q.scheduled, q.running, q.completed, q.dead
+    )
+}
+
+/// `host[:port]` of an endpoint URL: what the circuit breakers are keyed on.
+fn authority(endpoint: &str) -> String {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or_default().to_owned()
 }

@@ -710,6 +710,111 @@ async fn setup_prepares_a_stock_dataverse_org_once_and_a_second_run_creates_noth
     assert!(stderr.contains("no connection 'erp'") && stderr.contains("crm, amazon"), "{stderr}");
 }
 
+/// `ferry setup` creates what the flows bound to the connection need (no more), and
+/// `ferry check --online` names what a real org still lacks, with the flows that need it,
+/// changing nothing: an org prepared for F1 alone lacks F2's columns once F2's file is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_creates_what_the_bound_flows_need_and_check_online_names_what_the_org_lacks() {
+    use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
+    use ferry_sandbox::dataverse::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DataverseSandbox};
+    let crm = DataverseSandbox::start(ferry_sandbox::dataverse::DataverseSandboxConfig {
+        key_build: Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox");
+    let amazon = AmazonSandbox::start(AmazonSandboxConfig::default()).await.expect("sandbox");
+    let dir = TempDir::new("setup-online");
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let cfg = dir.path().join("ferry.toml");
+    let a = amazon.config();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[node]\ndata_dir = \"{}\"\nflows_dir = \"{}\"\n\n\
+             [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"{}\"\n\
+             options = {{ tenant = \"{DEFAULT_TENANT}\", client_id = \"{DEFAULT_CLIENT_ID}\", authority = \"{}\" }}\n\n\
+             [[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"{}\"\n\
+             options = {{ marketplace_ids = [\"{}\"], token_url = \"{}\" }}\n",
+            dir.path().join("data").display(),
+            flows.display(),
+            crm.base_url(),
+            crm.authority_url(),
+            amazon.base_url(),
+            a.marketplace_id,
+            amazon.token_url(),
+        ),
+    )
+    .unwrap();
+    for (name, value) in [
+        ("crm.client_secret", DEFAULT_CLIENT_SECRET),
+        ("amazon.client_id", a.client_id.as_str()),
+        ("amazon.client_secret", a.client_secret.as_str()),
+        ("amazon.refresh_token", a.refresh_token.as_str()),
+    ] {
+        let out = run_with_stdin(ferry(dir.path()).arg("--config").arg(&cfg).args(["secrets", "set", name]), value);
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    let run = |args: &[&str]| {
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).args(args).output().unwrap();
+        let (o, e) = text(&out);
+        (out.status.code(), o, e)
+    };
+    let shipped = |name: &str| std::fs::read_to_string(repo_root().join("flows").join(name)).unwrap();
+    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), shipped("amazon-orders-to-crm.yaml")).unwrap();
+
+    // A stock org: everything F1 needs is named, F2's columns are not (no F2 file yet).
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["check", "--online"]));
+    assert_eq!(code, Some(1), "{o}\n{e}");
+    assert!(o.contains("amazon") && o.contains("credentials OK"), "the Amazon credentials are tried: {o}");
+    for lacking in [
+        "error: connection `crm`: column salesorder.new_amazonorderid (needed by amazon-orders-to-crm): missing",
+        "error: connection `crm`: key salesorder(ordernumber) (needed by amazon-orders-to-crm): missing",
+        "`ferry setup crm` creates what is missing",
+    ] {
+        assert!(e.contains(lacking), "no '{lacking}' in:\n{e}");
+    }
+    assert!(!e.contains("new_trackingnumber"), "F2's columns are not asked for without F2: {e}");
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["setup", "crm"]));
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    assert!(o.contains("what the flows bound to `crm` need: amazon-orders-to-crm"), "{o}");
+    assert!(o.contains("created 7 column(s) and 3 key(s)") && !o.contains("new_trackingnumber"), "{o}");
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["check", "--online"]));
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    assert!(o.contains("has the 10 columns and keys its flows need, every key active"), "{o}");
+
+    // F2 added: check names exactly F2's columns; setup adds them and nothing else.
+    std::fs::write(flows.join("crm-orders-to-fba.yaml"), shipped("crm-orders-to-fba.yaml")).unwrap();
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["check", "--online"]));
+    assert_eq!(code, Some(1), "{o}\n{e}");
+    assert!(
+        e.contains("column salesorder.new_trackingnumber (needed by crm-orders-to-fba): missing"),
+        "F2's column is named with its flow: {e}"
+    );
+    assert!(!e.contains("new_amazonorderid"), "what is there is not reported: {e}");
+    assert_eq!(e.matches("): missing").count(), 4, "F2's four shipment columns: {e}");
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["setup", "crm"]));
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    assert!(o.contains("created 4 column(s) and 0 key(s)"), "{o}");
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["check", "--online"]));
+    assert_eq!(code, Some(0), "{o}\n{e}");
+
+    // A wrong secret is a problem --online finds and names (without the secret).
+    let out = run_with_stdin(
+        ferry(dir.path()).arg("--config").arg(&cfg).args(["secrets", "set", "crm.client_secret"]),
+        "not-the-secret",
+    );
+    assert!(out.status.success());
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["check", "--online"]));
+    assert_eq!(code, Some(1), "{o}\n{e}");
+    assert!(e.contains("error: connection `crm` (dataverse):") && !e.contains("not-the-secret"), "{e}");
+    // Offline, check does not reach for the remotes at all.
+    let (code, o, e) = tokio::task::block_in_place(|| run(&["check"]));
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    assert!(!o.contains("online checks") && !o.contains("credentials OK"), "{o}");
+}
+
 #[test]
 fn check_and_run_refuse_a_ca_file_that_is_missing_or_not_pem_naming_the_connection_and_the_file() {
     let dir = TempDir::new("ca-file");

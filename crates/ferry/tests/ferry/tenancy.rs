@@ -293,6 +293,40 @@ async fn one_node_serves_three_sellers_apart_and_a_fourth_added_while_it_runs() 
     let all: Vec<&String> = a.orders.iter().chain(&b.orders).chain(&c.orders).collect();
     assert_eq!(all.len(), all.iter().collect::<BTreeSet<_>>().len(), "the sellers' order ids are distinct");
 
+    // `ferry status` shows the selected tenant's queue and its hosts' breakers only;
+    // `--all-tenants` the node's totals with a line per tenant.
+    let status = |tenant: &str, extra: &[&str]| -> serde_json::Value {
+        let out = ferry(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["--tenant", tenant, "status", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let (o, e) = text(&out);
+        assert!(out.status.success(), "{o}\n{e}");
+        serde_json::from_str(&o).unwrap_or_else(|err| panic!("{err}: {o}"))
+    };
+    let of_b = status("seller-b", &[]);
+    assert_eq!(of_b["tenant"], "seller-b", "{of_b}");
+    let every = status("seller-a", &["--all-tenants"]);
+    let completed = |v: &serde_json::Value| v["queue"]["completed"].as_u64().unwrap();
+    assert!(completed(&of_b) > 0, "seller-b's jobs ran: {of_b}");
+    assert!(completed(&of_b) < completed(&every), "seller-b's status is not the node's: {of_b}\n{every}");
+    let listed: Vec<&str> =
+        every["tenants"].as_array().unwrap().iter().map(|t| t["tenant"].as_str().unwrap()).collect();
+    for tenant in ["seller-a", "seller-b", "seller-c"] {
+        assert!(listed.contains(&tenant), "{tenant} in {listed:?}");
+    }
+    let b_hosts: Vec<String> = [b.amazon.base_url().to_owned(), b.crm.base_url()]
+        .iter()
+        .map(|u| u.split("://").nth(1).unwrap().trim_end_matches('/').to_owned())
+        .collect();
+    for breaker in of_b["breakers"].as_array().unwrap() {
+        let host = breaker["host"].as_str().unwrap();
+        assert!(b_hosts.iter().any(|h| h == host), "seller-b's status shows another tenant's host {host}: {of_b}");
+    }
+
     // F2 (and its status companion) runs for seller-a and seller-b and not for seller-c,
     // whose file says `enabled: false`: what the node says it runs per tenant.
     let log = std::fs::read_to_string(dir.path().join("node.log")).unwrap();

@@ -68,6 +68,7 @@ impl Crm {
             rate_per_sec: self.rate_per_sec,
             burst: self.burst,
             max_concurrency: ferry_connectors::dataverse::limits::CONCURRENT_REQUESTS,
+            caps: Vec::new(),
         };
         ctx.resilience.call(step, &spec, call).await
     }

@@ -247,6 +247,7 @@ async fn an_open_circuit_defers_jobs_without_calling_or_spending_attempts() {
                     rate_per_sec: 1000.0,
                     burst: 1000,
                     max_concurrency: 4,
+                    caps: Vec::new(),
                 };
                 ctx.resilience
                     .call("write", &spec, async {
@@ -389,6 +390,7 @@ async fn every_remote_call_is_reported_to_the_observer() {
         rate_per_sec: 0.5,
         burst: 2,
         max_concurrency: 4,
+        caps: Vec::new(),
     };
     resilience.call("get", &spec, async { Ok::<_, Failure>(()) }).await.unwrap();
     let throttled = resilience.call("get", &spec, async { Err::<(), _>(Failure::throttled(None, "429")) }).await;

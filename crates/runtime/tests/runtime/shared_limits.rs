@@ -23,6 +23,7 @@ fn spec() -> CallSpec<'static> {
         rate_per_sec: RATE,
         burst: BURST,
         max_concurrency: 8,
+        caps: Vec::new(),
     }
 }
 
@@ -87,4 +88,64 @@ async fn a_429_on_one_node_pauses_the_other() {
         }
         other => panic!("the other node must wait out the 429 too, got {other:?}"),
     }
+}
+
+/// A call of `scope` (one seller × application) under a cap counted over the seller.
+fn capped(scope: &'static str, seller: &str) -> CallSpec<'static> {
+    CallSpec {
+        scope,
+        operation: "createReport",
+        rate_per_sec: 100.0,
+        burst: 100,
+        caps: vec![ferry_runtime::Cap {
+            scope: format!("spapi-seller/{seller}"),
+            key: "createReport/GET_SALES_AND_TRAFFIC_REPORT".into(),
+            rate_per_sec: 1.0 / 900.0,
+            burst: 2,
+        }],
+        ..spec()
+    }
+}
+
+async fn sent(node: &Resilience, spec: &CallSpec<'_>) -> Result<(), String> {
+    match node.call("request report", spec, async { Ok::<_, Failure>(()) }).await {
+        Ok(()) => Ok(()),
+        Err(JobError::Deferred { wait, reason, .. }) => Err(format!("{reason} ({} s)", wait.as_secs())),
+        Err(e) => panic!("unexpected {e:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cap_over_the_seller_holds_across_applications_tenants_and_nodes() {
+    let Some(nodes) = two_nodes().await else { return };
+    // Two applications (or tenants) on seller A, each on its own node: their own buckets are
+    // apart, the seller's cap is one.
+    let app1 = capped("spapi/app1/A", "A");
+    let app2 = capped("spapi/app2/A", "A");
+    assert_eq!(sent(&nodes[0], &app1).await, Ok(()));
+    assert_eq!(sent(&nodes[1], &app2).await, Ok(()));
+    let refused = sent(&nodes[0], &app1).await.expect_err("the seller's cap of 2 is used up");
+    assert!(
+        refused.contains("a cap on createReport/GET_SALES_AND_TRAFFIC_REPORT over spapi-seller/A"),
+        "the deferral names the cap: {refused}"
+    );
+    assert!(sent(&nodes[1], &app2).await.is_err(), "the other node and application too");
+    // Seller B's cap is its own.
+    assert_eq!(sent(&nodes[1], &capped("spapi/app1/B", "B")).await, Ok(()));
+    // A call without the cap (another report type) is not held by it.
+    assert_eq!(sent(&nodes[0], &CallSpec { caps: Vec::new(), ..capped("spapi/app1/A", "A") }).await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_cap_holds_on_one_node_without_a_shared_store() {
+    let node = Resilience::default();
+    let a1 = capped("spapi/app1/A", "A");
+    let a2 = capped("spapi/app2/A", "A");
+    assert_eq!(sent(&node, &a1).await, Ok(()));
+    assert_eq!(sent(&node, &a2).await, Ok(()));
+    let refused = sent(&node, &a2).await.expect_err("the cap is used up");
+    assert!(
+        refused.contains("spapi-seller/A") && (refused.ends_with("(900 s)") || refused.ends_with("(899 s)")),
+        "the wait is the cap's refill: {refused}"
+    );
 }

@@ -140,7 +140,14 @@ pub fn operation_limit(api: &str, operation: &str) -> Option<&'static OperationL
     OPERATION_LIMITS.iter().find(|l| l.api == api && l.operation == operation)
 }
 
-/// One bucket per operation (the sandbox serves one selling partner and one application).
+/// Report types Amazon caps per seller account, over every application together:
+/// (report type, rate, burst). SPAPI.md is silent; Amazon's support on
+/// GET_SALES_AND_TRAFFIC_REPORT (selling-partner-api-models#5210): "4 requests per hour (once
+/// every 15 minutes) and 96 requests per day per seller", shared by the seller's apps.
+pub const REPORT_TYPE_CAPS: &[(&str, f64, u32)] = &[("GET_SALES_AND_TRAFFIC_REPORT", 1.0 / 900.0, 4)];
+
+/// One bucket per operation (the sandbox serves one selling partner and one application),
+/// and one per capped report type.
 #[derive(Debug)]
 pub struct Limiter {
     inner: Mutex<LimiterState>,
@@ -150,6 +157,7 @@ pub struct Limiter {
 struct LimiterState {
     speedup: f64,
     buckets: HashMap<(&'static str, &'static str), TokenBucket>,
+    report_caps: HashMap<&'static str, TokenBucket>,
 }
 
 impl Limiter {
@@ -160,7 +168,11 @@ impl Limiter {
             .iter()
             .filter_map(|l| Some(((l.api, l.operation), TokenBucket::new(l.rate * speedup, l.burst).ok()?)))
             .collect();
-        Limiter { inner: Mutex::new(LimiterState { speedup, buckets }) }
+        let report_caps = REPORT_TYPE_CAPS
+            .iter()
+            .filter_map(|(kind, rate, burst)| Some((*kind, TokenBucket::new(rate * speedup, *burst).ok()?)))
+            .collect();
+        Limiter { inner: Mutex::new(LimiterState { speedup, buckets, report_caps }) }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, LimiterState> {
@@ -178,6 +190,17 @@ impl Limiter {
                 let _ = bucket.set_limits(l.rate * speedup, l.burst);
             }
         }
+        for (kind, rate, burst) in REPORT_TYPE_CAPS {
+            if let Some(bucket) = s.report_caps.get(kind) {
+                let _ = bucket.set_limits(rate * speedup, *burst);
+            }
+        }
+    }
+
+    /// Takes a token of the seller's cap on requesting `report_type`, if it has one; `false`
+    /// when the request must get a 429.
+    pub fn admit_report(&self, report_type: &str) -> bool {
+        self.state().report_caps.get(report_type).is_none_or(|bucket| bucket.try_acquire().is_ok())
     }
 
     pub fn speedup(&self) -> f64 {

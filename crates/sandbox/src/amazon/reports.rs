@@ -403,6 +403,10 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap
     if kind == SETTLEMENT_V2 {
         return invalid_input("Settlement reports are scheduled by Amazon and cannot be requested", rate);
     }
+    if shared.config.rate_limits && !shared.limiter.admit_report(kind) {
+        shared.stats.throttled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return super::http::quota_exceeded();
+    }
     let mut reports = shared.reports();
     let id = reports.next_id().to_string();
     reports.reports.insert(

@@ -175,6 +175,8 @@ pub struct AmazonClient {
     runtime: Option<(Arc<Resilience>, String)>,
     /// `spapi/<application>/<seller>`: what Amazon's usage plans are counted against.
     scope: String,
+    /// `spapi-seller/<seller>`: what Amazon's per-seller caps are counted against.
+    seller_scope: String,
     rdts: super::rdt::RdtCache,
 }
 
@@ -194,9 +196,10 @@ impl AmazonClient {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let scope = limit_scope(&config);
+        let (scope, seller_scope) = limit_scopes(&config);
         Ok(AmazonClient {
             scope,
+            seller_scope,
             auth: LwaAuth::new(http.clone(), config.token_url.clone(), config.credentials.clone()),
             limits: AmazonLimits::new(config.limits_scale),
             http,
@@ -230,6 +233,12 @@ impl AmazonClient {
         &self.limits
     }
 
+    /// The seller account's scope, over every application it authorised: where Amazon's
+    /// per-seller caps are counted ([`super::limits::REPORT_CAPS`]).
+    pub fn seller_scope(&self) -> &str {
+        &self.seller_scope
+    }
+
     /// The remote host (what the circuit breaker is keyed on).
     pub fn host(&self) -> &str {
         &self.host
@@ -250,8 +259,20 @@ impl AmazonClient {
         operation: &str,
         call: impl std::future::Future<Output = Result<T, Failure>>,
     ) -> Result<T, Failure> {
+        self.within_limits_capped(api, operation, Vec::new(), call).await
+    }
+
+    /// [`within_limits`](Self::within_limits), also taking `caps` (Amazon's wider caps).
+    pub(crate) async fn within_limits_capped<T>(
+        &self,
+        api: &str,
+        operation: &str,
+        caps: Vec<ferry_runtime::Cap>,
+        call: impl std::future::Future<Output = Result<T, Failure>>,
+    ) -> Result<T, Failure> {
         let Some((resilience, connection)) = &self.runtime else { return call.await };
-        let Some(spec) = self.call_spec(connection, api, operation) else { return call.await };
+        let Some(mut spec) = self.call_spec(connection, api, operation) else { return call.await };
+        spec.caps = caps;
         match resilience.call(operation, &spec, call).await {
             Ok(value) => Ok(value),
             Err(ferry_runtime::JobError::Failed { failure, .. }) => Err(failure),
@@ -400,7 +421,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
 /// and application ("All usage plans are specific to application-Selling Partner pairs", SPAPI.md), so two connections or tenants on one seller's
 /// authorisation of one application share one bucket. The refresh token is hashed: the key is
 /// stored in the shared-bucket table and must not reveal it.
-fn limit_scope(config: &AmazonConfig) -> String {
+fn limit_scopes(config: &AmazonConfig) -> (String, String) {
     use sha2::Digest as _;
     let seller = match config.seller_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => id.to_owned(),
@@ -409,5 +430,5 @@ fn limit_scope(config: &AmazonConfig) -> String {
             format!("rt-{}", hex::encode(&digest[..12]))
         }
     };
-    format!("spapi/{}/{seller}", config.credentials.client_id)
+    (format!("spapi/{}/{seller}", config.credentials.client_id), format!("spapi-seller/{seller}"))
 }

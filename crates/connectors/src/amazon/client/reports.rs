@@ -92,10 +92,24 @@ pub fn get_report_document_request(document_id: &str) -> HttpRequest {
 }
 
 impl AmazonClient {
-    /// Requests a report; returns its id.
+    /// Requests a report; returns its id. With the runtime attached the request waits in
+    /// createReport's bucket and, for a report type Amazon caps per seller
+    /// ([`super::super::limits::REPORT_CAPS`]), in that cap's bucket, which every connection
+    /// and tenant on the seller account shares: a request the cap has no room for comes back
+    /// throttled, with the wait, without reaching Amazon.
     pub async fn create_report(&self, spec: &CreateReportSpecification) -> Result<String, Failure> {
         let http = create_report_request(spec)?;
-        let response = self.execute(API, "createReport", &http).await?;
+        let caps = super::super::limits::report_cap(&spec.report_type)
+            .map(|cap| ferry_runtime::Cap {
+                scope: self.seller_scope().to_owned(),
+                key: format!("createReport/{}", cap.report_type),
+                rate_per_sec: cap.rate,
+                burst: cap.burst,
+            })
+            .into_iter()
+            .collect();
+        let response =
+            self.within_limits_capped(API, "createReport", caps, self.execute(API, "createReport", &http)).await?;
         decode::<CreateReportResponse>("createReport", "CreateReportResponse", &response).map(|r| r.report_id)
     }
 

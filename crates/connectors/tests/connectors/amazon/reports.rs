@@ -159,3 +159,52 @@ async fn windows_1252_documents_arrive_as_utf8() {
     let text = String::from_utf8(text).expect("converted to UTF-8");
     assert!(text.contains("FERRY-SKU-0004\t\t\tCafé Crème – Größe M €\t"), "{}", &text[..300.min(text.len())]);
 }
+
+fn sales_and_traffic() -> CreateReportSpecification {
+    CreateReportSpecification {
+        report_type: "GET_SALES_AND_TRAFFIC_REPORT".into(),
+        marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+        data_start_time: None,
+        data_end_time: None,
+        report_options: None,
+    }
+}
+
+/// Amazon caps GET_SALES_AND_TRAFFIC_REPORT per seller account (4 an hour), over every
+/// application and connection together: the sandbox refuses a fifth with a 429, and two
+/// connections (two tenants, say) on the seller never send it one, as their cap is one.
+#[tokio::test]
+async fn a_report_type_capped_per_seller_is_held_by_one_cap_over_every_connection() {
+    // At Amazon's pace: the cap refills once every 15 minutes, far beyond this test.
+    let (sandbox, bare) = sandbox_and_client(1.0).await;
+    for _ in 0..4 {
+        bare.create_report(&sales_and_traffic()).await.expect("four an hour");
+    }
+    let refused = bare.create_report(&sales_and_traffic()).await.unwrap_err();
+    assert_eq!(refused.kind(), FailureKind::Throttled, "the sandbox keeps the seller's cap: {refused}");
+
+    drop(sandbox);
+    let (sandbox, _) = sandbox_and_client(1.0).await;
+    let resilience = std::sync::Arc::new(ferry_runtime::Resilience::default());
+    let one = super::client_for(&sandbox, 1.0).with_runtime(resilience.clone(), "seller-a/amazon");
+    let two = super::client_for(&sandbox, 1.0).with_runtime(resilience.clone(), "seller-b/amazon-eu");
+    for client in [&one, &two, &one, &two] {
+        client.create_report(&sales_and_traffic()).await.expect("within the cap");
+    }
+    let create_reports =
+        || sandbox.stats().by_operation().into_iter().find(|(op, _)| op == "createReport").map_or(0, |(_, n)| n);
+    assert_eq!(create_reports(), 4);
+    for client in [&one, &two] {
+        let held = client.create_report(&sales_and_traffic()).await.unwrap_err();
+        assert_eq!(held.kind(), FailureKind::Throttled, "{held}");
+        assert!(
+            held.message().contains("createReport/GET_SALES_AND_TRAFFIC_REPORT") && held.retry_after().is_some(),
+            "the cap and its wait are named: {held}"
+        );
+    }
+    assert_eq!(create_reports(), 4, "nothing over the cap reached Amazon");
+    // Other report types are not held by it.
+    let mut other = sales_and_traffic();
+    other.report_type = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA".into();
+    one.create_report(&other).await.expect("another report type");
+}
