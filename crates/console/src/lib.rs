@@ -1,0 +1,5 @@
+//! Ferry's operator console: what the operations and finance staff who never open a terminal
+//! use. The admin API under `/api/v1` (bearer tokens with roles, every change audited), the
+//! server-rendered dashboard, alert rules and their delivery, and anomaly flags on each flow's
+//! volume, failures and marked money fields. The CLI's state-changing commands call the same
+//! service functions as the API, so the two cannot disagree.

@@ -1,0 +1,3 @@
+//! Console tests: one binary, a module per part.
+
+mod console {}
