@@ -15,7 +15,7 @@ pub async fn run(cfg: &NodeConfig, cmd: BenchCommand) -> anyhow::Result<ExitCode
     match cmd {
         BenchCommand::Queue(args) => queue(args).await,
         BenchCommand::Orders(args) => super::bench_orders::run(cfg, args).await,
-        BenchCommand::Fairness(args) => super::bench_fairness::run(args).await,
+        BenchCommand::Fairness(args) => super::bench_fairness::run(cfg, args).await,
         BenchCommand::Nodes(args) => super::bench_nodes::run(cfg, args).await,
     }
 }
