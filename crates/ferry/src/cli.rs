@@ -71,6 +71,9 @@ pub enum Command {
     /// Inspect, replay or discard dead letters.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Bearer tokens of the admin API and console (`--tenant` picks whose).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Lookup tables that mappings read with `lookup('table')`.
     #[command(subcommand)]
     Lookups(LookupsCommand),
@@ -190,6 +193,40 @@ impl CrmFaultArgs {
             outage_seconds: self.crm_outage_seconds,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Make a token; it is printed once and kept only as a hash.
+    Create {
+        /// viewer (reads), operator (also replays, discards, edits payloads, toggles flows) or
+        /// admin (also manages connections, tokens and flow versions).
+        #[arg(long)]
+        role: String,
+        /// What it is for, shown in `ferry tokens list` (e.g. `finance team`).
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// When it stops working: `30d`, `12h` or an RFC 3339 instant; default never.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Print JSON (with the token) instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// The tenant's tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: requests bearing it get 401 from then on.
+    Revoke {
+        /// Its id (`ferry tokens list`).
+        id: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

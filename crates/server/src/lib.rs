@@ -40,11 +40,13 @@ use state::AppState;
 pub struct Server<S: Store> {
     state: Arc<AppState<S>>,
     tls: Option<TlsConfig>,
+    /// Routes served beside the node's own (the admin API and console).
+    extra: Option<axum::Router>,
 }
 
 impl<S: Store> Clone for Server<S> {
     fn clone(&self) -> Self {
-        Server { state: Arc::clone(&self.state), tls: self.tls.clone() }
+        Server { state: Arc::clone(&self.state), tls: self.tls.clone(), extra: self.extra.clone() }
     }
 }
 
@@ -57,7 +59,13 @@ impl<S: Store> Server<S> {
     /// A server exporting `metrics`, which the runtime and connectors also feed.
     pub fn with_metrics(store: S, mut config: ServerConfig, metrics: Arc<Metrics>) -> Self {
         let tls = config.tls.take();
-        Server { state: Arc::new(AppState::new(store, config, metrics)), tls }
+        Server { state: Arc::new(AppState::new(store, config, metrics)), tls, extra: None }
+    }
+
+    /// Serves `routes` beside the node's own (their paths must not clash).
+    pub fn with_routes(mut self, routes: axum::Router) -> Self {
+        self.extra = Some(routes);
+        self
     }
 
     /// The registry `/metrics` renders; hand it to whatever records API calls and latencies.
@@ -74,7 +82,11 @@ impl<S: Store> Server<S> {
 
     /// Every route, ready to be served or nested in a larger router.
     pub fn router(&self) -> axum::Router {
-        routes::router(Arc::clone(&self.state))
+        let own = routes::router(Arc::clone(&self.state));
+        match &self.extra {
+            Some(extra) => own.merge(extra.clone()),
+            None => own,
+        }
     }
 
     /// Serves on `listener` (HTTPS when the config has TLS) until `shutdown` resolves, then

@@ -211,6 +211,22 @@ impl Store for AnyStore {
         delegate!(self, s => s.audit_log(tenant, limit))
     }
 
+    async fn add_api_token(&self, token: &ApiTokenRow, actor: &str) -> Result<()> {
+        delegate!(self, s => s.add_api_token(token, actor))
+    }
+
+    async fn api_token(&self, id: &str) -> Result<Option<ApiTokenRow>> {
+        delegate!(self, s => s.api_token(id))
+    }
+
+    async fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRow>> {
+        delegate!(self, s => s.api_tokens(tenant))
+    }
+
+    async fn revoke_api_token(&self, tenant: &TenantId, id: &str, actor: &str) -> Result<bool> {
+        delegate!(self, s => s.revoke_api_token(tenant, id, actor))
+    }
+
     async fn purge(&self, tenant: &TenantId, before: jiff::Timestamp) -> Result<Purged> {
         delegate!(self, s => s.purge(tenant, before))
     }

@@ -235,6 +235,20 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Audit rows of a tenant, newest first.
     fn audit_log(&self, tenant: &TenantId, limit: u32) -> impl Future<Output = Result<Vec<AuditRow>>> + Send;
 
+    /// Stores a new admin API token (its hash), with an audit row. An id that exists is a
+    /// [`StoreError::Conflict`].
+    fn add_api_token(&self, token: &ApiTokenRow, actor: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// The token with `id`, of any tenant: what a request's bearer token is checked against.
+    fn api_token(&self, id: &str) -> impl Future<Output = Result<Option<ApiTokenRow>>> + Send;
+
+    /// A tenant's tokens, newest first (revoked and expired ones too).
+    fn api_tokens(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<ApiTokenRow>>> + Send;
+
+    /// Revokes a tenant's token, with an audit row; another tenant's id is
+    /// [`StoreError::NotFound`], a revoked one is left as it was (`false`).
+    fn revoke_api_token(&self, tenant: &TenantId, id: &str, actor: &str) -> impl Future<Output = Result<bool>> + Send;
+
     /// Sets (or replaces) one entry of a tenant's lookup table.
     fn put_lookup(
         &self,

@@ -19,6 +19,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/sqlite/0006_fair_claims.sql") },
     Migration { version: 7, name: "retention", sql: include_str!("../migrations/sqlite/0007_retention.sql") },
     Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/sqlite/0008_tenancy.sql") },
+    Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/sqlite/0009_api_tokens.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -34,6 +35,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 6, name: "fair_claims", sql: include_str!("../migrations/postgres/0006_fair_claims.sql") },
     Migration { version: 7, name: "retention", sql: include_str!("../migrations/postgres/0007_retention.sql") },
     Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/postgres/0008_tenancy.sql") },
+    Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/postgres/0009_api_tokens.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

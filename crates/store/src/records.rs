@@ -484,6 +484,23 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// An admin API token as stored: its id, tenant, role and dates, and the SHA-256 of the whole
+/// token; the token itself is shown once, when it is made, and kept nowhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub tenant: TenantId,
+    /// `viewer`, `operator` or `admin`.
+    pub role: String,
+    pub label: String,
+    #[serde(skip)]
+    pub hash: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// A stored audit row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {

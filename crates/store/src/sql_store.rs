@@ -20,6 +20,14 @@ macro_rules! dead_letter_cols {
 }
 pub(crate) use dead_letter_cols;
 
+/// The columns `token_from_row` reads, in order.
+macro_rules! token_cols {
+    () => {
+        "id, tenant_id, role, label, hash, created_by, created_at, expires_at, revoked_at"
+    };
+}
+pub(crate) use token_cols;
+
 /// Statements written the same way in both dialects.
 pub(crate) mod shared {
     /// `$1` key, `$2` interval, `$3` burst × interval (µs); a row comes back only when the
@@ -360,6 +368,22 @@ macro_rules! impl_store {
                 last_error_kind: r.try_get(13).db($backend, "read job")?,
                 created_at: from_micros(r.try_get(14).db($backend, "read job")?),
                 record: r.try_get(15).db($backend, "read job")?,
+            })
+        }
+
+        fn token_from_row(r: &Row, backend: &'static str) -> Result<ApiTokenRow> {
+            let c = "read token";
+            let id: String = r.try_get(0).db(backend, c)?;
+            Ok(ApiTokenRow {
+                tenant: tenant_of(r.try_get(1).db(backend, c)?, &format!("token {id}"))?,
+                role: r.try_get(2).db(backend, c)?,
+                label: r.try_get(3).db(backend, c)?,
+                hash: r.try_get(4).db(backend, c)?,
+                created_by: r.try_get(5).db(backend, c)?,
+                created_at: from_micros(r.try_get(6).db(backend, c)?),
+                expires_at: r.try_get::<Option<i64>, _>(7).db(backend, c)?.map(from_micros),
+                revoked_at: r.try_get::<Option<i64>, _>(8).db(backend, c)?.map(from_micros),
+                id,
             })
         }
 
@@ -1424,6 +1448,89 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn add_api_token(&self, token: &ApiTokenRow, actor: &str) -> Result<()> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin add token")?;
+                    let added: Option<String> = sqlx::query_scalar(
+                        "INSERT INTO api_tokens (id, tenant_id, role, label, hash, created_by, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id",
+                    )
+                    .bind(&token.id)
+                    .bind(token.tenant.as_ref())
+                    .bind(&token.role)
+                    .bind(&token.label)
+                    .bind(&token.hash)
+                    .bind(&token.created_by)
+                    .bind(to_micros(token.created_at))
+                    .bind(token.expires_at.map(to_micros))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db($backend, "add token")?;
+                    if added.is_none() {
+                        return Err(StoreError::Conflict { what: "token", id: token.id.clone(), reason: "already exists".into() });
+                    }
+                    let expires = token.expires_at.map_or_else(|| "never expires".to_owned(), |t| format!("expires {t}"));
+                    let detail = format!("role {}, label {}, {expires}", token.role, token.label);
+                    insert_audit(&mut tx, &AuditEntry { tenant: token.tenant.clone(), actor: actor.into(), action: "token.create".into(), subject: token.id.clone(), detail }, now).await?;
+                    tx.commit().await.db($backend, "commit add token")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn api_token(&self, id: &str) -> Result<Option<ApiTokenRow>> {
+                let row = sqlx::query(concat!("SELECT ", $crate::sql_store::token_cols!(), " FROM api_tokens WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .db($backend, "read token")?;
+                row.as_ref().map(|r| token_from_row(r, $backend)).transpose()
+            }
+
+            async fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRow>> {
+                let rows = sqlx::query(concat!("SELECT ", $crate::sql_store::token_cols!(), " FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id"))
+                    .bind(tenant.as_ref())
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, "list tokens")?;
+                rows.iter().map(|r| token_from_row(r, $backend)).collect()
+            }
+
+            async fn revoke_api_token(&self, tenant: &TenantId, id: &str, actor: &str) -> Result<bool> {
+                let result: Result<bool> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin revoke token")?;
+                    let revoked: Option<Option<i64>> = sqlx::query_scalar("SELECT revoked_at FROM api_tokens WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.as_ref())
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "read token")?;
+                    match revoked {
+                        None => return Err(StoreError::NotFound { what: "token", id: id.to_owned() }),
+                        Some(Some(_)) => {
+                            tx.commit().await.db($backend, "commit revoke token")?;
+                            return Ok(false);
+                        }
+                        Some(None) => {}
+                    }
+                    sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.as_ref())
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "revoke token")?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "token.revoke".into(), subject: id.to_owned(), detail: String::new() }, now).await?;
+                    tx.commit().await.db($backend, "commit revoke token")?;
+                    Ok(true)
+                }
+                .await;
+                self.health.note(result, |_| true)
             }
 
             async fn put_lookup(&self, tenant: &TenantId, table: &str, key: &str, value: &serde_json::Value) -> Result<()> {

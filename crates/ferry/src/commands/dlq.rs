@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use ferry_store::{AuditEntry, DeadLetterId, Store, StoreError, redact};
+use ferry_console::ServiceError;
+use ferry_console::service;
+use ferry_store::{DeadLetterId, Store};
 
 use super::{AuditArgs, EXIT_BAD_INPUT, cut, parse_id, table, when};
 use crate::cli::DlqCommand;
@@ -50,21 +52,11 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                 Ok(a) => a,
                 Err(code) => return Ok(code),
             };
-            let Some(d) = store.dead_letter(&cfg.tenant, id).await? else {
-                return Ok(not_found(cfg, id));
+            // The same function as the API's: an unredacted view is audited before it is shown.
+            let d = match service::dead_letter(&store, &cfg.tenant, id, unredacted, &actor).await {
+                Ok(d) => d,
+                Err(e) => return service_error(cfg, id, e),
             };
-            if unredacted {
-                // Recorded before anything is shown: no unredacted view without its audit row.
-                store
-                    .audit(&AuditEntry {
-                        tenant: cfg.tenant.clone(),
-                        actor,
-                        action: "dlq.show_unredacted".into(),
-                        subject: format!("dead letter {id}"),
-                        detail: String::new(),
-                    })
-                    .await?;
-            }
             println!("dead letter {}  ({})", d.id, d.status.as_str());
             println!("flow        {}", d.flow);
             println!("job         {}", d.job);
@@ -82,10 +74,7 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                 eprintln!("warning: printing the payload unredacted; it may contain buyer PII");
                 println!("payload\n{}", d.payload);
             } else {
-                println!(
-                    "payload (PII redacted; --unredacted to edit for a replay)\n{}",
-                    redact::json_text(&d.payload)
-                );
+                println!("payload (PII redacted; --unredacted to edit for a replay)\n{}", d.payload);
             }
             let trace = store.runs_for_job(d.job).await?;
             if !trace.is_empty() {
@@ -111,9 +100,9 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                     }
                 },
             };
-            let job = match store.replay_dead_letter(&cfg.tenant, id, edited.as_ref(), &actor).await {
-                Err(StoreError::NotFound { .. }) => return Ok(not_found(cfg, id)),
-                other => other?,
+            let job = match service::replay(&store, &cfg.tenant, id, edited.as_ref(), &actor).await {
+                Ok(job) => job,
+                Err(e) => return service_error(cfg, id, e),
             };
             println!(
                 "dead letter {id} replayed as job {job}{}",
@@ -126,14 +115,25 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                 Ok(a) => a,
                 Err(code) => return Ok(code),
             };
-            match store.discard_dead_letter(&cfg.tenant, id, &actor).await {
-                Err(StoreError::NotFound { .. }) => return Ok(not_found(cfg, id)),
-                other => other?,
+            if let Err(e) = service::discard(&store, &cfg.tenant, id, &actor).await {
+                return service_error(cfg, id, e);
             }
             println!("dead letter {id} discarded");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A service refusal as the CLI reports it; a store failure is an error of the command.
+fn service_error(cfg: &NodeConfig, id: DeadLetterId, e: ServiceError) -> anyhow::Result<ExitCode> {
+    match e {
+        ServiceError::NotFound(_) => Ok(not_found(cfg, id)),
+        ServiceError::BadInput(m) | ServiceError::Conflict(m) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::from(EXIT_BAD_INPUT))
+        }
+        ServiceError::Store(e) => Err(e.into()),
+    }
 }
 
 /// The answer for an id the selected tenant has no dead letter with.

@@ -20,6 +20,7 @@ mod setup;
 mod status;
 mod tables;
 mod tenants;
+mod tokens;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenants(cmd) => tenants::run(&cfg, cmd).await,
         Command::Connections(cmd) => connections::run(&cfg, cmd).await,
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&cfg, cmd).await,
         Command::Map(cmd) => map::run(&cfg, cmd).await,
         Command::Lookups(cmd) => tables::lookups(&cfg, cmd).await,
         Command::Rates(cmd) => tables::rates(&cfg, cmd).await,
@@ -99,6 +101,7 @@ async fn select_tenant(
         Command::Status { .. }
         | Command::Purge { .. }
         | Command::Dlq(_)
+        | Command::Tokens(_)
         | Command::Map(_)
         | Command::Lookups(_)
         | Command::Rates(_)

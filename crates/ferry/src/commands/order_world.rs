@@ -334,7 +334,8 @@ impl World {
         let engine = assembled.engine.clone().context("the connections did not start the order flows")?;
         let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
         let server_addr = listener.local_addr()?;
-        let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone());
+        let api = ferry_console::api::router(Arc::new(ferry_console::api::ApiState { store: store.clone() }));
+        let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone()).with_routes(api);
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut server_stop = stop_rx.clone();

@@ -111,6 +111,34 @@ async fn a_running_node_serves_health_readiness_and_metrics() {
         "the delivered call is counted: {metrics}"
     );
     assert!(metrics.lines().any(|l| l.starts_with("ferry_jobs_total{outcome=\"completed\"} 1")), "{metrics}");
+
+    // The admin API beside them: a token from `ferry tokens create` opens it, revoked it does not.
+    let cli = |args: &[&str]| {
+        let out = super::support::ferry(dir.path()).arg("--config").arg(&config).args(args).output().unwrap();
+        let (o, e) = super::support::text(&out);
+        assert!(out.status.success(), "{args:?}: {o}\n{e}");
+        (o, e)
+    };
+    let me = |token: Option<String>| {
+        let mut request = http.get(format!("http://{addr}/api/v1/me"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    assert_eq!(me(None).await.unwrap().status().as_u16(), 401);
+    let (token, said) = cli(&["tokens", "create", "--role", "operator", "--name", "night shift"]);
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("fy_") && said.contains("shown once"), "{token}\n{said}");
+    let answer = me(Some(token.clone())).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let body: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!((body["tenant"].as_str(), body["role"].as_str()), (Some("default"), Some("operator")), "{body}");
+    let (listed, _) = cli(&["tokens", "list"]);
+    let id = body["token"].as_str().unwrap();
+    assert!(listed.contains(id) && listed.contains("night shift") && !listed.contains(&token), "{listed}");
+    cli(&["tokens", "revoke", id]);
+    assert_eq!(me(Some(token)).await.unwrap().status().as_u16(), 401);
     std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(child.wait().unwrap().success());
     assert!(get("/healthz").await.is_err(), "the listener closes with the node");

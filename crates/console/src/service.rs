@@ -1,0 +1,235 @@
+//! What the console and the CLI do to a tenant's data, in one place: the API's handlers and the
+//! CLI's commands call these, so the two cannot disagree. Every function takes the tenant it
+//! acts for and reads or changes nothing of another tenant (another tenant's id is "not
+//! found", the same as an id that does not exist); every change names its actor and is
+//! audited by the store in the same transaction.
+
+use ferry_store::{
+    AnyStore, AuditEntry, DeadLetter, DeadLetterId, DeadLetterStatus, JobId, Store as _, StoreError, TenantId,
+};
+
+/// Why a service call did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the store failed: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { what, id } => ServiceError::NotFound(format!("{what} {id}")),
+            StoreError::Conflict { what, id, reason } => ServiceError::Conflict(format!("{what} {id}: {reason}")),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+/// Which dead letters a list or a bulk action takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+pub struct DeadLetterFilter {
+    /// Only this flow's.
+    pub flow: Option<String>,
+    /// Only those whose cause (see [`cause`]) is this.
+    pub cause: Option<String>,
+    /// Replayed and discarded ones too (default: open only).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The most dead letters one list or bulk action reads.
+pub const MAX_DEAD_LETTERS: u32 = 10_000;
+
+/// A tenant's dead letters matching `filter`, newest first.
+pub async fn dead_letters(
+    store: &AnyStore,
+    tenant: &TenantId,
+    filter: &DeadLetterFilter,
+    limit: u32,
+) -> Result<Vec<DeadLetter>, ServiceError> {
+    let rows = store.dead_letters(tenant, !filter.all, MAX_DEAD_LETTERS).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|d| filter.flow.as_ref().is_none_or(|f| *f == d.flow))
+        .filter(|d| filter.cause.as_ref().is_none_or(|c| *c == cause(&d.error)))
+        .take(limit as usize)
+        .collect())
+}
+
+/// Open dead letters grouped by flow and cause, largest group first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CauseGroup {
+    pub flow: String,
+    pub cause: String,
+    pub count: usize,
+    /// The newest one's id, to show as an example.
+    pub example: i64,
+}
+
+pub async fn dead_letter_groups(store: &AnyStore, tenant: &TenantId) -> Result<Vec<CauseGroup>, ServiceError> {
+    let rows = store.dead_letters(tenant, true, MAX_DEAD_LETTERS).await?;
+    let mut groups: Vec<CauseGroup> = Vec::new();
+    for d in rows {
+        let c = cause(&d.error);
+        match groups.iter_mut().find(|g| g.flow == d.flow && g.cause == c) {
+            Some(g) => g.count += 1,
+            None => groups.push(CauseGroup { flow: d.flow.clone(), cause: c, count: 1, example: d.id.0 }),
+        }
+    }
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.flow.cmp(&b.flow)).then_with(|| a.cause.cmp(&b.cause)));
+    Ok(groups)
+}
+
+/// One dead letter; with `unredacted` its payload as stored, which is audited first (no
+/// unredacted view without its audit row).
+pub async fn dead_letter(
+    store: &AnyStore,
+    tenant: &TenantId,
+    id: DeadLetterId,
+    unredacted: bool,
+    actor: &str,
+) -> Result<DeadLetter, ServiceError> {
+    let mut d =
+        store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
+    if unredacted {
+        store
+            .audit(&AuditEntry {
+                tenant: tenant.clone(),
+                actor: actor.into(),
+                action: "dlq.show_unredacted".into(),
+                subject: format!("dead letter {id}"),
+                detail: String::new(),
+            })
+            .await?;
+    } else {
+        d.payload = ferry_store::redact::json_text(&d.payload);
+    }
+    Ok(d)
+}
+
+/// Replays an open dead letter as a new job, with an edited payload if given (which must be
+/// a JSON object, as every flow's payload is).
+pub async fn replay(
+    store: &AnyStore,
+    tenant: &TenantId,
+    id: DeadLetterId,
+    edited: Option<&serde_json::Value>,
+    actor: &str,
+) -> Result<JobId, ServiceError> {
+    if let Some(payload) = edited
+        && !payload.is_object()
+    {
+        return Err(ServiceError::BadInput("the edited payload must be a JSON object".into()));
+    }
+    let open =
+        store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
+    if open.status != DeadLetterStatus::Open {
+        return Err(ServiceError::Conflict(format!("dead letter {id} was already {}", open.status.as_str())));
+    }
+    Ok(store.replay_dead_letter(tenant, id, edited, actor).await?)
+}
+
+/// Discards an open dead letter.
+pub async fn discard(store: &AnyStore, tenant: &TenantId, id: DeadLetterId, actor: &str) -> Result<(), ServiceError> {
+    let open =
+        store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
+    if open.status != DeadLetterStatus::Open {
+        return Err(ServiceError::Conflict(format!("dead letter {id} was already {}", open.status.as_str())));
+    }
+    Ok(store.discard_dead_letter(tenant, id, actor).await?)
+}
+
+/// What a bulk action does to each matching open dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Replay,
+    Discard,
+}
+
+/// What a bulk action did (or, as a preview, would do).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct BulkOutcome {
+    /// Open dead letters the filter matches.
+    pub matched: usize,
+    /// Of those, how many were replayed or discarded (0 in a preview).
+    pub done: usize,
+    /// The ids it acted on (or would act on).
+    pub ids: Vec<i64>,
+    /// Ids it could not act on, with why (resolved meanwhile by someone else, say).
+    pub failed: Vec<String>,
+}
+
+/// Replays or discards every open dead letter matching `filter` (at most
+/// [`MAX_DEAD_LETTERS`]); with `preview` only counts them.
+pub async fn bulk(
+    store: &AnyStore,
+    tenant: &TenantId,
+    filter: &DeadLetterFilter,
+    action: BulkAction,
+    preview: bool,
+    actor: &str,
+) -> Result<BulkOutcome, ServiceError> {
+    let open = DeadLetterFilter { all: false, ..filter.clone() };
+    let matching = dead_letters(store, tenant, &open, MAX_DEAD_LETTERS).await?;
+    let ids: Vec<i64> = matching.iter().map(|d| d.id.0).collect();
+    let mut outcome = BulkOutcome { matched: ids.len(), done: 0, ids, failed: Vec::new() };
+    if preview {
+        return Ok(outcome);
+    }
+    // Oldest first: replays run in the order the records first failed.
+    for d in matching.iter().rev() {
+        let result = match action {
+            BulkAction::Replay => store.replay_dead_letter(tenant, d.id, None, actor).await.map(|_| ()),
+            BulkAction::Discard => store.discard_dead_letter(tenant, d.id, actor).await,
+        };
+        match result {
+            Ok(()) => outcome.done += 1,
+            Err(e) => outcome.failed.push(format!("dead letter {}: {e}", d.id)),
+        }
+    }
+    Ok(outcome)
+}
+
+/// What went wrong, without what names one record: the words of an error with its order
+/// ids, line numbers, GUIDs and other numbers replaced by `…`, so that twelve orders failing
+/// on one unknown SKU are one cause. Quoted values (a SKU, a field) are kept: they are the
+/// cause.
+pub fn cause(error: &str) -> String {
+    let mut out = String::with_capacity(error.len());
+    let mut quoted = false;
+    for (i, word) in error.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let opens = word.starts_with('\'') || word.starts_with('"');
+        let closes = word.trim_end_matches([':', ',', ';', '.', ')']).ends_with(['\'', '"']);
+        if quoted || opens {
+            out.push_str(word);
+            quoted = if quoted { !closes } else { !(closes && word.len() > 1) };
+            continue;
+        }
+        let core = word.trim_end_matches([':', ',', ';', '.', ')']).trim_start_matches('(');
+        if looks_like_an_id(core) {
+            out.push_str(&word.replacen(core, "…", 1));
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// An Amazon order id, a GUID, a number or a job/record id: anything made of digits,
+/// hex and dashes with at least one digit.
+fn looks_like_an_id(word: &str) -> bool {
+    !word.is_empty()
+        && word.bytes().any(|b| b.is_ascii_digit())
+        && word.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+        && (word.len() >= 3 || word.bytes().all(|b| b.is_ascii_digit()))
+}

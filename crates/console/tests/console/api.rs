@@ -1,0 +1,324 @@
+//! The admin API over HTTP on a real store (SQLite, and PostgreSQL when there is one): every
+//! route refuses a request without a token (401), with a role below its own (403) and anything
+//! of another tenant (404 or an empty list); the OpenAPI document lists every route; dead
+//! letters are replayed, discarded and bulk-handled by cause, each change audited with the
+//! token that made it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_console::api::{ApiState, router};
+use ferry_console::auth::{Role, issue};
+use ferry_store::{AnyStore, Completion, NewJob, Store as _, TenantId};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Every route of the API: (method, path with `{id}` for a path parameter, least role).
+const ROUTES: &[(&str, &str, Role)] = &[
+    ("GET", "/api/v1/me", Role::Viewer),
+    ("GET", "/api/v1/queue", Role::Viewer),
+    ("GET", "/api/v1/connections", Role::Viewer),
+    ("GET", "/api/v1/dead-letters", Role::Viewer),
+    ("GET", "/api/v1/dead-letters/groups", Role::Viewer),
+    ("GET", "/api/v1/dead-letters/{id}", Role::Viewer),
+    ("POST", "/api/v1/dead-letters/{id}/replay", Role::Operator),
+    ("POST", "/api/v1/dead-letters/{id}/discard", Role::Operator),
+    ("POST", "/api/v1/dead-letters/bulk", Role::Operator),
+    ("GET", "/api/v1/audit", Role::Admin),
+    ("GET", "/api/v1/tokens", Role::Admin),
+    ("POST", "/api/v1/tokens", Role::Admin),
+    ("POST", "/api/v1/tokens/{id}/revoke", Role::Admin),
+];
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    store: AnyStore,
+    _dir: ferry_store::testing::TempDir,
+}
+
+impl Api {
+    async fn start(store_url: Option<String>) -> Api {
+        let dir = ferry_store::testing::TempDir::new("ferry-console-api").unwrap();
+        let url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("ferry.db").display()));
+        let store = AnyStore::open(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let app = router(Arc::new(ApiState { store: store.clone() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
+        Api { base, http, store, _dir: dir }
+    }
+
+    async fn token(&self, tenant: &str, role: Role) -> String {
+        let tenant: TenantId = tenant.parse().unwrap();
+        self.store.ensure_tenant(&tenant, tenant.as_ref()).await.unwrap();
+        issue(&self.store, &tenant, role, "test", None, "test").await.unwrap().token
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request =
+            self.http.request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request.header("content-type", "application/json").body(b.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Two dead letters of `tenant` on an unknown SKU (one cause), one on a refused write.
+    async fn dead_letters(&self, tenant: &str) -> Vec<i64> {
+        let tenant: TenantId = tenant.parse().unwrap();
+        self.store.ensure_tenant(&tenant, tenant.as_ref()).await.unwrap();
+        let jobs: Vec<NewJob> = (0..3)
+            .map(|i| {
+                NewJob::new(
+                    tenant.clone(),
+                    "amazon-orders-to-crm",
+                    json!({ "order_id": format!("111-000000{i}-1234567"), "buyer": { "BuyerEmail": "jane@example.com" } }),
+                )
+            })
+            .collect();
+        self.store.enqueue(&jobs).await.unwrap();
+        let claimed = self.store.claim("t", 3, Duration::from_secs(30)).await.unwrap();
+        let completions: Vec<Completion> = claimed
+            .iter()
+            .enumerate()
+            .map(|(i, j)| {
+                let error = if i < 2 {
+                    format!("order 111-000000{i}-1234567 line {}: unknown SKU 'UNMAPPED-17409': add the product", i + 1)
+                } else {
+                    "the CRM refused the write: 400".to_owned()
+                };
+                Completion::dead(j.id, "write order", "permanent", &error)
+            })
+            .collect();
+        self.store.complete("t", &completions).await.unwrap();
+        let mut ids: Vec<i64> =
+            self.store.dead_letters(&tenant, true, 10).await.unwrap().iter().map(|d| d.id.0).collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn path_with(path: &str, id: &str) -> String {
+    path.replace("{id}", id)
+}
+
+fn body_for(method: &str, path: &str) -> Option<Value> {
+    match (method, path) {
+        ("POST", "/api/v1/dead-letters/bulk") => Some(json!({ "action": "replay", "preview": true })),
+        ("POST", "/api/v1/tokens") => Some(json!({ "role": "viewer", "label": "x" })),
+        ("POST", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+async fn every_route_refuses_what_it_must(api: &Api) {
+    let ids = api.dead_letters("acme").await;
+    let other_ids = api.dead_letters("globex").await;
+    let roles = [Role::Viewer, Role::Operator, Role::Admin];
+    let mut tokens = Vec::new();
+    for role in roles {
+        tokens.push((role, api.token("acme", role).await));
+    }
+    let other_admin = api.token("globex", Role::Admin).await;
+    for (method, path, least) in ROUTES {
+        let at = path_with(path, &ids[0].to_string());
+        // No token, and a token that is not one.
+        let (status, body) = api.call(method, &at, None, body_for(method, path)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without a token: {body}");
+        let (status, _) = api.call(method, &at, Some("fy_0123456789ab_not-the-secret"), body_for(method, path)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with a made-up token");
+        for (role, token) in &tokens {
+            if role.allows(*least) {
+                continue;
+            }
+            let (status, body) = api.call(method, &at, Some(token), body_for(method, path)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role}: {body}");
+            assert!(body["error"].as_str().unwrap().contains(&format!("needs the {least} role")), "{body}");
+        }
+        // Another tenant's admin: an id of acme is not found; lists hold only globex's.
+        if path.contains("{id}") && !path.starts_with("/api/v1/tokens") {
+            let (status, body) = api.call(method, &at, Some(&other_admin), body_for(method, path)).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} of another tenant: {body}");
+        }
+    }
+    let (_, listed) = api.call("GET", "/api/v1/dead-letters", Some(&other_admin), None).await;
+    let listed: Vec<i64> = listed.as_array().unwrap().iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|id| other_ids.contains(id)), "only globex's: {listed:?}");
+    let (_, me) = api.call("GET", "/api/v1/me", Some(&other_admin), None).await;
+    assert_eq!(me["tenant"], "globex");
+    // Another tenant's token id cannot be revoked from here.
+    let acme_admin = &tokens[2].1;
+    let globex_token_id = other_admin.split('_').nth(1).unwrap();
+    let (status, _) =
+        api.call("POST", &format!("/api/v1/tokens/{globex_token_id}/revoke"), Some(acme_admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn dead_letters_are_handled_by_cause_and_audited(api: &Api) {
+    let ids = api.dead_letters("initech").await;
+    let viewer = api.token("initech", Role::Viewer).await;
+    let operator = api.token("initech", Role::Operator).await;
+    let admin = api.token("initech", Role::Admin).await;
+
+    let (status, groups) = api.call("GET", "/api/v1/dead-letters/groups", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let top = &groups[0];
+    assert_eq!(top["count"], 2, "two orders, one cause: {groups}");
+    assert_eq!(top["cause"], "order … line …: unknown SKU 'UNMAPPED-17409': add the product", "{groups}");
+    assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
+
+    // The single view redacts buyer data; unredacted is an operator's, and audited.
+    let (_, shown) = api.call("GET", &format!("/api/v1/dead-letters/{}", ids[0]), Some(&viewer), None).await;
+    let payload = shown["payload"].as_str().unwrap();
+    assert!(!payload.contains("jane@example.com") && payload.contains("111-0000000-1234567"), "{payload}");
+    let (status, _) =
+        api.call("GET", &format!("/api/v1/dead-letters/{}?unredacted=true", ids[0]), Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, shown) =
+        api.call("GET", &format!("/api/v1/dead-letters/{}?unredacted=true", ids[0]), Some(&operator), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shown["payload"].as_str().unwrap().contains("jane@example.com"));
+
+    // Bulk by cause: a preview counts, changes nothing; then the replay.
+    let cause = top["cause"].as_str().unwrap();
+    let bulk = json!({ "action": "replay", "cause": cause, "preview": true });
+    let (status, preview) = api.call("POST", "/api/v1/dead-letters/bulk", Some(&operator), Some(bulk)).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!((preview["matched"].as_u64(), preview["done"].as_u64()), (Some(2), Some(0)), "{preview}");
+    let (_, still) = api.call("GET", "/api/v1/dead-letters", Some(&viewer), None).await;
+    assert_eq!(still.as_array().unwrap().len(), 3, "a preview changes nothing");
+    let (status, _) =
+        api.call("POST", "/api/v1/dead-letters/bulk", Some(&operator), Some(json!({ "action": "discard" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "every open dead letter at once needs a filter");
+    let bulk = json!({ "action": "replay", "cause": cause });
+    let (_, done) = api.call("POST", "/api/v1/dead-letters/bulk", Some(&operator), Some(bulk)).await;
+    assert_eq!((done["matched"].as_u64(), done["done"].as_u64()), (Some(2), Some(2)), "{done}");
+    let (_, open) = api.call("GET", "/api/v1/dead-letters", Some(&viewer), None).await;
+    assert_eq!(open.as_array().unwrap().len(), 1, "the other cause is left: {open}");
+    let q = api.store.queue_stats_of(Some(&"initech".parse().unwrap())).await.unwrap();
+    assert_eq!(q.ready, 2, "the two replays are queued");
+
+    // One replayed with an edited payload (which must be an object), one discarded; twice is a conflict.
+    let last = open[0]["id"].as_i64().unwrap();
+    let (status, _) = api
+        .call("POST", &format!("/api/v1/dead-letters/{last}/replay"), Some(&operator), Some(json!({ "payload": [1] })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, replayed) = api
+        .call(
+            "POST",
+            &format!("/api/v1/dead-letters/{last}/replay"),
+            Some(&operator),
+            Some(json!({ "payload": { "order_id": "x" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    let job = api.store.job(ferry_store::JobId(replayed["job"].as_i64().unwrap())).await.unwrap().unwrap();
+    assert_eq!(job.payload_as::<Value>().unwrap(), json!({ "order_id": "x" }));
+    let (status, _) = api.call("POST", &format!("/api/v1/dead-letters/{last}/discard"), Some(&operator), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "already replayed");
+
+    // The audit log names the token behind each change.
+    let (status, audit) = api.call("GET", "/api/v1/audit", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let operator_id = operator.split('_').nth(1).unwrap();
+    let by_operator: Vec<&Value> =
+        audit.as_array().unwrap().iter().filter(|a| a["actor"] == format!("token {operator_id}")).collect();
+    let actions: Vec<&str> = by_operator.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"dlq.show_unredacted"), "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| a.contains("replay")).count(), 3, "{actions:?}");
+    assert!(!audit.to_string().contains("jane@example.com"), "no buyer data in the audit log");
+
+    // Tokens: an admin makes one (shown once), revoking it ends it; an expired one is refused.
+    let (status, made) = api
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({ "role": "viewer", "label": "finance", "expires": "30d" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let fresh = made["token"].as_str().unwrap().to_owned();
+    assert_eq!(api.call("GET", "/api/v1/me", Some(&fresh), None).await.0, StatusCode::OK);
+    let (_, listed) = api.call("GET", "/api/v1/tokens", Some(&admin), None).await;
+    assert!(!listed.to_string().contains(&fresh), "a list never shows a token");
+    let (status, _) =
+        api.call("POST", &format!("/api/v1/tokens/{}/revoke", made["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.call("GET", "/api/v1/me", Some(&fresh), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"].as_str().unwrap().contains("revoked"), "{body}");
+    let tenant: TenantId = "initech".parse().unwrap();
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(300);
+    let expiring = issue(&api.store, &tenant, Role::Viewer, "short", Some(soon), "test").await.unwrap().token;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = api.call("GET", "/api/v1/me", Some(&expiring), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"].as_str().unwrap().contains("expired"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_needs_a_token_its_role_and_the_tenant_on_sqlite() {
+    every_route_refuses_what_it_must(&Api::start(None).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_needs_a_token_its_role_and_the_tenant_on_postgres() {
+    let Some(url) = ferry_store::testing::fresh_pg_schema("console_api").await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    every_route_refuses_what_it_must(&Api::start(Some(url)).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_replayed_and_discarded_by_cause_and_every_change_is_audited() {
+    dead_letters_are_handled_by_cause_and_audited(&Api::start(None).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_valid_and_lists_every_route_with_its_refusals() {
+    let api = Api::start(None).await;
+    let (status, doc) = api.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK, "the document needs no token");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = 0;
+    for (path, methods) in paths {
+        for (method, op) in methods.as_object().unwrap() {
+            documented += 1;
+            let listed = ROUTES.iter().any(|(m, p, _)| m.eq_ignore_ascii_case(method) && p == path);
+            assert!(listed, "{method} {path} is documented but not in this test's table");
+            assert!(op["responses"]["401"].is_object(), "{method} {path} documents its 401");
+            // Every $ref resolves.
+            for r in refs(op) {
+                let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("odd ref {r}"));
+                assert!(doc["components"]["schemas"][name].is_object(), "{method} {path}: {r} is not in the document");
+            }
+        }
+    }
+    assert_eq!(documented, ROUTES.len(), "every route is documented");
+}
+
+fn refs(v: &Value) -> Vec<String> {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .flat_map(|(k, v)| if k == "$ref" { v.as_str().map(str::to_owned).into_iter().collect() } else { refs(v) })
+            .collect(),
+        Value::Array(a) => a.iter().flat_map(refs).collect(),
+        _ => Vec::new(),
+    }
+}
