@@ -295,34 +295,32 @@ fn suggest_one(target: &TargetField, sources: &[SourceField]) -> Suggestion {
             ),
         };
     }
-    let mut candidates: Vec<Candidate> = sources.iter().filter_map(|s| score(target, s)).collect();
+    // (unclamped score, candidate): the shown score is capped at 1, the order is not.
+    let mut candidates: Vec<(f64, Candidate)> = sources.iter().filter_map(|s| score(target, s)).collect();
     let same_sample = |a: &str, b: &str| {
         let value = |p: &str| sources.iter().find(|s| s.path == p).and_then(|s| s.sample.as_deref());
         value(a).is_some_and(|v| Some(v) == value(b))
     };
     // Deterministic order: score, then the shallower path (header before line fields), then
     // the path itself.
-    candidates.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| depth(&a.source).cmp(&depth(&b.source)))
-            .then_with(|| a.source.cmp(&b.source))
+    candidates.sort_by(|(ra, a), (rb, b)| {
+        rb.total_cmp(ra).then_with(|| depth(&a.source).cmp(&depth(&b.source))).then_with(|| a.source.cmp(&b.source))
     });
     // A near tie between unrelated sources (not a money object and its amount) is ambiguous:
     // one band less for each of them.
-    if let Some(top) = candidates.first().cloned() {
+    if let Some((top_raw, top)) = candidates.first().cloned() {
         let tied: Vec<usize> = candidates
             .iter()
             .enumerate()
             .skip(1)
-            .filter(|(_, c)| {
-                top.score - c.score <= 0.02 && !related(&top.source, &c.source) && !same_sample(&top.source, &c.source)
+            .filter(|(_, (raw, c))| {
+                top_raw - raw <= 0.02 && !related(&top.source, &c.source) && !same_sample(&top.source, &c.source)
             })
             .map(|(i, _)| i)
             .collect();
         if !tied.is_empty() {
             for i in std::iter::once(0).chain(tied) {
-                let c = &mut candidates[i];
+                let c = &mut candidates[i].1;
                 c.confidence = match c.confidence {
                     Confidence::High => Confidence::Medium,
                     _ => Confidence::Low,
@@ -331,7 +329,7 @@ fn suggest_one(target: &TargetField, sources: &[SourceField]) -> Suggestion {
             }
         }
     }
-    candidates.truncate(5);
+    let candidates: Vec<Candidate> = candidates.into_iter().take(5).map(|(_, c)| c).collect();
     let confidence = candidates.first().map(|c| c.confidence);
     let abstained = confidence.is_none_or(|c| c == Confidence::Low);
     let note = abstained.then(|| match confidence {
@@ -817,7 +815,7 @@ fn weighted(leaf: &[String], parents: &[String]) -> BTreeMap<String, f64> {
     weights
 }
 
-fn score(target: &TargetField, source: &SourceField) -> Option<Candidate> {
+fn score(target: &TargetField, source: &SourceField) -> Option<(f64, Candidate)> {
     let mut best: Option<NameMatch> = None;
     let mut best_written = "";
     let (leaf, parents) = path_words(&target.name);
@@ -847,27 +845,30 @@ fn score(target: &TargetField, source: &SourceField) -> Option<Candidate> {
         // (an e-mail for an e-mail field) is still worth showing, ranked low.
         let specific =
             !matches!(target.kind, FieldKind::Text | FieldKind::Any | FieldKind::Choice | FieldKind::Reference);
-        return (specific && fit >= 1.0).then(|| Candidate {
-            source: source.path.clone(),
-            score: 0.3,
-            reason: format!("name differs; {type_reason}"),
-            confidence: Confidence::Low,
+        return (specific && fit >= 1.0).then(|| {
+            let candidate = Candidate {
+                source: source.path.clone(),
+                score: 0.3,
+                reason: format!("name differs; {type_reason}"),
+                confidence: Confidence::Low,
+            };
+            (0.3, candidate)
         });
     };
     // `address1_line2` wants `street2`, not `street1`: compare the names' last numbers.
+    // (Adjustments are penalties only, so that a perfect name match cannot saturate at 1
+    // and tie with the wrongly numbered one.)
     let numbers =
         match (last_number(&target.name), last_number(source.path.rsplit(['.', ']']).next().unwrap_or_default())) {
-            (Some(t), Some(s)) if t == s => 0.05,
-            (Some(_), Some(_)) => -0.15,
+            (Some(t), Some(s)) if t != s => -0.2,
             _ => 0.0,
         };
     // A line field of a target document prefers a line field of the source.
-    let lines = match (target.name.contains("[]"), source.in_array) {
-        (true, true) => 0.05,
-        (true, false) => -0.05,
-        _ => 0.0,
-    };
-    let score = (name.score * (0.35 + 0.65 * fit) + numbers + lines).clamp(0.0, 1.0);
+    let lines = if target.name.contains("[]") && !source.in_array { -0.1 } else { 0.0 };
+    // Unclamped: the name score passes 1 when a path's parents match too, and the
+    // adjustments must still separate candidates there.
+    let raw = name.score * (0.35 + 0.65 * fit) + numbers + lines;
+    let score = raw.clamp(0.0, 1.0);
     if score < 0.1 {
         return None;
     }
@@ -902,7 +903,9 @@ fn score(target: &TargetField, source: &SourceField) -> Option<Candidate> {
         reason
             .push_str(&format!("; only generic words match, the source is about \"{}\"", name.conflicting.join(", ")));
     }
-    Some(Candidate { source: source.path.clone(), score: (score * 1000.0).round() / 1000.0, reason, confidence })
+    let candidate =
+        Candidate { source: source.path.clone(), score: (score * 1000.0).round() / 1000.0, reason, confidence };
+    Some((raw, candidate))
 }
 
 /// Score from which a candidate whose leaf name matches is [`Confidence::High`].
@@ -922,7 +925,7 @@ struct NameMatch {
     reason: String,
     /// A concept of the source's own name (not only of its parents) matches.
     leaf_match: bool,
-    /// Distinctive (not generic) concepts of the target's leaf name the source lacks.
+    /// Distinctive (not generic) concepts of the target's name (leaf or parents) the source lacks.
     unmatched_specific: Vec<String>,
     /// Share of the target's distinctive leaf concepts the source has (1 when it has none).
     coverage: f64,
@@ -966,13 +969,13 @@ fn name_similarity(target: &BTreeMap<String, f64>, source: &SourceField) -> Name
     let score = (dice - penalty).max(0.0);
     let leaf_match = matched.iter().any(|c| weights[*c] >= 1.0);
     let generic = |c: &str| GENERIC.contains(&c);
-    let unmatched_specific: Vec<String> = target
-        .iter()
-        .filter(|(c, w)| **w >= 1.0 && !weights.contains_key(*c) && !generic(c))
-        .map(|(c, _)| c.clone())
-        .collect();
+    // Distinctive words of the target's leaf and, for a path, of its parents
+    // (`billingContact.address.city`): both disqualify a source that says something else.
+    let unmatched_specific: Vec<String> =
+        target.keys().filter(|c| !weights.contains_key(*c) && !generic(c)).cloned().collect();
+    let unmatched_leaf = target.iter().filter(|(c, w)| **w >= 1.0 && !weights.contains_key(*c) && !generic(c)).count();
     let specific = target.iter().filter(|(c, w)| **w >= 1.0 && !generic(c)).count();
-    let coverage = if specific == 0 { 1.0 } else { 1.0 - unmatched_specific.len() as f64 / specific as f64 };
+    let coverage = if specific == 0 { 1.0 } else { 1.0 - unmatched_leaf as f64 / specific as f64 };
     let conflicting: Vec<String> =
         weights.keys().filter(|c| !target.contains_key(*c) && !generic(c)).cloned().collect();
     let shared: Vec<&str> = matched.iter().map(|s| s.as_str()).collect();

@@ -477,34 +477,57 @@ fn store_order() -> List {
     }
 }
 
-/// (list, minimum top-1, minimum top-3, minimum abstentions on the no-source fields).
-type Floor = (fn() -> List, usize, usize, usize);
+/// (list, minimum top-1, minimum top-3, minimum abstentions on the no-source fields,
+/// maximum abstentions on fields that have a source).
+type Floor = (fn() -> List, usize, usize, usize, usize);
 
+/// Measured with the frozen vocabulary (see the module comment), after two bug fixes the
+/// first run found (a score capped at 1 hid the street-number penalty; a path target's
+/// parent words did not count against a source about something else). Measured then:
+///
+/// | list | top-1 | top-3 | no-source abstained | with-source abstained |
+/// |---|---|---|---|---|
+/// | SL SOHeader | 15/20 | 20/20 | 49/50 | 8/20 |
+/// | SL SOLine | 6/11 | 8/11 | 15/15 | 4/11 |
+/// | SL ItemSite | 4/7 | 6/7 | 12/12 | 1/7 |
+/// | F&O WarehousesOnHandV2 | 3/4 | 3/4 | 11/11 | 2/4 |
+/// | F&O ReleasedProductsV2 | 5/5 | 5/5 | 255/256 | 2/5 |
+/// | F&O CustomersV3 | 15/15 | 15/15 | 270/275 | 1/15 |
+/// | store product | 3/5 | 4/5 | 11/11 | 5/5 |
+/// | store order | 15/23 | 22/23 | 12/12 | 4/23 |
+/// | all | 66/90 | 83/90 | 635/642 | 27/90 |
+///
+/// Floors: one hit less for top-1/top-3, 2% (at least one) fewer abstentions where there is
+/// no source, one more abstention where there is one.
 #[test]
 fn suggestions_generalise_to_lists_they_were_not_tuned_on() {
     let floors: [Floor; 8] = [
-        (sl_soheader, 0, 0, 0),
-        (sl_soline, 0, 0, 0),
-        (sl_itemsite, 0, 0, 0),
-        (fo_warehouses_on_hand, 0, 0, 0),
-        (fo_released_products, 0, 0, 0),
-        (fo_customers, 0, 0, 0),
-        (store_product, 0, 0, 0),
-        (store_order, 0, 0, 0),
+        (sl_soheader, 14, 19, 48, 9),
+        (sl_soline, 5, 7, 14, 5),
+        (sl_itemsite, 3, 5, 11, 2),
+        (fo_warehouses_on_hand, 2, 2, 10, 3),
+        (fo_released_products, 4, 4, 250, 3),
+        (fo_customers, 14, 14, 265, 2),
+        (store_product, 2, 3, 10, 5),
+        (store_order, 14, 21, 11, 5),
     ];
     let mut total = Figures::default();
     let mut failures = Vec::new();
-    for (make, top1, top3, abstained) in floors {
+    for (make, top1, top3, abstained, wrongly_abstained) in floors {
         let list = make();
         let f = measure(&list);
         total.add(&f);
-        if f.top1 < top1 || f.top3 < top3 || f.no_source_abstained < abstained {
+        if f.top1 < top1 || f.top3 < top3 || f.no_source_abstained < abstained || f.mapped_abstained > wrongly_abstained
+        {
             failures.push(format!(
-                "{}: top-1 {} (floor {top1}), top-3 {} (floor {top3}), no-source abstentions {} (floor {abstained})",
-                list.name, f.top1, f.top3, f.no_source_abstained
+                "{}: top-1 {} (floor {top1}), top-3 {} (floor {top3}), abstentions where there is no source {} \
+                 (floor {abstained}), where there is one {} (ceiling {wrongly_abstained})",
+                list.name, f.top1, f.top3, f.no_source_abstained, f.mapped_abstained
             ));
         }
     }
     println!("{}", total.line("all new lists"));
     assert!(failures.is_empty(), "below the floors measured when the lists were written:\n{}", failures.join("\n"));
+    assert!(total.top1 >= 63 && total.top3 >= 80, "overall top-1 {}/90, top-3 {}/90", total.top1, total.top3);
+    assert!(total.no_source_abstained >= 625, "overall no-source abstentions {}/642", total.no_source_abstained);
 }
