@@ -6,5 +6,6 @@ mod mapping {
     mod flows;
     mod preview;
     mod suggest;
+    mod suggest_generalise;
     mod support;
 }
