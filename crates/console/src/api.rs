@@ -129,6 +129,7 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
         .routes(routes!(replay_dead_letter))
         .routes(routes!(discard_dead_letter))
         .routes(routes!(bulk_dead_letters))
+        .routes(routes!(record_trace))
         .routes(routes!(audit_log))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token));
@@ -391,6 +392,19 @@ async fn bulk_dead_letters(
     }
     let filter = DeadLetterFilter { flow: body.flow, cause: body.cause, all: false };
     Ok(Json(service::bulk(&s.store, &p.tenant, &filter, body.action, body.preview, &p.actor()).await?))
+}
+
+#[utoipa::path(get, path = "/records/{id}", tag = "records",
+    params(("id" = String, Path, description = "Any id of the record: Amazon order id, CRM order id, FBA fulfilment id…")),
+    responses((status = 200, body = service::RecordTrace), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn record_trace(
+    State(s): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<service::RecordTrace>, ApiError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    Ok(Json(service::record_trace(&s.store, &p.tenant, &id).await?))
 }
 
 /// One audited change.

@@ -233,3 +233,101 @@ fn looks_like_an_id(word: &str) -> bool {
         && word.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
         && (word.len() >= 3 || word.bytes().all(|b| b.is_ascii_digit()))
 }
+
+/// One record across systems: its trace (every step of every flow that handled it) and its
+/// counterparts in the other systems (the CRM order an Amazon order became, the fulfilment
+/// order a CRM order went out as).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RecordTrace {
+    /// What was searched for.
+    pub id: String,
+    /// The record keys it matched (`amazon:order:<id>`…).
+    pub records: Vec<String>,
+    /// Every step, oldest first.
+    pub steps: Vec<TraceStep>,
+    /// The same record in the other systems; each is searchable in turn.
+    pub links: Vec<RecordLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct TraceStep {
+    pub at: String,
+    pub flow: String,
+    pub job: i64,
+    pub record: String,
+    pub step: String,
+    pub outcome: String,
+    /// As recorded: written by the flows with buyer data redacted.
+    pub message: String,
+    /// Milliseconds since the previous step of the same job.
+    pub after_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RecordLink {
+    pub system: String,
+    pub entity: String,
+    pub id: String,
+    /// `source` (this record came from it) or `target` (this record was written as it).
+    pub relation: String,
+}
+
+/// The most trace rows one search reads.
+const MAX_TRACE_ROWS: u32 = 2_000;
+
+/// Finds a record of the tenant by any of its ids (Amazon order id, CRM order id, FBA
+/// fulfilment id…); `NotFound` when nothing of the tenant has it.
+pub async fn record_trace(store: &AnyStore, tenant: &TenantId, id: &str) -> Result<RecordTrace, ServiceError> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 200 {
+        return Err(ServiceError::BadInput("a record id is 1 to 200 characters".into()));
+    }
+    let rows = store.record_runs(tenant, id, MAX_TRACE_ROWS).await?;
+    let xrefs = store.xrefs_of(tenant, id).await?;
+    if rows.is_empty() && xrefs.is_empty() {
+        return Err(ServiceError::NotFound(format!("record {id}")));
+    }
+    let mut records: Vec<String> = rows.iter().map(|r| r.run.record.clone()).collect();
+    records.sort();
+    records.dedup();
+    let mut last_of_job: std::collections::HashMap<i64, jiff::Timestamp> = std::collections::HashMap::new();
+    let steps = rows
+        .into_iter()
+        .map(|r| {
+            let after_ms = last_of_job
+                .insert(r.job.0, r.run.at)
+                .map(|prev| i64::try_from(r.run.at.duration_since(prev).as_millis()).unwrap_or(i64::MAX));
+            TraceStep {
+                at: r.run.at.to_string(),
+                flow: r.flow,
+                job: r.job.0,
+                record: r.run.record,
+                step: r.run.step,
+                outcome: r.run.outcome,
+                message: r.run.message,
+                after_ms,
+            }
+        })
+        .collect();
+    let links = xrefs
+        .into_iter()
+        .map(|x| {
+            if x.key.source_id == id {
+                RecordLink {
+                    system: x.key.target_system,
+                    entity: x.key.target_entity,
+                    id: x.target_id,
+                    relation: "target".into(),
+                }
+            } else {
+                RecordLink {
+                    system: x.key.source_system,
+                    entity: x.key.source_entity,
+                    id: x.key.source_id,
+                    relation: "source".into(),
+                }
+            }
+        })
+        .collect();
+    Ok(RecordTrace { id: id.to_owned(), records, steps, links })
+}

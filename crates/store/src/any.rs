@@ -203,6 +203,14 @@ impl Store for AnyStore {
         delegate!(self, s => s.runs_for_job(job))
     }
 
+    async fn record_runs(&self, tenant: &TenantId, id: &str, limit: u32) -> Result<Vec<TraceRow>> {
+        delegate!(self, s => s.record_runs(tenant, id, limit))
+    }
+
+    async fn xrefs_of(&self, tenant: &TenantId, id: &str) -> Result<Vec<Xref>> {
+        delegate!(self, s => s.xrefs_of(tenant, id))
+    }
+
     async fn audit(&self, entry: &AuditEntry) -> Result<()> {
         delegate!(self, s => s.audit(entry))
     }

@@ -229,6 +229,19 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// The trace rows of one job, oldest first.
     fn runs_for_job(&self, job: JobId) -> impl Future<Output = Result<Vec<RunRecord>>> + Send;
 
+    /// A tenant's trace rows of the records whose id is `id` (the record key is `id` or ends
+    /// with `:<id>`, e.g. `amazon:order:<id>`), oldest first, at most `limit`.
+    fn record_runs(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<TraceRow>>> + Send;
+
+    /// A tenant's cross-references with `id` as source or target id: the record's
+    /// counterparts in the other systems.
+    fn xrefs_of(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Vec<Xref>>> + Send;
+
     /// Appends an audit row.
     fn audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<()>> + Send;
 

@@ -303,6 +303,14 @@ pub struct Xref {
     pub target_id: String,
 }
 
+/// A trace row with the job and flow it came from (record search).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRow {
+    pub job: JobId,
+    pub flow: String,
+    pub run: RunRecord,
+}
+
 /// Identifies the last write of a record in one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EchoKey {

@@ -1416,6 +1416,63 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn record_runs(&self, tenant: &TenantId, id: &str, limit: u32) -> Result<Vec<TraceRow>> {
+                let c = "read record trace";
+                let rows = sqlx::query(
+                    "SELECT job_id, flow, record, step, outcome, message, at FROM runs WHERE tenant_id = $1 \
+                     AND (record = $2 OR substr(record, length(record) - length($2)) = ':' || $2) ORDER BY id LIMIT $3",
+                )
+                .bind(tenant.as_ref())
+                .bind(id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, c)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(TraceRow {
+                            job: JobId(r.try_get(0).db($backend, c)?),
+                            flow: r.try_get(1).db($backend, c)?,
+                            run: RunRecord {
+                                record: r.try_get(2).db($backend, c)?,
+                                step: r.try_get(3).db($backend, c)?,
+                                outcome: r.try_get(4).db($backend, c)?,
+                                message: r.try_get(5).db($backend, c)?,
+                                at: from_micros(r.try_get(6).db($backend, c)?),
+                            },
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn xrefs_of(&self, tenant: &TenantId, id: &str) -> Result<Vec<Xref>> {
+                let c = "read xrefs";
+                let rows = sqlx::query(
+                    "SELECT source_system, source_entity, source_id, target_system, target_entity, target_id FROM xref \
+                     WHERE tenant_id = $1 AND (source_id = $2 OR target_id = $2) ORDER BY updated_at",
+                )
+                .bind(tenant.as_ref())
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, c)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Xref {
+                            key: XrefKey {
+                                tenant: tenant.clone(),
+                                source_system: r.try_get(0).db($backend, c)?,
+                                source_entity: r.try_get(1).db($backend, c)?,
+                                source_id: r.try_get(2).db($backend, c)?,
+                                target_system: r.try_get(3).db($backend, c)?,
+                                target_entity: r.try_get(4).db($backend, c)?,
+                            },
+                            target_id: r.try_get(5).db($backend, c)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn audit(&self, e: &AuditEntry) -> Result<()> {
                 let result: Result<()> = async {
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin audit")?;

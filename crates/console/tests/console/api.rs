@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ferry_console::api::{ApiState, router};
 use ferry_console::auth::{Role, issue};
-use ferry_store::{AnyStore, Completion, NewJob, Store as _, TenantId};
+use ferry_store::{AnyStore, Completion, NewJob, Outcome, RunRecord, Store as _, TenantId, Xref, XrefKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/dead-letters/{id}/replay", Role::Operator),
     ("POST", "/api/v1/dead-letters/{id}/discard", Role::Operator),
     ("POST", "/api/v1/dead-letters/bulk", Role::Operator),
+    ("GET", "/api/v1/records/{id}", Role::Viewer),
     ("GET", "/api/v1/audit", Role::Admin),
     ("GET", "/api/v1/tokens", Role::Admin),
     ("POST", "/api/v1/tokens", Role::Admin),
@@ -107,6 +108,39 @@ impl Api {
     }
 }
 
+/// An Amazon order of `tenant` written to the CRM as `crm_id`: its F1 job's trace and xref.
+async fn synced_order(store: &AnyStore, tenant: &str, order: &str, crm_id: &str) {
+    let tenant: TenantId = tenant.parse().unwrap();
+    store.ensure_tenant(&tenant, tenant.as_ref()).await.unwrap();
+    store.enqueue(&[NewJob::new(tenant.clone(), "amazon-orders-to-crm", json!({ "order_id": order }))]).await.unwrap();
+    let job = store.claim("t", 1, Duration::from_secs(30)).await.unwrap().remove(0);
+    let record = format!("amazon:order:{order}");
+    let line = |step: &str, message: &str| RunRecord {
+        record: record.clone(),
+        step: step.into(),
+        outcome: "ok".into(),
+        message: message.into(),
+        at: jiff::Timestamp::now(),
+    };
+    let xref = Xref {
+        key: XrefKey {
+            tenant: tenant.clone(),
+            source_system: "amazon".into(),
+            source_entity: "order".into(),
+            source_id: order.into(),
+            target_system: "dataverse".into(),
+            target_entity: "salesorder".into(),
+        },
+        target_id: crm_id.into(),
+    };
+    let done = Completion {
+        job: job.id,
+        outcome: Outcome::Completed { xrefs: vec![xref], cursor: None, echoes: Vec::new(), covers_earlier: false },
+        trace: vec![line("read order", "getOrder 200"), line("write order", &format!("upserted salesorder {crm_id}"))],
+    };
+    store.complete("t", &[done]).await.unwrap();
+}
+
 fn path_with(path: &str, id: &str) -> String {
     path.replace("{id}", id)
 }
@@ -145,7 +179,7 @@ async fn every_route_refuses_what_it_must(api: &Api) {
             assert!(body["error"].as_str().unwrap().contains(&format!("needs the {least} role")), "{body}");
         }
         // Another tenant's admin: an id of acme is not found; lists hold only globex's.
-        if path.contains("{id}") && !path.starts_with("/api/v1/tokens") {
+        if path.contains("{id}") && !path.starts_with("/api/v1/tokens") && !path.starts_with("/api/v1/records") {
             let (status, body) = api.call(method, &at, Some(&other_admin), body_for(method, path)).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} of another tenant: {body}");
         }
@@ -154,6 +188,30 @@ async fn every_route_refuses_what_it_must(api: &Api) {
     let listed: Vec<i64> = listed.as_array().unwrap().iter().map(|d| d["id"].as_i64().unwrap()).collect();
     assert_eq!(listed.len(), 3);
     assert!(listed.iter().all(|id| other_ids.contains(id)), "only globex's: {listed:?}");
+    // A record is found by any of its ids, only by its own tenant.
+    synced_order(&api.store, "acme", "114-1111111-2222222", "5f1c0000-0000-4000-8000-000000000001").await;
+    let viewer = &tokens[0].1;
+    for id in ["114-1111111-2222222", "5f1c0000-0000-4000-8000-000000000001"] {
+        let (status, found) = api.call("GET", &format!("/api/v1/records/{id}"), Some(viewer), None).await;
+        assert_eq!(status, StatusCode::OK, "{id}: {found}");
+        let (status, body) = api.call("GET", &format!("/api/v1/records/{id}"), Some(&other_admin), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's record: {body}");
+    }
+    let (_, found) = api.call("GET", "/api/v1/records/114-1111111-2222222", Some(viewer), None).await;
+    let steps: Vec<&str> = found["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["read order", "write order"], "{found}");
+    assert_eq!(found["records"], json!(["amazon:order:114-1111111-2222222"]));
+    assert_eq!(found["links"][0]["id"], "5f1c0000-0000-4000-8000-000000000001", "its CRM order: {found}");
+    assert_eq!(found["links"][0]["relation"], "target");
+    let (_, back) = api.call("GET", "/api/v1/records/5f1c0000-0000-4000-8000-000000000001", Some(viewer), None).await;
+    assert_eq!(back["links"][0]["id"], "114-1111111-2222222", "and back to the Amazon order: {back}");
+    assert_eq!(back["links"][0]["relation"], "source");
+    let (status, _) = api.call("GET", "/api/v1/records/222-0000000-0000000", Some(viewer), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an id nothing has");
+    // A suffix that is not a whole id does not match.
+    let (status, _) = api.call("GET", "/api/v1/records/2222222", Some(viewer), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     let (_, me) = api.call("GET", "/api/v1/me", Some(&other_admin), None).await;
     assert_eq!(me["tenant"], "globex");
     // Another tenant's token id cannot be revoked from here.
