@@ -130,6 +130,8 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
         .routes(routes!(discard_dead_letter))
         .routes(routes!(bulk_dead_letters))
         .routes(routes!(record_trace))
+        .routes(routes!(list_alerts, create_alert))
+        .routes(routes!(remove_alert))
         .routes(routes!(audit_log))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token));
@@ -405,6 +407,61 @@ async fn record_trace(
 ) -> Result<Json<service::RecordTrace>, ApiError> {
     let p = require(&s, &headers, Role::Viewer).await?;
     Ok(Json(service::record_trace(&s.store, &p.tenant, &id).await?))
+}
+
+/// An alert rule of the tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertView {
+    pub id: i64,
+    #[serde(flatten)]
+    pub rule: crate::alerts::Rule,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+#[utoipa::path(get, path = "/alerts", tag = "alerts",
+    responses((status = 200, body = Vec<AlertView>), (status = 401, body = ErrorBody)))]
+async fn list_alerts(State(s): Shared, headers: HeaderMap) -> Result<Json<Vec<AlertView>>, ApiError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    let rules = crate::alerts::rules(&s.store, &p.tenant).await?;
+    Ok(Json(
+        rules
+            .into_iter()
+            .map(|(row, rule)| AlertView {
+                id: row.id,
+                rule,
+                created_by: row.created_by,
+                created_at: row.created_at.to_string(),
+            })
+            .collect(),
+    ))
+}
+
+/// The new rule's id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+#[utoipa::path(post, path = "/alerts", tag = "alerts", request_body = crate::alerts::Rule,
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn create_alert(
+    State(s): Shared,
+    headers: HeaderMap,
+    Json(rule): Json<crate::alerts::Rule>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let p = require(&s, &headers, Role::Admin).await?;
+    let id = crate::alerts::add_rule(&s.store, &p.tenant, &rule, &p.actor()).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[utoipa::path(delete, path = "/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert rule id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_alert(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let p = require(&s, &headers, Role::Admin).await?;
+    s.store.remove_alert_rule(&p.tenant, id, &p.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One audited change.

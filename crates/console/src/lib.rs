@@ -4,6 +4,7 @@
 //! volume, failures and marked money fields. The CLI's state-changing commands call the same
 //! service functions as the API, so the two cannot disagree.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod service;

@@ -1,5 +1,6 @@
 //! Console tests: one binary, a module per part.
 
 mod console {
+    mod alerts;
     mod api;
 }

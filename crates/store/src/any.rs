@@ -219,6 +219,46 @@ impl Store for AnyStore {
         delegate!(self, s => s.audit_log(tenant, limit))
     }
 
+    async fn add_alert_rule(&self, tenant: &TenantId, rule: &str, actor: &str) -> Result<i64> {
+        delegate!(self, s => s.add_alert_rule(tenant, rule, actor))
+    }
+
+    async fn alert_rules(&self, tenant: &TenantId) -> Result<Vec<AlertRuleRow>> {
+        delegate!(self, s => s.alert_rules(tenant))
+    }
+
+    async fn remove_alert_rule(&self, tenant: &TenantId, id: i64, actor: &str) -> Result<()> {
+        delegate!(self, s => s.remove_alert_rule(tenant, id, actor))
+    }
+
+    async fn alert_episode(
+        &self,
+        tenant: &TenantId,
+        rule: i64,
+        subject: &str,
+        now: jiff::Timestamp,
+    ) -> Result<AlertEpisode> {
+        delegate!(self, s => s.alert_episode(tenant, rule, subject, now))
+    }
+
+    async fn mark_alert_fired(&self, episode: i64, now: jiff::Timestamp) -> Result<bool> {
+        delegate!(self, s => s.mark_alert_fired(episode, now))
+    }
+
+    async fn unmark_alert_fired(&self, episode: i64) -> Result<()> {
+        delegate!(self, s => s.unmark_alert_fired(episode))
+    }
+
+    async fn end_alert_episodes(
+        &self,
+        tenant: &TenantId,
+        rule: i64,
+        holding: &[String],
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        delegate!(self, s => s.end_alert_episodes(tenant, rule, holding, now))
+    }
+
     async fn add_api_token(&self, token: &ApiTokenRow, actor: &str) -> Result<()> {
         delegate!(self, s => s.add_api_token(token, actor))
     }

@@ -255,6 +255,40 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// The token with `id`, of any tenant: what a request's bearer token is checked against.
     fn api_token(&self, id: &str) -> impl Future<Output = Result<Option<ApiTokenRow>>> + Send;
 
+    /// Stores an alert rule of a tenant (its JSON), with an audit row; returns its id.
+    fn add_alert_rule(&self, tenant: &TenantId, rule: &str, actor: &str) -> impl Future<Output = Result<i64>> + Send;
+
+    /// A tenant's alert rules, oldest first.
+    fn alert_rules(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<AlertRuleRow>>> + Send;
+
+    /// Removes a tenant's alert rule (and ends its episodes), with an audit row; another
+    /// tenant's id is [`StoreError::NotFound`].
+    fn remove_alert_rule(&self, tenant: &TenantId, id: i64, actor: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// The open episode of `rule` for `subject`, begun at `now` if there is none.
+    fn alert_episode(
+        &self,
+        tenant: &TenantId,
+        rule: i64,
+        subject: &str,
+        now: jiff::Timestamp,
+    ) -> impl Future<Output = Result<AlertEpisode>> + Send;
+
+    /// Marks an episode's alert sent; `false` when another node marked it first.
+    fn mark_alert_fired(&self, episode: i64, now: jiff::Timestamp) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Takes the mark back (the send failed), so the next check sends it.
+    fn unmark_alert_fired(&self, episode: i64) -> impl Future<Output = Result<()>> + Send;
+
+    /// Ends the open episodes of `rule` whose subject is not in `holding`.
+    fn end_alert_episodes(
+        &self,
+        tenant: &TenantId,
+        rule: i64,
+        holding: &[String],
+        now: jiff::Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// A tenant's tokens, newest first (revoked and expired ones too).
     fn api_tokens(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<ApiTokenRow>>> + Send;
 

@@ -20,6 +20,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 7, name: "retention", sql: include_str!("../migrations/sqlite/0007_retention.sql") },
     Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/sqlite/0008_tenancy.sql") },
     Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/sqlite/0009_api_tokens.sql") },
+    Migration { version: 10, name: "alerts", sql: include_str!("../migrations/sqlite/0010_alerts.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -36,6 +37,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 7, name: "retention", sql: include_str!("../migrations/postgres/0007_retention.sql") },
     Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/postgres/0008_tenancy.sql") },
     Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/postgres/0009_api_tokens.sql") },
+    Migration { version: 10, name: "alerts", sql: include_str!("../migrations/postgres/0010_alerts.sql") },
 ];
 
 /// The bookkeeping table, the same in both dialects.

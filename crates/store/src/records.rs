@@ -509,6 +509,24 @@ pub struct ApiTokenRow {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// An alert rule as stored: the rule's JSON is the console's to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRuleRow {
+    pub id: i64,
+    pub tenant: TenantId,
+    pub rule: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The open episode of one alert rule and subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertEpisode {
+    pub id: i64,
+    pub started_at: Timestamp,
+    pub fired_at: Option<Timestamp>,
+}
+
 /// A stored audit row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {

@@ -1507,6 +1507,142 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn add_alert_rule(&self, tenant: &TenantId, rule: &str, actor: &str) -> Result<i64> {
+                let result: Result<i64> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin add alert rule")?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO alert_rules (tenant_id, rule, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(rule)
+                    .bind(actor)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db($backend, "add alert rule")?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "alert.add".into(), subject: format!("alert rule {id}"), detail: rule.to_owned() }, now).await?;
+                    tx.commit().await.db($backend, "commit add alert rule")?;
+                    Ok(id)
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn alert_rules(&self, tenant: &TenantId) -> Result<Vec<AlertRuleRow>> {
+                let rows: Vec<(i64, String, String, i64)> =
+                    sqlx::query_as("SELECT id, rule, created_by, created_at FROM alert_rules WHERE tenant_id = $1 ORDER BY id")
+                        .bind(tenant.as_ref())
+                        .fetch_all(&self.pool)
+                        .await
+                        .db($backend, "list alert rules")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, rule, created_by, created_at)| AlertRuleRow { id, tenant: tenant.clone(), rule, created_by, created_at: from_micros(created_at) })
+                    .collect())
+            }
+
+            async fn remove_alert_rule(&self, tenant: &TenantId, id: i64, actor: &str) -> Result<()> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin remove alert rule")?;
+                    let rule: Option<String> = sqlx::query_scalar("DELETE FROM alert_rules WHERE tenant_id = $1 AND id = $2 RETURNING rule")
+                        .bind(tenant.as_ref())
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "remove alert rule")?;
+                    let Some(rule) = rule else {
+                        return Err(StoreError::NotFound { what: "alert rule", id: id.to_string() });
+                    };
+                    sqlx::query("UPDATE alert_episodes SET ended_at = $3 WHERE tenant_id = $1 AND rule_id = $2 AND ended_at IS NULL")
+                        .bind(tenant.as_ref())
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "end alert episodes")?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "alert.remove".into(), subject: format!("alert rule {id}"), detail: rule }, now).await?;
+                    tx.commit().await.db($backend, "commit remove alert rule")
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn alert_episode(&self, tenant: &TenantId, rule: i64, subject: &str, now: jiff::Timestamp) -> Result<AlertEpisode> {
+                let result: Result<AlertEpisode> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin alert episode")?;
+                    sqlx::query(
+                        "INSERT INTO alert_episodes (tenant_id, rule_id, subject, started_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (tenant_id, rule_id, subject) WHERE ended_at IS NULL DO NOTHING",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(rule)
+                    .bind(subject)
+                    .bind(to_micros(now))
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "open alert episode")?;
+                    let (id, started, fired): (i64, i64, Option<i64>) = sqlx::query_as(
+                        "SELECT id, started_at, fired_at FROM alert_episodes \
+                         WHERE tenant_id = $1 AND rule_id = $2 AND subject = $3 AND ended_at IS NULL",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(rule)
+                    .bind(subject)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db($backend, "read alert episode")?;
+                    tx.commit().await.db($backend, "commit alert episode")?;
+                    Ok(AlertEpisode { id, started_at: from_micros(started), fired_at: fired.map(from_micros) })
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn mark_alert_fired(&self, episode: i64, now: jiff::Timestamp) -> Result<bool> {
+                let n = sqlx::query("UPDATE alert_episodes SET fired_at = $2 WHERE id = $1 AND fired_at IS NULL")
+                    .bind(episode)
+                    .bind(to_micros(now))
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "mark alert fired")?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn unmark_alert_fired(&self, episode: i64) -> Result<()> {
+                sqlx::query("UPDATE alert_episodes SET fired_at = NULL WHERE id = $1")
+                    .bind(episode)
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "unmark alert fired")?;
+                Ok(())
+            }
+
+            async fn end_alert_episodes(&self, tenant: &TenantId, rule: i64, holding: &[String], now: jiff::Timestamp) -> Result<()> {
+                let open: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT id, subject FROM alert_episodes WHERE tenant_id = $1 AND rule_id = $2 AND ended_at IS NULL",
+                )
+                .bind(tenant.as_ref())
+                .bind(rule)
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "read alert episodes")?;
+                for (id, subject) in open {
+                    if holding.contains(&subject) {
+                        continue;
+                    }
+                    sqlx::query("UPDATE alert_episodes SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
+                        .bind(id)
+                        .bind(to_micros(now))
+                        .execute(&self.pool)
+                        .await
+                        .db($backend, "end alert episode")?;
+                }
+                Ok(())
+            }
+
             async fn add_api_token(&self, token: &ApiTokenRow, actor: &str) -> Result<()> {
                 let result: Result<()> = async {
                     let now = now_micros();

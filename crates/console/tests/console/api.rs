@@ -25,6 +25,9 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/dead-letters/{id}/discard", Role::Operator),
     ("POST", "/api/v1/dead-letters/bulk", Role::Operator),
     ("GET", "/api/v1/records/{id}", Role::Viewer),
+    ("GET", "/api/v1/alerts", Role::Viewer),
+    ("POST", "/api/v1/alerts", Role::Admin),
+    ("DELETE", "/api/v1/alerts/{id}", Role::Admin),
     ("GET", "/api/v1/audit", Role::Admin),
     ("GET", "/api/v1/tokens", Role::Admin),
     ("POST", "/api/v1/tokens", Role::Admin),
@@ -149,6 +152,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
     match (method, path) {
         ("POST", "/api/v1/dead-letters/bulk") => Some(json!({ "action": "replay", "preview": true })),
         ("POST", "/api/v1/tokens") => Some(json!({ "role": "viewer", "label": "x" })),
+        ("POST", "/api/v1/alerts") => {
+            Some(json!({ "kind": "breaker_open", "seconds": 60, "webhook": "https://h.example/x" }))
+        }
         ("POST", _) => Some(json!({})),
         _ => None,
     }
@@ -179,7 +185,11 @@ async fn every_route_refuses_what_it_must(api: &Api) {
             assert!(body["error"].as_str().unwrap().contains(&format!("needs the {least} role")), "{body}");
         }
         // Another tenant's admin: an id of acme is not found; lists hold only globex's.
-        if path.contains("{id}") && !path.starts_with("/api/v1/tokens") && !path.starts_with("/api/v1/records") {
+        if path.contains("{id}")
+            && !path.starts_with("/api/v1/tokens")
+            && !path.starts_with("/api/v1/records")
+            && !path.starts_with("/api/v1/alerts")
+        {
             let (status, body) = api.call(method, &at, Some(&other_admin), body_for(method, path)).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} of another tenant: {body}");
         }

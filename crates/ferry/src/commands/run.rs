@@ -84,6 +84,14 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     tracing::info!(tenants = ?tenants.running(), "tenants running");
     let polls = tenants.spawn(TENANT_REFRESH, stop_rx.clone());
     let purges = crate::node::spawn_purges(cfg, store.clone(), stop_rx.clone());
+    // Each tenant's alert rules, checked every few seconds; alerts link to this listener.
+    let alerts = ferry_console::alerts::spawn(
+        store.clone(),
+        ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).context("the alerts' HTTP client")?,
+        format!("{scheme}://{listening}"),
+        ferry_console::alerts::CHECK_EVERY,
+        stop_rx.clone(),
+    );
     let mut server_stop = stop_rx.clone();
     let serving = tokio::spawn(async move {
         server
@@ -123,6 +131,9 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     // A purge is one transaction: stopping it mid-way rolls it back, and the next start redoes it.
     if tokio::time::timeout(AFTER_DRAIN, purges).await.is_err() {
         tracing::warn!("the retention purge was still running after the drain; it resumes at the next start");
+    }
+    if tokio::time::timeout(AFTER_DRAIN, alerts).await.is_err() {
+        tracing::warn!("the alert check was still running after the drain; stopping it");
     }
     // Each tenant's polls get a second to stop, then are aborted (their cursors did not move).
     let polls_abort = polls.abort_handle();

@@ -1,0 +1,290 @@
+//! Alerts: each tenant's rules, checked by every node on a timer, delivered to a webhook
+//! (Slack- and Teams-compatible JSON: `{"text": …}`) with a link to the console page that
+//! explains them, exactly once per episode.
+//!
+//! An episode is one stretch of time a rule's condition holds for one subject (a host whose
+//! breaker is open, a flow whose dead letters pile up). Its row in the store is what makes
+//! "once" hold across restarts and nodes: the node that marks it fired (a conditional update
+//! only one can win) is the one that sends it; a send that fails unmarks it, so the next check
+//! tries again. When the condition stops holding the episode ends, and the next time it holds
+//! is a new episode with an alert of its own.
+//!
+//! Alerts carry no buyer data: subjects are hosts, flows and connection ids, and the texts are
+//! counts and durations.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use ferry_store::{AlertEpisode, AlertRuleRow, AnyStore, Store as _, TenantId};
+
+/// What a rule watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Condition {
+    /// More than `above` dead letters of one flow within the last `minutes`.
+    DeadLetters { above: u32, minutes: u32 },
+    /// A breaker on one of the tenant's hosts open for longer than `seconds`.
+    BreakerOpen { seconds: u64 },
+    /// A connection whose credentials were refused (a dead letter of kind `auth`) within the
+    /// last `minutes`.
+    AuthFailure { minutes: u32 },
+}
+
+impl Condition {
+    /// Checks the numbers a user gave.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Condition::DeadLetters { above, minutes } => {
+                if *minutes == 0 || *minutes > 7 * 24 * 60 {
+                    return Err(format!("minutes must be 1 to 10080, got {minutes}"));
+                }
+                if *above > 1_000_000 {
+                    return Err(format!("above must be at most 1000000, got {above}"));
+                }
+            }
+            Condition::BreakerOpen { seconds } => {
+                if *seconds > 7 * 24 * 3600 {
+                    return Err(format!("seconds must be at most 604800, got {seconds}"));
+                }
+            }
+            Condition::AuthFailure { minutes } => {
+                if *minutes == 0 || *minutes > 7 * 24 * 60 {
+                    return Err(format!("minutes must be 1 to 10080, got {minutes}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A rule as users write it: the condition and where its alerts go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rule {
+    #[serde(flatten)]
+    pub condition: Condition,
+    /// An `https://` (or, for a local receiver, `http://127.0.0.1…`) URL taking JSON.
+    pub webhook: String,
+}
+
+impl Rule {
+    pub fn check(&self) -> Result<(), String> {
+        self.condition.check()?;
+        check_webhook(&self.webhook)
+    }
+}
+
+/// A webhook must be `https://`; plain `http://` only to this machine (a local relay).
+pub fn check_webhook(url: &str) -> Result<(), String> {
+    let parsed = url.parse::<axum::http::Uri>().map_err(|e| format!("webhook `{url}` is not a URL: {e}"))?;
+    let host = parsed.host().unwrap_or_default();
+    match parsed.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if matches!(host, "127.0.0.1" | "localhost" | "[::1]") => Ok(()),
+        _ => Err(format!("webhook `{url}` must be an https:// URL (http:// only to 127.0.0.1)")),
+    }
+}
+
+/// Makes a rule of the tenant (audited).
+pub async fn add_rule(
+    store: &AnyStore,
+    tenant: &TenantId,
+    rule: &Rule,
+    actor: &str,
+) -> Result<i64, crate::ServiceError> {
+    rule.check().map_err(crate::ServiceError::BadInput)?;
+    let json = serde_json::to_string(rule).map_err(|e| crate::ServiceError::BadInput(e.to_string()))?;
+    Ok(store.add_alert_rule(tenant, &json, actor).await?)
+}
+
+/// The tenant's rules, each parsed (a row that no longer parses is skipped with a warning).
+pub async fn rules(store: &AnyStore, tenant: &TenantId) -> Result<Vec<(AlertRuleRow, Rule)>, crate::ServiceError> {
+    let rows = store.alert_rules(tenant).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match serde_json::from_str::<Rule>(&row.rule) {
+            Ok(rule) => Some((row, rule)),
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, rule = row.id, error = %e, "an alert rule cannot be read; skipped");
+                None
+            }
+        })
+        .collect())
+}
+
+/// One condition holding for one subject now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holding {
+    subject: String,
+    /// What is wrong, in words (no buyer data).
+    text: String,
+    /// Console page that explains it (relative to the console's base URL).
+    page: String,
+}
+
+/// Checks every rule of `tenant` once and sends what is due. `console` is the base URL that
+/// alert links start with (e.g. `https://ferry.example.com`).
+pub async fn check_tenant(
+    store: &AnyStore,
+    http: &reqwest::Client,
+    tenant: &TenantId,
+    console: &str,
+    now: Timestamp,
+) -> Result<usize, crate::ServiceError> {
+    let mut sent = 0;
+    for (row, rule) in rules(store, tenant).await? {
+        let holding = holding(store, tenant, &rule.condition, now).await?;
+        let subjects: Vec<String> = holding.iter().map(|h| h.subject.clone()).collect();
+        store.end_alert_episodes(tenant, row.id, &subjects, now).await?;
+        for h in holding {
+            let episode = store.alert_episode(tenant, row.id, &h.subject, now).await?;
+            if episode.fired_at.is_some() || !due(&rule.condition, &episode, now) {
+                continue;
+            }
+            // Only the node whose mark lands sends it.
+            if !store.mark_alert_fired(episode.id, now).await? {
+                continue;
+            }
+            let text = format!("Ferry · tenant {tenant}: {} — {}{}", h.text, console.trim_end_matches('/'), h.page);
+            match deliver(http, &rule.webhook, &text).await {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant, rule = row.id, error = %e, "an alert could not be delivered; trying again at the next check");
+                    store.unmark_alert_fired(episode.id).await?;
+                }
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Whether an episode has held long enough to alert.
+fn due(condition: &Condition, episode: &AlertEpisode, now: Timestamp) -> bool {
+    match condition {
+        Condition::BreakerOpen { seconds } => {
+            now.duration_since(episode.started_at)
+                >= jiff::SignedDuration::from_secs(i64::try_from(*seconds).unwrap_or(i64::MAX))
+        }
+        Condition::DeadLetters { .. } | Condition::AuthFailure { .. } => true,
+    }
+}
+
+async fn holding(
+    store: &AnyStore,
+    tenant: &TenantId,
+    condition: &Condition,
+    now: Timestamp,
+) -> Result<Vec<Holding>, crate::ServiceError> {
+    let since = |minutes: u32| now - jiff::SignedDuration::from_mins(i64::from(minutes));
+    Ok(match condition {
+        Condition::BreakerOpen { seconds } => {
+            let hosts: Vec<String> = store.connections(tenant).await?.iter().map(|c| authority(&c.endpoint)).collect();
+            let mut open: Vec<String> = store
+                .breakers()
+                .await?
+                .into_iter()
+                .filter(|b| b.state == "open" && hosts.contains(&b.host))
+                .map(|b| b.host)
+                .collect();
+            open.sort();
+            open.dedup();
+            open.into_iter()
+                .map(|host| Holding {
+                    text: format!("the circuit to {host} has been open for over {seconds} s: calls to it are paused"),
+                    page: "/console/queue".into(),
+                    subject: host,
+                })
+                .collect()
+        }
+        Condition::DeadLetters { above, minutes } => {
+            let recent = store.dead_letters(tenant, true, crate::service::MAX_DEAD_LETTERS).await?;
+            let mut by_flow: Vec<(String, u32)> = Vec::new();
+            for d in recent.iter().filter(|d| d.created_at >= since(*minutes)) {
+                match by_flow.iter_mut().find(|(f, _)| *f == d.flow) {
+                    Some((_, n)) => *n += 1,
+                    None => by_flow.push((d.flow.clone(), 1)),
+                }
+            }
+            by_flow
+                .into_iter()
+                .filter(|(_, n)| n > above)
+                .map(|(flow, n)| Holding {
+                    text: format!("{n} dead letters of flow {flow} in the last {minutes} minutes (more than {above})"),
+                    page: format!("/console/dead-letters?flow={flow}"),
+                    subject: flow,
+                })
+                .collect()
+        }
+        Condition::AuthFailure { minutes } => {
+            let recent = store.dead_letters(tenant, true, crate::service::MAX_DEAD_LETTERS).await?;
+            let mut flows: Vec<String> = recent
+                .iter()
+                .filter(|d| d.created_at >= since(*minutes) && d.error_kind == "auth")
+                .map(|d| d.flow.clone())
+                .collect();
+            flows.sort();
+            flows.dedup();
+            flows
+                .into_iter()
+                .map(|flow| Holding {
+                    text: format!("a remote refused the credentials of flow {flow}: check its connection's secrets"),
+                    page: format!("/console/dead-letters?flow={flow}"),
+                    subject: flow,
+                })
+                .collect()
+        }
+    })
+}
+
+/// Posts `{"text": …}`: what Slack's and Teams' incoming webhooks take.
+async fn deliver(http: &reqwest::Client, url: &str, text: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "text": text }).to_string();
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the webhook: {e}"))?;
+    if response.status().is_success() { Ok(()) } else { Err(format!("the webhook answered {}", response.status())) }
+}
+
+/// `host[:port]` of an endpoint URL: what the circuit breakers are keyed on.
+pub fn authority(endpoint: &str) -> String {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or_default().to_owned()
+}
+
+/// How often a node checks every tenant's rules.
+pub const CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Checks every active tenant's rules every `every` until `stop` turns true. A check that
+/// fails (the store, say) is logged and tried again at the next tick.
+pub fn spawn(
+    store: AnyStore,
+    http: reqwest::Client,
+    console: String,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match store.tenants().await {
+                Ok(tenants) => {
+                    for t in tenants.iter().filter(|t| t.status == ferry_store::TenantStatus::Active) {
+                        if let Err(e) = check_tenant(&store, &http, &t.id, &console, Timestamp::now()).await {
+                            tracing::warn!(tenant = %t.id, error = %e, "alert rules could not be checked");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "alert rules could not be checked: the tenants cannot be read"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    })
+}
