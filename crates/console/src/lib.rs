@@ -3,3 +3,5 @@
 //! server-rendered dashboard, alert rules and their delivery, and anomaly flags on each flow's
 //! volume, failures and marked money fields. The CLI's state-changing commands call the same
 //! service functions as the API, so the two cannot disagree.
+
+pub mod anomaly;

@@ -1,3 +1,5 @@
 //! Console tests: one binary, a module per part.
 
-mod console {}
+mod console {
+    mod anomaly;
+}
