@@ -5,6 +5,7 @@
 //! service functions as the API, so the two cannot disagree.
 
 pub mod alerts;
+pub mod anomaly;
 pub mod api;
 pub mod auth;
 pub mod service;

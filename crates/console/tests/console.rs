@@ -2,5 +2,6 @@
 
 mod console {
     mod alerts;
+    mod anomaly;
     mod api;
 }

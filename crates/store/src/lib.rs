@@ -179,6 +179,16 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Queue depth and states of one tenant (`ferry status`, the console), or of all.
     fn queue_stats_of(&self, tenant: Option<&TenantId>) -> impl Future<Output = Result<QueueStats>> + Send;
 
+    /// A tenant's finished jobs per flow and hour, from the hour holding `since` on: how many
+    /// completed, were covered, or died in each hour (by the time they last changed), oldest
+    /// hour first within each flow, flows by name. Hours in which a flow finished nothing have
+    /// no row. Reads the `jobs_finished` index; purged jobs are not counted.
+    fn flow_hourly_counts(
+        &self,
+        tenant: &TenantId,
+        since: jiff::Timestamp,
+    ) -> impl Future<Output = Result<Vec<FlowHourCount>>> + Send;
+
     /// Dead letters of a tenant, newest first; `open_only` hides replayed and discarded ones.
     fn dead_letters(
         &self,

@@ -429,6 +429,22 @@ pub struct QueueStats {
     pub expired_leases: u64,
 }
 
+/// How many of a flow's jobs finished in one hour (by when they last changed), for the
+/// console's anomaly flags on each flow's volume and failure rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowHourCount {
+    pub flow: String,
+    /// The start of the hour (UTC, on the hour).
+    pub hour: Timestamp,
+    /// Jobs that ran and completed in the hour.
+    pub completed: u64,
+    /// Jobs completed without a run because a later run of their record covered them
+    /// (record coalescing): not counted in `completed`.
+    pub covered: u64,
+    /// Jobs that gave up (dead-lettered) in the hour.
+    pub dead: u64,
+}
+
 /// State of a dead letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -176,6 +176,15 @@ pub(crate) mod shared {
             ELSE state END AS bucket, COUNT(*) FROM jobs WHERE ($2 = '' OR tenant_id = $2) GROUP BY bucket \
         UNION ALL SELECT 'dead_letters_open', COUNT(*) FROM dead_letters \
         WHERE status = 'open' AND ($2 = '' OR tenant_id = $2)";
+    /// A tenant's (`$1`) finished jobs per flow and hour since `$2` (µs, rounded down to the
+    /// hour by the caller). Covered jobs (completed without a run) are counted apart. The
+    /// `state IN` term matches the `jobs_finished` partial index on (tenant_id, updated_at).
+    pub const FLOW_HOURLY_COUNTS: &str = "SELECT flow, (updated_at / 3600000000) * 3600000000 AS hour, \
+        SUM(CASE WHEN state = 'completed' AND (last_error_kind IS NULL OR last_error_kind <> 'covered') THEN 1 ELSE 0 END), \
+        SUM(CASE WHEN state = 'completed' AND last_error_kind = 'covered' THEN 1 ELSE 0 END), \
+        SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) \
+        FROM jobs WHERE tenant_id = $1 AND state IN ('completed', 'dead') AND updated_at >= $2 \
+        GROUP BY 1, 2 ORDER BY 1, 2";
 }
 
 /// Serialises jobs into the JSON array the batch insert unpacks.
@@ -1224,6 +1233,32 @@ macro_rules! impl_store {
                 }
                 s.running += s.expired_leases;
                 Ok(s)
+            }
+
+            async fn flow_hourly_counts(&self, tenant: &TenantId, since: jiff::Timestamp) -> Result<Vec<FlowHourCount>> {
+                const HOUR: i64 = 3_600_000_000;
+                let since = to_micros(since).div_euclid(HOUR).saturating_mul(HOUR);
+                let rows = sqlx::query($sql::FLOW_HOURLY_COUNTS)
+                    .bind(tenant.as_ref())
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, "count finished jobs per hour")?;
+                let count = |r: &Row, i: usize| -> Result<u64> {
+                    let n: Option<i64> = r.try_get(i).db($backend, "count finished jobs per hour")?;
+                    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+                };
+                rows.iter()
+                    .map(|r| {
+                        Ok(FlowHourCount {
+                            flow: r.try_get(0).db($backend, "count finished jobs per hour")?,
+                            hour: from_micros(r.try_get(1).db($backend, "count finished jobs per hour")?),
+                            completed: count(r, 2)?,
+                            covered: count(r, 3)?,
+                            dead: count(r, 4)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn dead_letters(&self, tenant: &TenantId, open_only: bool, limit: u32) -> Result<Vec<DeadLetter>> {
