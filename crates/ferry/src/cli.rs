@@ -462,7 +462,7 @@ pub struct FairnessBenchArgs {
     /// New jobs of the quiet tenant, one every 20 ms while the backlog drains.
     #[arg(long, default_value_t = 200)]
     pub probes: u32,
-    /// Then, real Amazon orders of the quiet tenant (one every 250 ms, through the sandboxes'
+    /// Then, real Amazon orders of the quiet tenant (one every 100 ms, through the sandboxes'
     /// ORDER_CHANGE notifications and F1) while the busy backlog drains: event-to-CRM latency,
     /// against the same orders with no backlog. 0 skips this part.
     #[arg(long, default_value_t = 40)]

@@ -13,6 +13,7 @@ use ferry_runtime::failure::Failure;
 use ferry_runtime::{JobContext, JobError};
 use serde_json::Value;
 
+use super::options::{Kind, MAX_POLL_SECONDS, MAX_QUEUE_WAIT_SECONDS, Spec, opt, required};
 use super::{BuildContext, BuildFuture, Client, ConnectionConfig, Connector, connection_tls};
 use crate::error::BuildError;
 
@@ -61,6 +62,20 @@ impl Connector for AmazonConnector {
 
     fn polls(&self) -> &'static [&'static str] {
         &["searchOrders", "listAllFulfillmentOrders"]
+    }
+
+    fn options(&self) -> &'static [Spec] {
+        const OPTIONS: &[Spec] = &[
+            required("marketplace_ids", Kind::Marketplaces),
+            opt("token_url", Kind::Url),
+            opt("queue_url", Kind::Url),
+            opt("sqs_endpoint", Kind::Url),
+            opt("aws_region", Kind::Text),
+            opt("queue_wait_seconds", Kind::WholeSeconds(0, MAX_QUEUE_WAIT_SECONDS)),
+            opt("fulfilment_poll_seconds", Kind::Seconds(1.0, MAX_POLL_SECONDS)),
+            opt("ca_file", Kind::CaFile),
+        ];
+        OPTIONS
     }
 
     fn build<'a>(&'a self, ctx: &'a BuildContext<'a>, conn: &'a ConnectionConfig) -> BuildFuture<'a> {

@@ -11,6 +11,7 @@ use ferry_model::ConnectionId;
 use ferry_runtime::failure::Failure;
 use ferry_runtime::{CallSpec, JobContext, JobError};
 
+use super::options::{Kind, Spec, opt, required};
 use super::{BuildContext, BuildFuture, Client, ConnectionConfig, Connector, connection_tls};
 use crate::error::BuildError;
 
@@ -85,6 +86,16 @@ impl Connector for DataverseConnector {
 
     fn polls(&self) -> &'static [&'static str] {
         &["salesorders_changed"]
+    }
+
+    fn options(&self) -> &'static [Spec] {
+        const OPTIONS: &[Spec] = &[
+            required("client_id", Kind::Text),
+            required("tenant", Kind::Text),
+            opt("authority", Kind::Url),
+            opt("ca_file", Kind::CaFile),
+        ];
+        OPTIONS
     }
 
     fn build<'a>(&'a self, ctx: &'a BuildContext<'a>, conn: &'a ConnectionConfig) -> BuildFuture<'a> {

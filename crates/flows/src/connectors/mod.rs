@@ -1,14 +1,15 @@
 //! The connector registry: how a connection of each system becomes a client the flows use.
 //!
 //! A connection is (tenant, id, system, endpoint, options, secret names). A connector
-//! registers itself once in [`CONNECTORS`] with its system name, the event types it can deliver
-//! and the polls it offers, and builds its client from a connection's options and the
+//! registers itself once in [`CONNECTORS`] with its system name, the options its connections
+//! take ([`options`]), the event types it can deliver and the polls it offers, and builds its client from a connection's options and the
 //! tenant's secrets. Flows never build clients: they ask [`Clients`] for the connection bound
 //! to a role, typed ([`Clients::get`]), and every call of every client goes through the
 //! runtime's limits (`Resilience::call`), keyed by whom the vendor counts it against.
 
 pub mod amazon;
 pub mod dataverse;
+pub mod options;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -131,6 +132,8 @@ pub trait Connector: Send + Sync + 'static {
     fn events(&self) -> &'static [&'static str];
     /// The polls it offers (`trigger.poll.operation`), for flow files' checks.
     fn polls(&self) -> &'static [&'static str];
+    /// The `options` its connections may hold (checked by [`options::validate`]).
+    fn options(&self) -> &'static [options::Spec];
     /// Builds the client of `conn` from its options and the tenant's secrets.
     fn build<'a>(&'a self, ctx: &'a BuildContext<'a>, conn: &'a ConnectionConfig) -> BuildFuture<'a>;
     /// Checks that the remote accepts the client's credentials, spending as little of the
