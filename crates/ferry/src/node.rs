@@ -192,7 +192,7 @@ pub async fn assemble(
     let mut server = ferry_server::ServerConfig::new(cfg.tenant.clone());
     if let Some(engine) = &engine {
         let (amazon, dataverse) = tenant_ingress(&store, key, engine).await?;
-        if let Some(amazon) = amazon {
+        for amazon in amazon {
             server = server.amazon(amazon);
         }
         for webhook in dataverse {
@@ -215,7 +215,7 @@ pub async fn tenant_ingress(
     store: &AnyStore,
     key: &ferry_store::secrets::MasterKey,
     engine: &ferry_flows::TenantEngine,
-) -> anyhow::Result<(Option<ferry_server::AmazonIngress>, Vec<ferry_server::DataverseWebhook>)> {
+) -> anyhow::Result<(Vec<ferry_server::AmazonIngress>, Vec<ferry_server::DataverseWebhook>)> {
     let tenant = &engine.tenant;
     let secret = |name: String| async move {
         match store.secret(tenant, &name).await {
@@ -224,15 +224,16 @@ pub async fn tenant_ingress(
             Err(e) => Err(anyhow::Error::from(e)),
         }
     };
-    let mut amazon = None;
-    if let Some(conn) = engine.bound_of("amazon").into_iter().next()
-        && let Some(api_key) = secret(format!("{}.eventbridge_api_key", conn.secret_prefix())).await?
-    {
-        let (router, connection) = (engine.router.clone(), conn.id.clone());
-        amazon = Some(
-            ferry_server::AmazonIngress::new(conn.id.clone(), "x-api-key", api_key)
-                .jobs(move |n| router.amazon(&connection, n)),
-        );
+    // Every bound Amazon connection with an EventBridge destination (its own API key).
+    let mut amazon = Vec::new();
+    for conn in engine.bound_of("amazon") {
+        if let Some(api_key) = secret(format!("{}.eventbridge_api_key", conn.secret_prefix())).await? {
+            let (router, connection) = (engine.router.clone(), conn.id.clone());
+            amazon.push(
+                ferry_server::AmazonIngress::new(conn.id.clone(), "x-api-key", api_key)
+                    .jobs(move |n| router.amazon(&connection, n)),
+            );
+        }
     }
     let mut dataverse = Vec::new();
     for conn in engine.bound_of("dataverse") {

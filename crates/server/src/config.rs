@@ -103,9 +103,11 @@ impl fmt::Debug for DataverseWebhook {
 pub struct ServerConfig {
     /// The server's own tenant: the one `/ingress/…` (without `/t/{tenant}`) stores events for.
     pub tenant: TenantId,
-    /// `None`: the EventBridge route answers 404. This and `dataverse` are the own tenant's
-    /// entry in the server's [`crate::Ingress`] table, which can change them later.
-    pub amazon: Option<AmazonIngress>,
+    /// One entry per Amazon connection with an EventBridge destination; an event is taken by
+    /// the one whose API key it carries. None: the EventBridge route answers 404. This and
+    /// `dataverse` are the own tenant's entry in the server's [`crate::Ingress`] table, which
+    /// can change them later.
+    pub amazon: Vec<AmazonIngress>,
     /// One entry per Dataverse connection that sends webhooks; others answer 404.
     pub dataverse: Vec<DataverseWebhook>,
     /// The node's worker pool counters, for `ferry_jobs_total`; `None` on an ingress-only node.
@@ -121,7 +123,7 @@ impl ServerConfig {
     pub fn new(tenant: TenantId) -> Self {
         ServerConfig {
             tenant,
-            amazon: None,
+            amazon: Vec::new(),
             dataverse: Vec::new(),
             pool_stats: None,
             limits: ListenerLimits::default(),
@@ -130,7 +132,7 @@ impl ServerConfig {
     }
 
     pub fn amazon(mut self, amazon: AmazonIngress) -> Self {
-        self.amazon = Some(amazon);
+        self.amazon.push(amazon);
         self
     }
 

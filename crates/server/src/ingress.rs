@@ -18,13 +18,35 @@ use crate::config::{AmazonIngress, DataverseWebhook};
 
 /// One tenant's webhook sources, as the routes use them.
 pub(crate) struct TenantIngress<S: Store> {
-    /// The connector's own ingress settings, so the route runs its `ingest` unchanged.
-    pub amazon: Option<IngressConfig<S>>,
+    /// The connector's own ingress settings, one per Amazon connection (each with its own API
+    /// key), so the route runs its `ingest` unchanged.
+    pub amazon: Vec<IngressConfig<S>>,
     /// By connection id, as it appears in the route.
     pub dataverse: HashMap<String, DataverseWebhook>,
 }
 
 type Table<S> = HashMap<String, Arc<TenantIngress<S>>>;
+
+/// The jobs a webhook's event starts (the shape of [`crate::AmazonJobs`] and
+/// [`crate::DataverseJobs`]).
+type JobsOf<E> = Box<dyn Fn(&E) -> Vec<ferry_store::NewJob> + Send + Sync>;
+
+/// Keeps a tenant's jobs to that tenant: a job its closure makes for another tenant (a wiring
+/// mistake) is dropped and logged, never stored, so one tenant's webhook cannot start work in
+/// another's queue.
+fn own_jobs<E: ?Sized + 'static>(tenant: TenantId, jobs: JobsOf<E>) -> JobsOf<E> {
+    Box::new(move |event| {
+        let mut made = jobs(event);
+        made.retain(|job| {
+            let own = job.tenant == tenant;
+            if !own {
+                tracing::error!(tenant = %tenant, other = %job.tenant, flow = %job.flow, "a webhook made a job for another tenant; dropped");
+            }
+            own
+        });
+        made
+    })
+}
 
 /// The per-tenant ingress table: cheap to clone, every clone sees and makes the same changes.
 /// Get it from [`crate::Server::ingress`]; the server's own tenant (its [`crate::ServerConfig`])
@@ -55,20 +77,27 @@ impl<S: Store> Ingress<S> {
 
     /// Serves `tenant`'s EventBridge destination (`POST /t/{tenant}/ingress/amazon/eventbridge`)
     /// and Dataverse endpoints (`POST /t/{tenant}/ingress/dataverse/{connection}`), replacing
-    /// whatever the tenant had. Events are stored for `tenant`. Two webhooks for one connection:
-    /// the last is kept.
-    pub fn set_tenant(&self, tenant: TenantId, amazon: Option<AmazonIngress>, dataverse: Vec<DataverseWebhook>) {
-        let amazon = amazon.map(|amazon| IngressConfig {
+    /// whatever the tenant had. Events are stored for `tenant`; an EventBridge event goes to
+    /// the Amazon connection whose API key it carries. Two webhooks for one connection: the
+    /// last is kept.
+    pub fn set_tenant(&self, tenant: TenantId, amazon: Vec<AmazonIngress>, dataverse: Vec<DataverseWebhook>) {
+        let amazon = amazon.into_iter().map(|amazon| IngressConfig {
             store: self.store.clone(),
             tenant: tenant.clone(),
             connection: amazon.connection,
             api_key_header: amazon.api_key_header,
             api_key: amazon.api_key,
-            jobs_for: amazon.jobs,
+            jobs_for: own_jobs(tenant.clone(), amazon.jobs),
             freshness: amazon.freshness,
         });
-        let dataverse =
-            dataverse.into_iter().map(|webhook| (webhook.connection.as_str().to_owned(), webhook)).collect();
+        let amazon = amazon.collect();
+        let dataverse = dataverse
+            .into_iter()
+            .map(|mut webhook| {
+                webhook.jobs = own_jobs(tenant.clone(), webhook.jobs);
+                (webhook.connection.as_str().to_owned(), webhook)
+            })
+            .collect();
         let entries = Arc::new(TenantIngress { amazon, dataverse });
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         table.insert(tenant.into_string(), entries);

@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use ferry_connectors::amazon::webhooks::{IngressConfig, MAX_BODY, authenticate, store_event};
+use ferry_connectors::amazon::webhooks::{IngressConfig, IngressError, MAX_BODY, authenticate, store_event};
 use ferry_connectors::dataverse::webhooks::{accept, verify};
 use ferry_model::TenantId;
 use ferry_store::Store;
@@ -80,12 +80,12 @@ pub(crate) async fn amazon<S: Store>(
 ) -> Response {
     let tenant = state.tenant.as_str();
     let entries = state.ingress.get(tenant);
-    let Some(config) = entries.as_deref().and_then(|entries| entries.amazon.as_ref()) else {
+    let Some(configs) = entries.as_deref().map(|entries| &entries.amazon).filter(|a| !a.is_empty()) else {
         state.metrics.record_event(Some(tenant), EventSource::Amazon, EventOutcome::Rejected);
         let message = "the Amazon EventBridge ingress is not configured on this server";
         return close(json_error(StatusCode::NOT_FOUND, message));
     };
-    amazon_event(&state, tenant, config, headers, body).await
+    amazon_event(&state, tenant, configs, headers, body).await
 }
 
 /// `POST /t/{tenant}/ingress/amazon/eventbridge`.
@@ -96,7 +96,7 @@ pub(crate) async fn tenant_amazon<S: Store>(
     body: Body,
 ) -> Response {
     let entries = state.ingress.get(&tenant);
-    let Some(config) = entries.as_deref().and_then(|entries| entries.amazon.as_ref()) else {
+    let Some(configs) = entries.as_deref().map(|entries| &entries.amazon).filter(|a| !a.is_empty()) else {
         // Only a served tenant gets a series of its own: a path cannot mint labels.
         let counted = entries.is_some().then_some(tenant.as_str());
         state.metrics.record_event(counted, EventSource::Amazon, EventOutcome::Rejected);
@@ -105,26 +105,31 @@ pub(crate) async fn tenant_amazon<S: Store>(
         let message = format!("no Amazon EventBridge ingress is configured for tenant `{tenant}`");
         return close(json_error(StatusCode::NOT_FOUND, &message));
     };
-    amazon_event(&state, &tenant, config, headers, body).await
+    amazon_event(&state, &tenant, configs, headers, body).await
 }
 
+/// Stores an EventBridge event for the tenant's Amazon connection whose API key it carries
+/// (each connection's destination has its own key), or refuses it.
 async fn amazon_event<S: Store>(
     state: &AppState<S>,
     tenant: &str,
-    config: &IngressConfig<S>,
+    configs: &[IngressConfig<S>],
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let metrics = &state.metrics;
-    let refused = |code: u16, error: &dyn std::fmt::Display| {
+    let refused = |code: u16, error: &dyn std::fmt::Display, connection: Option<&str>| {
         metrics.record_event(Some(tenant), EventSource::Amazon, refusal(code));
         // The message names what is wrong (never the key); it is safe for the sender and logs.
-        tracing::info!(status = code, %error, tenant, connection = %config.connection, "EventBridge event refused");
+        tracing::info!(status = code, %error, tenant, connection, "EventBridge event refused");
         json_error(status(code), &error.to_string())
     };
-    if let Err(error) = authenticate(config, &header_pairs(&headers)) {
-        return close(refused(error.status(), &error));
-    }
+    let pairs = header_pairs(&headers);
+    let Some(config) = configs.iter().find(|c| authenticate(c, &pairs).is_ok()) else {
+        let error = IngressError::Unauthorized;
+        return close(refused(error.status(), &error, None));
+    };
+    let refused = |code: u16, error: &dyn std::fmt::Display| refused(code, error, Some(config.connection.as_ref()));
     let body = match read_body(&headers, body, MAX_BODY, state.limits.body_read_timeout).await {
         Ok(body) => body,
         Err(response) => {

@@ -32,14 +32,14 @@ fn dataverse_code(id: &str) -> String {
 /// What `Ingress::set_tenant` takes for tenant `id`: EventBridge on connection `amazon` and
 /// Dataverse on `crm` (the same connection ids as every other tenant), each new event
 /// enqueuing one job for the tenant.
-fn sources(id: &str) -> (Option<AmazonIngress>, Vec<DataverseWebhook>) {
+fn sources(id: &str) -> (Vec<AmazonIngress>, Vec<DataverseWebhook>) {
     let (jobs_tenant, crm_tenant) = (tenant(id), tenant(id));
     let amazon =
         AmazonIngress::new(ConnectionId::new("amazon").expect("id"), API_KEY_HEADER, SecretValue::new(amazon_key(id)))
             .jobs(move |n| vec![NewJob::new(jobs_tenant.clone(), "amazon-events", n.raw.expose().clone())]);
     let crm = DataverseWebhook::with_key(ConnectionId::new("crm").expect("id"), SecretValue::new(dataverse_code(id)))
         .jobs(move |e| vec![NewJob::new(crm_tenant.clone(), "crm-contacts", serde_json::json!({ "id": e.id }))]);
-    (Some(amazon), vec![crm])
+    (vec![amazon], vec![crm])
 }
 
 /// Adds tenant `id` to the store and to the running server's table.
@@ -151,6 +151,45 @@ async fn an_event_posted_to_a_tenants_route_is_stored_for_that_tenant_only_on_po
     events_are_stored_for_the_tenant_whose_route_took_them(&h).await;
 }
 
+/// A tenant with two Amazon connections (two seller accounts, or two regions), each with its
+/// own EventBridge destination and key: each event goes to the connection whose key it
+/// carries, and a key of neither is refused.
+#[tokio::test]
+async fn each_amazon_connection_of_a_tenant_takes_the_events_its_key_carries() {
+    let h = Harness::start().await;
+    let t = tenant("multi");
+    h.store.ensure_tenant(&t, "multi").await.expect("tenant");
+    let ingress = |connection: &str, key: &str| {
+        let (jobs_tenant, flow) = (t.clone(), format!("{connection}-events"));
+        AmazonIngress::new(ConnectionId::new(connection).expect("id"), API_KEY_HEADER, SecretValue::new(key.to_owned()))
+            .jobs(move |n| vec![NewJob::new(jobs_tenant.clone(), &flow, n.raw.expose().clone())])
+    };
+    h.ingress.set_tenant(t.clone(), vec![ingress("amazon-na", "na-key"), ingress("amazon-eu", "eu-key")], Vec::new());
+    assert_eq!(post_amazon(&h, "multi", "eu-key", order_change_with_id("eu-1").to_string()).await.0, 200);
+    assert_eq!(post_amazon(&h, "multi", "na-key", order_change_with_id("na-1").to_string()).await.0, 200);
+    assert_eq!(post_amazon(&h, "multi", "na-key", order_change_with_id("na-2").to_string()).await.0, 200);
+    let (status, body) = post_amazon(&h, "multi", "neither-key", order_change_with_id("x-1").to_string()).await;
+    assert_eq!(status, 401, "{body}");
+    let jobs = jobs_by_tenant(&h).await;
+    assert_eq!(jobs, BTreeMap::from([(key("multi", "amazon-eu-events"), 1), (key("multi", "amazon-na-events"), 2)]));
+
+    // A closure wired wrongly, making a job for another tenant too: only the tenant's own is kept.
+    let other = tenant("other");
+    h.store.ensure_tenant(&other, "other").await.expect("tenant");
+    let (mine, theirs) = (t.clone(), other.clone());
+    let crossed =
+        AmazonIngress::new(ConnectionId::new("amazon-na").expect("id"), API_KEY_HEADER, SecretValue::new("na-key"))
+            .jobs(move |n| {
+                vec![
+                    NewJob::new(mine.clone(), "own-events", n.raw.expose().clone()),
+                    NewJob::new(theirs.clone(), "stolen-events", n.raw.expose().clone()),
+                ]
+            });
+    h.ingress.set_tenant(t.clone(), vec![crossed], Vec::new());
+    assert_eq!(post_amazon(&h, "multi", "na-key", order_change_with_id("na-3").to_string()).await.0, 200);
+    assert_eq!(jobs_by_tenant(&h).await, BTreeMap::from([(key("multi", "own-events"), 1)]));
+}
+
 #[tokio::test]
 async fn one_tenants_keys_never_authenticate_another_tenants_routes() {
     let h = Harness::start().await;
@@ -253,7 +292,7 @@ async fn a_tenant_added_or_changed_while_the_server_serves_is_served_at_once() {
         API_KEY_HEADER,
         SecretValue::new("east-rotated-key"),
     );
-    h.ingress.set_tenant(tenant("east"), Some(rotated), Vec::new());
+    h.ingress.set_tenant(tenant("east"), vec![rotated], Vec::new());
     let event = order_change_with_id("east-2").to_string();
     assert_eq!(post_amazon(&h, "east", &amazon_key("east"), event.clone()).await.0, 401, "the old key");
     assert_eq!(post_amazon(&h, "east", "east-rotated-key", event).await.0, 200, "the new key");
@@ -263,7 +302,7 @@ async fn a_tenant_added_or_changed_while_the_server_serves_is_served_at_once() {
     // The own tenant's entry is in the table too: replacing it changes `/ingress/…`.
     assert_eq!(h.post_amazon(Some(API_KEY), order_change_with_id("own-1").to_string()).await.0, 200);
     let (_, dataverse) = sources("acme");
-    h.ingress.set_tenant(h.tenant.clone(), None, dataverse);
+    h.ingress.set_tenant(h.tenant.clone(), Vec::new(), dataverse);
     let (status, body) = h.post_amazon(Some(API_KEY), order_change_with_id("own-2").to_string()).await;
     assert_eq!(status, 404, "{body}");
     let path = format!("crm?code={}", dataverse_code("acme"));
