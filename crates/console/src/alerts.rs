@@ -30,6 +30,11 @@ pub enum Condition {
     /// A connection whose credentials were refused (a dead letter of kind `auth`) within the
     /// last `minutes`.
     AuthFailure { minutes: u32 },
+    /// A flow that finished nothing in the last complete hour when that hour of the week
+    /// usually has work ([`crate::anomaly`]'s volume judgement, downwards to zero).
+    FlowSilent,
+    /// Any anomaly flag on a flow's volume or failure rate in the last complete hour.
+    Anomaly,
 }
 
 impl Condition {
@@ -54,6 +59,7 @@ impl Condition {
                     return Err(format!("minutes must be 1 to 10080, got {minutes}"));
                 }
             }
+            Condition::FlowSilent | Condition::Anomaly => {}
         }
         Ok(())
     }
@@ -72,6 +78,15 @@ impl Rule {
     pub fn check(&self) -> Result<(), String> {
         self.condition.check()?;
         check_webhook(&self.webhook)
+    }
+}
+
+/// A webhook as shown (lists, the API): its scheme and host only. A Slack or Teams webhook's
+/// path is its secret.
+pub fn masked(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}/…", rest.split(['/', '?']).next().unwrap_or_default()),
+        None => "…".into(),
     }
 }
 
@@ -95,7 +110,9 @@ pub async fn add_rule(
 ) -> Result<i64, crate::ServiceError> {
     rule.check().map_err(crate::ServiceError::BadInput)?;
     let json = serde_json::to_string(rule).map_err(|e| crate::ServiceError::BadInput(e.to_string()))?;
-    Ok(store.add_alert_rule(tenant, &json, actor).await?)
+    let shown = Rule { webhook: masked(&rule.webhook), ..rule.clone() };
+    let shown = serde_json::to_string(&shown).map_err(|e| crate::ServiceError::BadInput(e.to_string()))?;
+    Ok(store.add_alert_rule(tenant, &json, &shown, actor).await?)
 }
 
 /// The tenant's rules, each parsed (a row that no longer parses is skipped with a warning).
@@ -166,7 +183,9 @@ fn due(condition: &Condition, episode: &AlertEpisode, now: Timestamp) -> bool {
             now.duration_since(episode.started_at)
                 >= jiff::SignedDuration::from_secs(i64::try_from(*seconds).unwrap_or(i64::MAX))
         }
-        Condition::DeadLetters { .. } | Condition::AuthFailure { .. } => true,
+        Condition::DeadLetters { .. } | Condition::AuthFailure { .. } | Condition::FlowSilent | Condition::Anomaly => {
+            true
+        }
     }
 }
 
@@ -192,7 +211,7 @@ async fn holding(
             open.into_iter()
                 .map(|host| Holding {
                     text: format!("the circuit to {host} has been open for over {seconds} s: calls to it are paused"),
-                    page: "/console/queue".into(),
+                    page: "/api/v1/queue".into(),
                     subject: host,
                 })
                 .collect()
@@ -211,7 +230,7 @@ async fn holding(
                 .filter(|(_, n)| n > above)
                 .map(|(flow, n)| Holding {
                     text: format!("{n} dead letters of flow {flow} in the last {minutes} minutes (more than {above})"),
-                    page: format!("/console/dead-letters?flow={flow}"),
+                    page: format!("/api/v1/dead-letters?flow={flow}"),
                     subject: flow,
                 })
                 .collect()
@@ -229,8 +248,27 @@ async fn holding(
                 .into_iter()
                 .map(|flow| Holding {
                     text: format!("a remote refused the credentials of flow {flow}: check its connection's secrets"),
-                    page: format!("/console/dead-letters?flow={flow}"),
+                    page: format!("/api/v1/dead-letters?flow={flow}"),
                     subject: flow,
+                })
+                .collect()
+        }
+        Condition::FlowSilent | Condition::Anomaly => {
+            let flags = crate::anomaly::scan_flows(store, tenant, now).await?;
+            flags
+                .into_iter()
+                .filter_map(|flag| match (condition, &flag.subject) {
+                    (Condition::FlowSilent, crate::anomaly::Subject::FlowVolume { flow })
+                        if flag.direction == crate::anomaly::Direction::Below && flag.observed.is_zero() =>
+                    {
+                        Some(Holding { text: flag.explain(), page: "/api/v1/anomalies".into(), subject: flow.clone() })
+                    }
+                    (Condition::Anomaly, _) => Some(Holding {
+                        text: flag.explain(),
+                        page: "/api/v1/anomalies".into(),
+                        subject: flag.dedupe_key(),
+                    }),
+                    _ => None,
                 })
                 .collect()
         }

@@ -130,6 +130,7 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
         .routes(routes!(discard_dead_letter))
         .routes(routes!(bulk_dead_letters))
         .routes(routes!(record_trace))
+        .routes(routes!(anomalies))
         .routes(routes!(list_alerts, create_alert))
         .routes(routes!(remove_alert))
         .routes(routes!(audit_log))
@@ -409,7 +410,37 @@ async fn record_trace(
     Ok(Json(service::record_trace(&s.store, &p.tenant, &id).await?))
 }
 
-/// An alert rule of the tenant.
+/// An anomaly flag in words, with its figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnomalyView {
+    /// What is unusual, in words (no buyer data).
+    pub explanation: String,
+    /// `volume of flow …`, `failure rate of flow …`.
+    pub subject: String,
+    /// The start of the hour judged.
+    pub at: String,
+    pub severity: String,
+}
+
+#[utoipa::path(get, path = "/anomalies", tag = "alerts",
+    responses((status = 200, body = Vec<AnomalyView>), (status = 401, body = ErrorBody)))]
+async fn anomalies(State(s): Shared, headers: HeaderMap) -> Result<Json<Vec<AnomalyView>>, ApiError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    let flags = crate::anomaly::scan_flows(&s.store, &p.tenant, jiff::Timestamp::now()).await?;
+    Ok(Json(
+        flags
+            .into_iter()
+            .map(|f| AnomalyView {
+                explanation: f.explain(),
+                subject: f.subject.to_string(),
+                at: f.at.to_string(),
+                severity: format!("{:?}", f.severity).to_lowercase(),
+            })
+            .collect(),
+    ))
+}
+
+/// An alert rule of the tenant (its webhook shown as scheme and host: the path is a secret).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertView {
     pub id: i64,
@@ -429,7 +460,7 @@ async fn list_alerts(State(s): Shared, headers: HeaderMap) -> Result<Json<Vec<Al
             .into_iter()
             .map(|(row, rule)| AlertView {
                 id: row.id,
-                rule,
+                rule: crate::alerts::Rule { webhook: crate::alerts::masked(&rule.webhook), ..rule },
                 created_by: row.created_by,
                 created_at: row.created_at.to_string(),
             })

@@ -74,6 +74,9 @@ pub enum Command {
     /// Bearer tokens of the admin API and console (`--tenant` picks whose).
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Alert rules: what is watched and which webhook hears of it (`--tenant` picks whose).
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Lookup tables that mappings read with `lookup('table')`.
     #[command(subcommand)]
     Lookups(LookupsCommand),
@@ -193,6 +196,30 @@ impl CrmFaultArgs {
             outage_seconds: self.crm_outage_seconds,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Add a rule. The condition is JSON, as the API takes it, e.g.
+    /// `{"kind": "breaker_open", "seconds": 300}`, `{"kind": "dead_letters", "above": 10,
+    /// "minutes": 15}`, `{"kind": "auth_failure", "minutes": 60}`, `{"kind": "flow_silent"}`
+    /// or `{"kind": "anomaly"}`.
+    Add {
+        condition: String,
+        /// Where alerts are posted (`{"text": …}`, Slack and Teams take it): an https:// URL.
+        #[arg(long)]
+        webhook: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// The tenant's rules.
+    List,
+    /// Remove a rule (by its id in `ferry alerts list`).
+    Remove {
+        id: i64,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -223,8 +223,8 @@ impl Store for AnyStore {
         delegate!(self, s => s.audit_log(tenant, limit))
     }
 
-    async fn add_alert_rule(&self, tenant: &TenantId, rule: &str, actor: &str) -> Result<i64> {
-        delegate!(self, s => s.add_alert_rule(tenant, rule, actor))
+    async fn add_alert_rule(&self, tenant: &TenantId, rule: &str, shown: &str, actor: &str) -> Result<i64> {
+        delegate!(self, s => s.add_alert_rule(tenant, rule, shown, actor))
     }
 
     async fn alert_rules(&self, tenant: &TenantId) -> Result<Vec<AlertRuleRow>> {

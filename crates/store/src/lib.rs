@@ -265,8 +265,15 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// The token with `id`, of any tenant: what a request's bearer token is checked against.
     fn api_token(&self, id: &str) -> impl Future<Output = Result<Option<ApiTokenRow>>> + Send;
 
-    /// Stores an alert rule of a tenant (its JSON), with an audit row; returns its id.
-    fn add_alert_rule(&self, tenant: &TenantId, rule: &str, actor: &str) -> impl Future<Output = Result<i64>> + Send;
+    /// Stores an alert rule of a tenant (its JSON), with an audit row saying `shown` (the rule
+    /// without its secrets); returns its id.
+    fn add_alert_rule(
+        &self,
+        tenant: &TenantId,
+        rule: &str,
+        shown: &str,
+        actor: &str,
+    ) -> impl Future<Output = Result<i64>> + Send;
 
     /// A tenant's alert rules, oldest first.
     fn alert_rules(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<AlertRuleRow>>> + Send;

@@ -1542,7 +1542,7 @@ macro_rules! impl_store {
                     .collect()
             }
 
-            async fn add_alert_rule(&self, tenant: &TenantId, rule: &str, actor: &str) -> Result<i64> {
+            async fn add_alert_rule(&self, tenant: &TenantId, rule: &str, shown: &str, actor: &str) -> Result<i64> {
                 let result: Result<i64> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin add alert rule")?;
@@ -1556,7 +1556,7 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await
                     .db($backend, "add alert rule")?;
-                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "alert.add".into(), subject: format!("alert rule {id}"), detail: rule.to_owned() }, now).await?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "alert.add".into(), subject: format!("alert rule {id}"), detail: shown.to_owned() }, now).await?;
                     tx.commit().await.db($backend, "commit add alert rule")?;
                     Ok(id)
                 }
@@ -1581,15 +1581,15 @@ macro_rules! impl_store {
                 let result: Result<()> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin remove alert rule")?;
-                    let rule: Option<String> = sqlx::query_scalar("DELETE FROM alert_rules WHERE tenant_id = $1 AND id = $2 RETURNING rule")
+                    let removed: Option<i64> = sqlx::query_scalar("DELETE FROM alert_rules WHERE tenant_id = $1 AND id = $2 RETURNING id")
                         .bind(tenant.as_ref())
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await
                         .db($backend, "remove alert rule")?;
-                    let Some(rule) = rule else {
+                    if removed.is_none() {
                         return Err(StoreError::NotFound { what: "alert rule", id: id.to_string() });
-                    };
+                    }
                     sqlx::query("UPDATE alert_episodes SET ended_at = $3 WHERE tenant_id = $1 AND rule_id = $2 AND ended_at IS NULL")
                         .bind(tenant.as_ref())
                         .bind(id)
@@ -1597,7 +1597,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .db($backend, "end alert episodes")?;
-                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "alert.remove".into(), subject: format!("alert rule {id}"), detail: rule }, now).await?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "alert.remove".into(), subject: format!("alert rule {id}"), detail: String::new() }, now).await?;
                     tx.commit().await.db($backend, "commit remove alert rule")
                 }
                 .await;

@@ -103,7 +103,7 @@ async fn breaker_episodes(node_a: AnyStore, node_b: AnyStore) {
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     let said = body["text"].as_str().unwrap();
     assert!(said.contains("acme.crm.example") && said.contains("open for over 60 s"), "{said}");
-    assert!(said.contains("https://ferry.example.com/console/queue"), "links to the console: {said}");
+    assert!(said.contains("https://ferry.example.com/api/v1/queue"), "links to where it shows: {said}");
     assert!(said.contains("tenant acme") && !said.contains("globex"), "{said}");
 
     // It closes: the episode ends. It opens again: a new episode, a new alert, whose first

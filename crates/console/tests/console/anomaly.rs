@@ -471,6 +471,37 @@ async fn scans_the_last_complete_hour_of_each_flow<S: Backdate>(store: S) {
     assert!(anomaly::scan_flows(&store, &other(), at(NOW)).await.unwrap().is_empty());
 }
 
+/// The same hour as [`scans_the_last_complete_hour_of_each_flow`], seen by alert rules: a
+/// "flow silent" rule alerts once for the orders flow that stopped, an "anomaly" rule once for
+/// each of its two flags, and checking again in the same hour sends nothing more.
+async fn alert_rules_fire_on_the_flags(store: ferry_store::AnyStore) {
+    use ferry_console::alerts::{Condition, Rule, add_rule, check_tenant};
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let sink = sink.clone();
+            async move { sink.lock().unwrap().push(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let webhook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    for condition in [Condition::FlowSilent, Condition::Anomaly] {
+        add_rule(&store, &tenant(), &Rule { condition, webhook: webhook.clone() }, "test").await.unwrap();
+    }
+    let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
+    let sent = check_tenant(&store, &http, &tenant(), "https://ferry.example.com", at(NOW)).await.unwrap();
+    assert_eq!(sent, 3, "one silent flow, two flags: {:?}", got.lock().unwrap());
+    let later = at(NOW).checked_add(SignedDuration::from_mins(20)).unwrap();
+    assert_eq!(check_tenant(&store, &http, &tenant(), "https://ferry.example.com", later).await.unwrap(), 0);
+    let texts = got.lock().unwrap().clone();
+    assert_eq!(texts.iter().filter(|t| t.contains("amazon-orders-to-crm had 0 records")).count(), 2, "{texts:?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("failure rate of flow crm-orders-to-fba")).count(), 1, "{texts:?}");
+    assert!(texts.iter().all(|t| t.contains("https://ferry.example.com/api/v1/anomalies")), "{texts:?}");
+}
+
 async fn sqlite() -> (SqliteStore, TempDir) {
     let dir = TempDir::new("console-anomaly").expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
@@ -490,6 +521,13 @@ async fn prepare<S: Store>(store: &S) {
     store.migrate().await.expect("migrate");
     store.ensure_tenant(&tenant(), "Shop").await.expect("tenant");
     store.ensure_tenant(&other(), "Other shop").await.expect("tenant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_rules_fire_once_on_a_silent_flow_and_on_anomalies() {
+    let (store, _dir) = sqlite().await;
+    scans_the_last_complete_hour_of_each_flow(store.clone()).await;
+    alert_rules_fire_on_the_flags(ferry_store::AnyStore::Sqlite(store)).await;
 }
 
 mod sqlite_backend {

@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/dead-letters/{id}/discard", Role::Operator),
     ("POST", "/api/v1/dead-letters/bulk", Role::Operator),
     ("GET", "/api/v1/records/{id}", Role::Viewer),
+    ("GET", "/api/v1/anomalies", Role::Viewer),
     ("GET", "/api/v1/alerts", Role::Viewer),
     ("POST", "/api/v1/alerts", Role::Admin),
     ("DELETE", "/api/v1/alerts/{id}", Role::Admin),
@@ -306,6 +307,26 @@ async fn dead_letters_are_handled_by_cause_and_audited(api: &Api) {
     assert!(actions.contains(&"dlq.show_unredacted"), "{actions:?}");
     assert_eq!(actions.iter().filter(|a| a.contains("replay")).count(), 3, "{actions:?}");
     assert!(!audit.to_string().contains("jane@example.com"), "no buyer data in the audit log");
+
+    // An alert rule's webhook path is a secret: listed as scheme and host only.
+    let rule =
+        json!({ "kind": "breaker_open", "seconds": 300, "webhook": "https://hooks.slack.com/services/T0/B0/s3cr3t" });
+    let (status, made) = api.call("POST", "/api/v1/alerts", Some(&admin), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (_, rules) = api.call("GET", "/api/v1/alerts", Some(&viewer), None).await;
+    assert_eq!(rules[0]["webhook"], "https://hooks.slack.com/…", "{rules}");
+    assert!(!rules.to_string().contains("s3cr3t"));
+    let (_, audit) = api.call("GET", "/api/v1/audit", Some(&admin), None).await;
+    assert!(audit.to_string().contains("alert.add") && !audit.to_string().contains("s3cr3t"), "{audit}");
+    let (status, _) = api
+        .call(
+            "POST",
+            "/api/v1/alerts",
+            Some(&admin),
+            Some(json!({ "kind": "breaker_open", "seconds": 1, "webhook": "http://example.com/x" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "plain http to another machine");
 
     // Tokens: an admin makes one (shown once), revoking it ends it; an expired one is refused.
     let (status, made) = api

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod actor;
+mod alerts;
 mod bench;
 mod bench_fairness;
 mod bench_nodes;
@@ -63,6 +64,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Connections(cmd) => connections::run(&cfg, cmd).await,
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
         Command::Tokens(cmd) => tokens::run(&cfg, cmd).await,
+        Command::Alerts(cmd) => alerts::run(&cfg, cmd).await,
         Command::Map(cmd) => map::run(&cfg, cmd).await,
         Command::Lookups(cmd) => tables::lookups(&cfg, cmd).await,
         Command::Rates(cmd) => tables::rates(&cfg, cmd).await,
@@ -102,6 +104,7 @@ async fn select_tenant(
         | Command::Purge { .. }
         | Command::Dlq(_)
         | Command::Tokens(_)
+        | Command::Alerts(_)
         | Command::Map(_)
         | Command::Lookups(_)
         | Command::Rates(_)

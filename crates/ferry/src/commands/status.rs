@@ -21,8 +21,11 @@ pub async fn run(cfg: &NodeConfig, json: bool, all_tenants: bool) -> anyhow::Res
         }
     } else {
         // Another tenant's hosts are not this tenant's business.
-        let hosts: Vec<String> =
-            super::tenant_connections(cfg, &store).await?.iter().map(|c| authority(&c.endpoint)).collect();
+        let hosts: Vec<String> = super::tenant_connections(cfg, &store)
+            .await?
+            .iter()
+            .map(|c| ferry_console::alerts::authority(&c.endpoint))
+            .collect();
         breakers.retain(|b| hosts.contains(&b.host));
     }
     if json {
@@ -84,10 +87,4 @@ fn queue_line(q: &QueueStats) -> String {
         "{} ready · {} scheduled (backoff or throttled) · {} running · {} completed · {} dead",
         q.ready, q.scheduled, q.running, q.completed, q.dead
     )
-}
-
-/// `host[:port]` of an endpoint URL: what the circuit breakers are keyed on.
-fn authority(endpoint: &str) -> String {
-    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
-    rest.split(['/', '?']).next().unwrap_or_default().to_owned()
 }

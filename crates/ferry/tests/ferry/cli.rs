@@ -978,3 +978,36 @@ fn check_refuses_flow_keys_that_the_handlers_do_not_act_on() {
         assert!(err.contains(&expected), "missing `{expected}` in:\n{err}");
     }
 }
+
+/// `ferry alerts`: a rule added from the CLI is listed with its webhook's secret path hidden,
+/// a condition that is not one is refused naming the kinds, and a rule is removed by id.
+#[test]
+fn alert_rules_are_added_listed_without_their_secret_and_removed() {
+    let dir = TempDir::new("alerts");
+    let cfg = write_config(dir.path(), &format!("sqlite://{}", dir.path().join("ferry.db").display()), "");
+    let run = |args: &[&str]| {
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).args(args).output().unwrap();
+        let (o, e) = text(&out);
+        (out.status.code(), o, e)
+    };
+    let hook = "https://hooks.slack.com/services/T0/B0/s3cr3t";
+    let (code, o, e) = run(&["alerts", "add", r#"{"kind": "breaker_open", "seconds": 300}"#, "--webhook", hook]);
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    assert!(o.contains("alert rule 1 added"), "{o}");
+    let (code, o, _) = run(&["alerts", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(o.contains("breaker_open") && o.contains("https://hooks.slack.com/…") && !o.contains("s3cr3t"), "{o}");
+    let (code, _, e) = run(&["alerts", "add", r#"{"kind": "sunspots"}"#, "--webhook", hook]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("kinds: breaker_open, dead_letters"), "{e}");
+    let (code, _, e) = run(&["alerts", "add", r#"{"kind": "anomaly"}"#, "--webhook", "http://example.com/x"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("must be an https:// URL"), "{e}");
+    let (code, o, _) = run(&["alerts", "remove", "1"]);
+    assert_eq!(code, Some(0), "{o}");
+    let (_, o, _) = run(&["alerts", "list"]);
+    assert!(o.contains("no alert rules"), "{o}");
+    let (code, _, e) = run(&["alerts", "remove", "1"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("alert rule 1 not found"), "{e}");
+}
