@@ -110,11 +110,14 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The API's router (to merge into the node's) and its OpenAPI document.
+/// The API's router with the console's pages (to merge into the node's) and the OpenAPI
+/// document.
 pub fn router(state: Arc<ApiState>) -> axum::Router {
-    let (router, doc) = documented(state);
+    let (router, doc) = documented(state.clone());
     let doc = Arc::new(doc);
-    router.route("/api/v1/openapi.json", axum::routing::get(move || async move { Json(doc.as_ref().clone()) }))
+    router
+        .route("/api/v1/openapi.json", axum::routing::get(move || async move { Json(doc.as_ref().clone()) }))
+        .merge(crate::dashboard::router(state))
 }
 
 /// The documented routes and the document.

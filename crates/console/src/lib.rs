@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod anomaly;
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod service;
 
 pub use service::ServiceError;

@@ -4,4 +4,5 @@ mod console {
     mod alerts;
     mod anomaly;
     mod api;
+    mod dashboard;
 }

@@ -1,0 +1,413 @@
+//! The operator console's pages, served by the node under `/console`: server-rendered
+//! (askama templates in `templates/`, compiled into the binary) with htmx (vendored in
+//! `assets/`, BSD-0 licensed) refreshing the overview every few seconds. No npm step: one
+//! binary.
+//!
+//! Sign-in takes an admin API token (`ferry tokens create`); it is kept in an `HttpOnly`,
+//! `SameSite=Strict` cookie and checked on every request exactly as the API checks a bearer
+//! token, so a page shows only the token's tenant and offers only what its role may do (a
+//! viewer sees no replay button, and a replay posted anyway is refused). Every change goes
+//! through [`crate::service`], the functions the API and the CLI use.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use ferry_store::{DeadLetterId, Store as _};
+
+use crate::api::ApiState;
+use crate::auth::{self, AuthError, Principal, Role};
+use crate::service::{self, BulkAction, CauseGroup, DeadLetterFilter, RecordTrace, ServiceError};
+
+const COOKIE: &str = "ferry_console";
+const HTMX: &str = include_str!("../assets/htmx.min.js");
+
+type Shared = State<Arc<ApiState>>;
+
+/// The console's routes.
+pub fn router(state: Arc<ApiState>) -> axum::Router {
+    axum::Router::new()
+        .route("/console", get(overview))
+        .route("/console/live", get(live))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/dead-letters", get(dead_letters))
+        .route("/console/dead-letters/bulk", post(bulk))
+        .route("/console/dead-letters/{id}", get(dead_letter))
+        .route("/console/dead-letters/{id}/replay", post(replay))
+        .route("/console/dead-letters/{id}/discard", post(discard))
+        .route("/console/records", get(records))
+        .route("/console/assets/htmx.min.js", get(htmx))
+        .with_state(state)
+}
+
+/// A page's refusal: to the sign-in page without a (valid) token, else a short page.
+enum PageError {
+    SignIn,
+    Status(StatusCode, String),
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn => Redirect::to("/console/login").into_response(),
+            PageError::Status(status, message) => {
+                let body = format!(
+                    "<!doctype html><title>Ferry</title><p id=\"refusal\">{}</p><p><a href=\"/console\">Back</a></p>",
+                    escape(&message)
+                );
+                (status, Html(body)).into_response()
+            }
+        }
+    }
+}
+
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(what) => PageError::Status(StatusCode::NOT_FOUND, format!("{what} not found")),
+            ServiceError::BadInput(m) => PageError::Status(StatusCode::BAD_REQUEST, m),
+            ServiceError::Conflict(m) => PageError::Status(StatusCode::CONFLICT, m),
+            ServiceError::Store(e) => {
+                tracing::warn!(error = %e, "console: the store failed");
+                PageError::Status(StatusCode::SERVICE_UNAVAILABLE, "the store failed; retry shortly".into())
+            }
+        }
+    }
+}
+
+impl From<ferry_store::StoreError> for PageError {
+    fn from(e: ferry_store::StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        tracing::warn!(error = %e, "console: a page could not be rendered");
+        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered".into())
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The token in the console's cookie.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The signed-in token's principal, with at least `needed`.
+async fn require(state: &ApiState, headers: &HeaderMap, needed: Role) -> Result<Principal, PageError> {
+    let Some(token) = cookie_token(headers) else { return Err(PageError::SignIn) };
+    let principal = match auth::authenticate(&state.store, Some(&format!("Bearer {token}"))).await {
+        Ok(p) => p,
+        Err(AuthError::Store(e)) => {
+            tracing::warn!(error = %e, "console: cannot check a token");
+            return Err(PageError::Status(StatusCode::SERVICE_UNAVAILABLE, "the store cannot be read".into()));
+        }
+        Err(_) => return Err(PageError::SignIn),
+    };
+    if !principal.role.allows(needed) {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            format!("this needs the {needed} role; you are signed in as {}", principal.role),
+        ));
+    }
+    Ok(principal)
+}
+
+async fn htmx() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=86400")], HTMX)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: Option<String>,
+}
+
+async fn login_page() -> Result<Html<String>, PageError> {
+    Ok(Html(LoginPage { error: None }.render()?))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(s): Shared, headers: HeaderMap, Form(form): Form<LoginForm>) -> Result<Response, PageError> {
+    let token = form.token.trim();
+    match auth::authenticate(&s.store, Some(&format!("Bearer {token}"))).await {
+        Ok(_) => {
+            // Secure when the console is reached over HTTPS (a proxy says so).
+            let secure = headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
+            let cookie = format!(
+                "{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict{}",
+                if secure { "; Secure" } else { "" }
+            );
+            let mut response = Redirect::to("/console").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            Ok(response)
+        }
+        Err(e) => {
+            let page = LoginPage { error: Some(e.to_string()) }.render()?;
+            Ok((StatusCode::UNAUTHORIZED, Html(page)).into_response())
+        }
+    }
+}
+
+async fn logout() -> Response {
+    let mut response = Redirect::to("/console/login").into_response();
+    let cleared = format!("{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&cleared) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct Overview {
+    tenant: String,
+    role: Role,
+    queue: ferry_store::QueueStats,
+    groups: Vec<CauseGroup>,
+    anomalies: Vec<String>,
+    breakers: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "live.html")]
+struct Live {
+    queue: ferry_store::QueueStats,
+    groups: Vec<CauseGroup>,
+    anomalies: Vec<String>,
+    breakers: Vec<(String, String, String)>,
+}
+
+async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
+    let queue = s.store.queue_stats_of(Some(&p.tenant)).await?;
+    let mut groups = service::dead_letter_groups(&s.store, &p.tenant).await?;
+    groups.truncate(10);
+    let anomalies = crate::anomaly::scan_flows(&s.store, &p.tenant, jiff::Timestamp::now())
+        .await?
+        .iter()
+        .map(crate::anomaly::Flag::explain)
+        .collect();
+    let hosts: Vec<String> =
+        s.store.connections(&p.tenant).await?.iter().map(|c| crate::alerts::authority(&c.endpoint)).collect();
+    let breakers = s
+        .store
+        .breakers()
+        .await?
+        .into_iter()
+        .filter(|b| hosts.contains(&b.host))
+        .map(|b| (b.host, b.state, b.updated_at.to_string()))
+        .collect();
+    Ok(Live { queue, groups, anomalies, breakers })
+}
+
+async fn overview(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    let live = live_figures(&s, &p).await?;
+    let page = Overview {
+        tenant: p.tenant.to_string(),
+        role: p.role,
+        queue: live.queue,
+        groups: live.groups,
+        anomalies: live.anomalies,
+        breakers: live.breakers,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn live(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    Ok(Html(live_figures(&s, &p).await?.render()?))
+}
+
+/// A dead letter as a table row.
+struct Row {
+    id: i64,
+    flow: String,
+    step: String,
+    error: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "dead_letters.html")]
+struct DeadLetters {
+    tenant: String,
+    role: Role,
+    can_act: bool,
+    message: Option<String>,
+    cause: Option<String>,
+    groups: Vec<CauseGroup>,
+    rows: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    flow: Option<String>,
+    cause: Option<String>,
+    done: Option<String>,
+}
+
+async fn dead_letters(
+    State(s): Shared,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    let filter = DeadLetterFilter { flow: q.flow, cause: q.cause.clone(), all: false };
+    let rows = service::dead_letters(&s.store, &p.tenant, &filter, 200)
+        .await?
+        .into_iter()
+        .map(|d| Row { id: d.id.0, flow: d.flow, step: d.step, error: d.error, at: d.created_at.to_string() })
+        .collect();
+    let page = DeadLetters {
+        tenant: p.tenant.to_string(),
+        role: p.role,
+        can_act: p.role.allows(Role::Operator),
+        message: q.done,
+        cause: q.cause,
+        groups: service::dead_letter_groups(&s.store, &p.tenant).await?,
+        rows,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "dead_letter.html")]
+struct DeadLetterPage {
+    tenant: String,
+    role: Role,
+    can_act: bool,
+    id: i64,
+    status: String,
+    flow: String,
+    step: String,
+    attempts: u32,
+    error: String,
+    cause: String,
+    payload: String,
+}
+
+async fn dead_letter(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Html<String>, PageError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    let d = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), false, &p.actor()).await?;
+    let payload = serde_json::from_str::<serde_json::Value>(&d.payload)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(d.payload);
+    let page = DeadLetterPage {
+        tenant: p.tenant.to_string(),
+        role: p.role,
+        can_act: p.role.allows(Role::Operator),
+        id,
+        status: d.status.as_str().into(),
+        cause: service::cause(&d.error),
+        flow: d.flow,
+        step: d.step,
+        attempts: d.attempts,
+        error: d.error,
+        payload,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn back_to_list(message: &str) -> Redirect {
+    let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    Redirect::to(&format!("/console/dead-letters?done={encoded}"))
+}
+
+async fn replay(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Redirect, PageError> {
+    let p = require(&s, &headers, Role::Operator).await?;
+    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), None, &p.actor()).await?;
+    Ok(back_to_list(&format!("dead letter {id} replayed as job {job}")))
+}
+
+async fn discard(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Redirect, PageError> {
+    let p = require(&s, &headers, Role::Operator).await?;
+    service::discard(&s.store, &p.tenant, DeadLetterId(id), &p.actor()).await?;
+    Ok(back_to_list(&format!("dead letter {id} discarded")))
+}
+
+#[derive(Deserialize)]
+struct BulkForm {
+    flow: Option<String>,
+    cause: Option<String>,
+    action: BulkAction,
+}
+
+async fn bulk(State(s): Shared, headers: HeaderMap, Form(form): Form<BulkForm>) -> Result<Redirect, PageError> {
+    let p = require(&s, &headers, Role::Operator).await?;
+    if form.flow.is_none() && form.cause.is_none() {
+        return Err(PageError::Status(StatusCode::BAD_REQUEST, "a bulk action needs a flow or a cause".into()));
+    }
+    let filter = DeadLetterFilter { flow: form.flow, cause: form.cause, all: false };
+    let done = service::bulk(&s.store, &p.tenant, &filter, form.action, false, &p.actor()).await?;
+    let verb = match form.action {
+        BulkAction::Replay => "replayed",
+        BulkAction::Discard => "discarded",
+    };
+    let mut message = format!("{} of {} dead letters {verb}", done.done, done.matched);
+    if !done.failed.is_empty() {
+        message.push_str(&format!("; {} could not be: {}", done.failed.len(), done.failed.join("; ")));
+    }
+    Ok(back_to_list(&message))
+}
+
+#[derive(Template)]
+#[template(path = "records.html")]
+struct Records {
+    tenant: String,
+    role: Role,
+    query: String,
+    message: Option<String>,
+    trace: Option<RecordTrace>,
+}
+
+#[derive(Deserialize)]
+struct RecordQuery {
+    id: Option<String>,
+}
+
+async fn records(
+    State(s): Shared,
+    headers: HeaderMap,
+    Query(q): Query<RecordQuery>,
+) -> Result<Html<String>, PageError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    let query = q.id.unwrap_or_default().trim().to_owned();
+    let (trace, message) = if query.is_empty() {
+        (None, None)
+    } else {
+        match service::record_trace(&s.store, &p.tenant, &query).await {
+            Ok(t) => (Some(t), None),
+            Err(ServiceError::NotFound(_)) => {
+                (None, Some(format!("nothing of tenant {} has the id {query}", p.tenant)))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let page = Records { tenant: p.tenant.to_string(), role: p.role, query, message, trace };
+    Ok(Html(page.render()?))
+}
