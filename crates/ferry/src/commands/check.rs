@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::EXIT_BAD_INPUT;
 use crate::config::{ConnectionConfig, NodeConfig};
 
 pub async fn run(
@@ -25,23 +24,10 @@ pub async fn run(
         Some(store) => super::tenant_connections(cfg, store).await?,
         None => cfg.connections.clone(),
     };
-    let files = if cfg.flows_dir.is_dir() {
-        // The same check `ferry run` makes: the files, their templates and bound connections.
-        let (loaded, diagnostics) = ferry_flows::load_flows(&cfg.flows_dir, &connections);
-        if !diagnostics.is_empty() {
-            for d in &diagnostics {
-                eprintln!("error: {d}");
-            }
-            eprintln!(
-                "{} problem(s) in the flows folder {}; nothing was run.",
-                diagnostics.len(),
-                cfg.flows_dir.display()
-            );
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-        loaded
-    } else {
-        Vec::new()
+    // The same check `ferry run` makes: the files, their templates and bound connections.
+    let files = match super::sound_flows(cfg, &connections, "nothing was run.") {
+        Ok(files) => files,
+        Err(code) => return Ok(code),
     };
     println!("{source}: OK");
     println!("  store        {}", ferry_store::redact::url(&cfg.store_url));

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use ferry_store::{Connection, ConnectionId, Store, StoreError};
 use serde_json::{Map, Value};
 
-use super::{EXIT_BAD_INPUT, actor_or_exit, cut, table};
+use super::{EXIT_BAD_INPUT, actor_or_exit, bad, cut, table};
 use crate::cli::ConnectionsCommand;
 use crate::config::{ConnectionConfig, NodeConfig, options};
 
@@ -35,11 +35,6 @@ fn pairs(args: &[String], flag: &str) -> Result<Map<String, Value>, String> {
 /// writes it again, so it is changed there and not here.
 fn defined_in_config(cfg: &NodeConfig, id: &ConnectionId) -> bool {
     cfg.connections.iter().any(|c| &c.id == id)
-}
-
-fn bad(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
 }
 
 pub async fn run(cfg: &NodeConfig, cmd: ConnectionsCommand) -> anyhow::Result<ExitCode> {

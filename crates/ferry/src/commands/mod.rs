@@ -132,6 +132,34 @@ async fn select_tenant(
     Ok(Ok(()))
 }
 
+/// Reports bad input and gives its exit code.
+pub fn bad(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// The flow files of the selected tenant's folder, checked as `ferry run` checks them (their
+/// templates and bound connections); every problem is printed with its file and line, then
+/// `consequence` (what did not happen), and the exit for bad input is returned. No folder: none.
+pub fn sound_flows(
+    cfg: &NodeConfig,
+    connections: &[crate::config::ConnectionConfig],
+    consequence: &str,
+) -> Result<Vec<ferry_mapping::flow::FlowFile>, ExitCode> {
+    if !cfg.flows_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let (files, problems) = ferry_flows::load_flows(&cfg.flows_dir, connections);
+    if problems.is_empty() {
+        return Ok(files);
+    }
+    for p in &problems {
+        eprintln!("error: {p}");
+    }
+    eprintln!("{} problem(s) in the flows folder {}; {consequence}", problems.len(), cfg.flows_dir.display());
+    Err(ExitCode::from(EXIT_BAD_INPUT))
+}
+
 /// The audit actor of `audit`, or the exit for a bad `--label` (already reported).
 pub fn actor_or_exit(audit: &AuditArgs) -> Result<String, ExitCode> {
     audit.actor().map_err(|message| {

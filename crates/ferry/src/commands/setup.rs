@@ -75,23 +75,8 @@ pub fn needs(
     connections: &[ConnectionConfig],
     conn: &ConnectionConfig,
 ) -> Result<Vec<Need>, ExitCode> {
-    let files = if cfg.flows_dir.is_dir() {
-        let (files, problems) = ferry_flows::load_flows(&cfg.flows_dir, connections);
-        if !problems.is_empty() {
-            for p in &problems {
-                eprintln!("error: {p}");
-            }
-            eprintln!(
-                "{} problem(s) in the flows folder {}: fix them first (`ferry check`), as what the flows need depends on them",
-                problems.len(),
-                cfg.flows_dir.display()
-            );
-            return Err(ExitCode::from(EXIT_BAD_INPUT));
-        }
-        files
-    } else {
-        Vec::new()
-    };
+    let files =
+        super::sound_flows(cfg, connections, "fix them first (`ferry check`), as what the flows need depends on them")?;
     Ok(match ferry_flows::setup::needs_of(&files, connections, &conn.id) {
         Some(needs) => {
             let mut flows: Vec<&str> = needs.iter().flat_map(|n| n.flows.iter().map(String::as_str)).collect();

@@ -6,14 +6,9 @@ use std::process::ExitCode;
 use ferry_console::auth::{self, Role};
 use ferry_store::Store as _;
 
-use super::{EXIT_BAD_INPUT, actor_or_exit, table, when};
+use super::{actor_or_exit, bad, table, when};
 use crate::cli::TokensCommand;
 use crate::config::NodeConfig;
-
-fn bad(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
-}
 
 pub async fn run(cfg: &NodeConfig, cmd: TokensCommand) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
