@@ -1,6 +1,7 @@
 //! Black-box tests of the `ferry` binary: real processes, real stores, real sockets.
 
 mod ferry {
+    mod browser;
     mod cli;
     mod crash;
     mod demo;

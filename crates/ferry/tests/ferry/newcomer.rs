@@ -18,7 +18,7 @@ use super::support::{TempDir, ferry, text};
 const WALL: Duration = Duration::from_secs(240);
 
 /// Kills the process when the test ends, however it ends.
-struct Running(Child);
+pub(super) struct Running(pub(super) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -27,13 +27,13 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Reads the sandbox's stdout until the line that says how to run the node; returns what it
 /// printed so far (the reader thread keeps draining the pipe).
-fn sandbox_banner(child: &mut Child) -> String {
+pub(super) fn sandbox_banner(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -61,7 +61,7 @@ fn sandbox_banner(child: &mut Child) -> String {
     }
 }
 
-fn value_after<'a>(text: &'a str, label: &str) -> &'a str {
+pub(super) fn value_after<'a>(text: &'a str, label: &str) -> &'a str {
     let line =
         text.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no `{label}` in:\n{text}"));
     line.trim_start()[label.len()..].trim()
@@ -165,7 +165,7 @@ async fn sandbox_then_run_with_the_printed_config_fills_the_crm_and_dead_letters
     assert!(!log.contains("ferry-sandbox-secret"), "no secret in the node's log");
 }
 
-fn config_value(config: &Path, path: &[&str]) -> String {
+pub(super) fn config_value(config: &Path, path: &[&str]) -> String {
     let table: toml::Table = std::fs::read_to_string(config).unwrap().parse().unwrap();
     let mut value = toml::Value::Table(table);
     for key in path {
@@ -175,7 +175,7 @@ fn config_value(config: &Path, path: &[&str]) -> String {
 }
 
 /// A Dataverse client for the CRM connection of the printed config.
-fn crm_client(config: &Path) -> DataverseClient {
+pub(super) fn crm_client(config: &Path) -> DataverseClient {
     let table: toml::Table = std::fs::read_to_string(config).unwrap().parse().unwrap();
     let crm = table["connections"].as_array().unwrap().iter().find(|c| c["id"].as_str() == Some("crm")).unwrap();
     let option = |name: &str| crm["options"][name].as_str().unwrap().to_owned();
