@@ -186,15 +186,65 @@ async fn logout() -> Response {
 struct Overview {
     tenant: String,
     role: Role,
+    flows: Vec<FlowDay>,
     queue: ferry_store::QueueStats,
     groups: Vec<CauseGroup>,
     anomalies: Vec<String>,
     breakers: Vec<(String, String, String)>,
 }
 
+/// One flow's last 24 hours on the overview.
+struct FlowDay {
+    flow: String,
+    finished: u64,
+    failed: u64,
+    /// An inline SVG line of the 24 hourly counts (numbers only, made here).
+    chart: String,
+}
+
+/// The tenant's flows over the last 24 hours, busiest first.
+fn flow_days(counts: &[ferry_store::FlowHourCount], now: jiff::Timestamp) -> Vec<FlowDay> {
+    let first = crate::anomaly::last_complete_hour(now) - jiff::SignedDuration::from_hours(23);
+    let mut flows: Vec<&str> = counts.iter().map(|c| c.flow.as_str()).collect();
+    flows.sort_unstable();
+    flows.dedup();
+    let mut days: Vec<FlowDay> = flows
+        .into_iter()
+        .map(|flow| {
+            let mut hours = [0u64; 24];
+            let (mut finished, mut failed) = (0, 0);
+            for c in counts.iter().filter(|c| c.flow == flow && c.hour >= first) {
+                let slot = (c.hour.duration_since(first).as_secs() / 3600).clamp(0, 23) as usize;
+                hours[slot] += c.completed + c.dead;
+                finished += c.completed + c.dead;
+                failed += c.dead;
+            }
+            FlowDay { flow: flow.to_owned(), finished, failed, chart: sparkline(&hours) }
+        })
+        .collect();
+    days.sort_by(|a, b| b.finished.cmp(&a.finished).then_with(|| a.flow.cmp(&b.flow)));
+    days
+}
+
+/// A 120×24 SVG polyline of `values` (hours, oldest first).
+fn sparkline(values: &[u64]) -> String {
+    let top = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = 120.0 / (values.len().max(2) - 1) as f64;
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 22.0 - 20.0 * (*v as f64) / top))
+        .collect();
+    format!(
+        "<svg width=\"120\" height=\"24\" role=\"img\" aria-label=\"records per hour, last 24 hours\"><polyline fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
+        points.join(" ")
+    )
+}
+
 #[derive(Template)]
 #[template(path = "live.html")]
 struct Live {
+    flows: Vec<FlowDay>,
     queue: ferry_store::QueueStats,
     groups: Vec<CauseGroup>,
     anomalies: Vec<String>,
@@ -220,7 +270,9 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
         .filter(|b| hosts.contains(&b.host))
         .map(|b| (b.host, b.state, b.updated_at.to_string()))
         .collect();
-    Ok(Live { queue, groups, anomalies, breakers })
+    let now = jiff::Timestamp::now();
+    let counts = s.store.flow_hourly_counts(&p.tenant, now - jiff::SignedDuration::from_hours(25)).await?;
+    Ok(Live { flows: flow_days(&counts, now), queue, groups, anomalies, breakers })
 }
 
 async fn overview(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
@@ -229,6 +281,7 @@ async fn overview(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, 
     let page = Overview {
         tenant: p.tenant.to_string(),
         role: p.role,
+        flows: live.flows,
         queue: live.queue,
         groups: live.groups,
         anomalies: live.anomalies,
@@ -308,29 +361,69 @@ struct DeadLetterPage {
     error: String,
     cause: String,
     payload: String,
+    /// The payload as stored, in the editor (operators, `?edit=1`).
+    editing: Option<String>,
+    /// Why the edited payload was not replayed, shown at the field.
+    edit_error: Option<String>,
 }
 
-async fn dead_letter(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Html<String>, PageError> {
-    let p = require(&s, &headers, Role::Viewer).await?;
-    let d = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), false, &p.actor()).await?;
-    let payload = serde_json::from_str::<serde_json::Value>(&d.payload)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or(d.payload);
-    let page = DeadLetterPage {
+#[derive(Deserialize)]
+struct ShowQuery {
+    #[serde(default)]
+    edit: Option<String>,
+}
+
+async fn dead_letter(
+    State(s): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Html<String>, PageError> {
+    let editing = q.edit.is_some();
+    let p = require(&s, &headers, if editing { Role::Operator } else { Role::Viewer }).await?;
+    Ok(Html(dead_letter_page(&s, &p, id, editing, None).await?.render()?))
+}
+
+/// The page of one dead letter; with `editing` (or an edit refused, `edited`) the payload as
+/// stored in an editor, which is audited.
+async fn dead_letter_page(
+    s: &ApiState,
+    p: &Principal,
+    id: i64,
+    editing: bool,
+    edited: Option<(String, String)>,
+) -> Result<DeadLetterPage, PageError> {
+    let editing = editing || edited.is_some();
+    let shown = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), false, &p.actor()).await?;
+    let pretty = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| text.to_owned())
+    };
+    let (editing, edit_error) = match edited {
+        Some((text, error)) => (Some(text), Some(error)),
+        None if editing => {
+            let stored = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), true, &p.actor()).await?;
+            (Some(pretty(&stored.payload)), None)
+        }
+        None => (None, None),
+    };
+    Ok(DeadLetterPage {
         tenant: p.tenant.to_string(),
         role: p.role,
         can_act: p.role.allows(Role::Operator),
         id,
-        status: d.status.as_str().into(),
-        cause: service::cause(&d.error),
-        flow: d.flow,
-        step: d.step,
-        attempts: d.attempts,
-        error: d.error,
-        payload,
-    };
-    Ok(Html(page.render()?))
+        status: shown.status.as_str().into(),
+        cause: service::cause(&shown.error),
+        payload: pretty(&shown.payload),
+        flow: shown.flow,
+        step: shown.step,
+        attempts: shown.attempts,
+        error: shown.error,
+        editing,
+        edit_error,
+    })
 }
 
 fn back_to_list(message: &str) -> Redirect {
@@ -338,10 +431,39 @@ fn back_to_list(message: &str) -> Redirect {
     Redirect::to(&format!("/console/dead-letters?done={encoded}"))
 }
 
-async fn replay(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Redirect, PageError> {
+#[derive(Deserialize)]
+struct ReplayForm {
+    /// An edited payload (the editor's text); none: replay as stored.
+    payload: Option<String>,
+}
+
+async fn replay(
+    State(s): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ReplayForm>,
+) -> Result<Response, PageError> {
     let p = require(&s, &headers, Role::Operator).await?;
-    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), None, &p.actor()).await?;
-    Ok(back_to_list(&format!("dead letter {id} replayed as job {job}")))
+    let edited = match form.payload.as_deref() {
+        None => None,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) if value.is_object() => Some(value),
+            // Refused at the field, the text kept: nothing is replayed.
+            Ok(_) => return refused_edit(&s, &p, id, text, "the payload must be a JSON object ({ … })").await,
+            Err(e) => {
+                let why = format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column());
+                return refused_edit(&s, &p, id, text, &why).await;
+            }
+        },
+    };
+    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), &p.actor()).await?;
+    let how = if edited.is_some() { " with the edited payload" } else { "" };
+    Ok(back_to_list(&format!("dead letter {id} replayed as job {job}{how}")).into_response())
+}
+
+async fn refused_edit(s: &ApiState, p: &Principal, id: i64, text: &str, why: &str) -> Result<Response, PageError> {
+    let page = dead_letter_page(s, p, id, true, Some((text.to_owned(), why.to_owned()))).await?;
+    Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
 }
 
 async fn discard(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Redirect, PageError> {
