@@ -23,6 +23,9 @@ use crate::service::{self, BulkAction, BulkOutcome, CauseGroup, DeadLetterFilter
 /// What the handlers share.
 pub struct ApiState {
     pub store: AnyStore,
+    /// The node's master key, to open a connection's secrets for a test; `None`: connection
+    /// tests answer 503.
+    pub key: Option<Arc<ferry_store::secrets::MasterKey>>,
 }
 
 type Shared = State<Arc<ApiState>>;
@@ -126,6 +129,7 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
         .routes(routes!(me))
         .routes(routes!(queue))
         .routes(routes!(connections))
+        .routes(routes!(test_connection))
         .routes(routes!(list_dead_letters))
         .routes(routes!(dead_letter_groups))
         .routes(routes!(show_dead_letter))
@@ -227,6 +231,43 @@ async fn connections(State(s): Shared, headers: HeaderMap) -> Result<Json<Vec<Co
         })
         .collect();
     Ok(Json(views))
+}
+
+/// What a connection test found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionTest {
+    pub connection: String,
+    pub ok: bool,
+    /// What was checked, or what failed (never a secret).
+    pub message: String,
+}
+
+#[utoipa::path(post, path = "/connections/{id}/test", tag = "connections",
+    params(("id" = String, Path, description = "Connection id")),
+    responses((status = 200, body = ConnectionTest), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn test_connection(
+    State(s): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionTest>, ApiError> {
+    let p = require(&s, &headers, Role::Admin).await?;
+    let connections = ferry_flows::tenants::stored_connections(&s.store, &p.tenant)
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let conn = connections
+        .iter()
+        .find(|c| c.id.as_ref() == id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("connection {id} not found")))?;
+    let Some(key) = &s.key else {
+        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "this server cannot open secrets".into()));
+    };
+    let resilience = Arc::new(ferry_runtime::Resilience::default());
+    let ctx =
+        ferry_flows::connectors::BuildContext { tenant: &p.tenant, store: &s.store, key, resilience: &resilience };
+    let outcome = ferry_flows::connectors::test_connection(&ctx, conn).await;
+    let ok = outcome.is_ok();
+    Ok(Json(ConnectionTest { connection: id, ok, message: outcome.unwrap_or_else(|e| e) }))
 }
 
 /// A dead letter as listed and shown (the payload PII-redacted unless asked otherwise).

@@ -1550,7 +1550,8 @@ macro_rules! impl_store {
                         "INSERT INTO alert_rules (tenant_id, rule, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                     )
                     .bind(tenant.as_ref())
-                    .bind(rule)
+                    // Sealed like payloads: a rule's webhook URL is a secret.
+                    .bind($crate::sql_store::seal_payload(self.payload_key.as_deref(), tenant, rule.to_owned())?)
                     .bind(actor)
                     .bind(now)
                     .fetch_one(&mut *tx)
@@ -1573,7 +1574,13 @@ macro_rules! impl_store {
                         .db($backend, "list alert rules")?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, rule, created_by, created_at)| AlertRuleRow { id, tenant: tenant.clone(), rule, created_by, created_at: from_micros(created_at) })
+                    .map(|(id, rule, created_by, created_at)| AlertRuleRow {
+                        id,
+                        tenant: tenant.clone(),
+                        rule: $crate::sql_store::open_payload(self.payload_key.as_deref(), tenant, rule),
+                        created_by,
+                        created_at: from_micros(created_at),
+                    })
                     .collect())
             }
 

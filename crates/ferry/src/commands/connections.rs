@@ -191,9 +191,9 @@ async fn test(cfg: &NodeConfig, id: &str) -> anyhow::Result<ExitCode> {
     let Some(conn) = connections.iter().find(|c| c.id.as_ref() == id) else {
         return Ok(bad(format!("connection `{id}` not found for tenant `{}`", cfg.tenant)));
     };
-    let Some(connector) = ferry_flows::connectors::connector(&conn.system) else {
+    if ferry_flows::connectors::connector(&conn.system).is_none() {
         return Ok(bad(format!("connection `{id}` is of system `{}`, which Ferry has no client for yet", conn.system)));
-    };
+    }
     let key = super::secrets::master_key(cfg)?;
     let resilience = std::sync::Arc::new(ferry_runtime::Resilience::default());
     let ctx = ferry_flows::connectors::BuildContext {
@@ -202,10 +202,7 @@ async fn test(cfg: &NodeConfig, id: &str) -> anyhow::Result<ExitCode> {
         key: &key,
         resilience: &resilience,
     };
-    let outcome = match connector.build(&ctx, conn).await {
-        Ok(client) => connector.test(&client).await,
-        Err(e) => Err(e.to_string()),
-    };
+    let outcome = ferry_flows::connectors::test_connection(&ctx, conn).await;
     match outcome {
         Ok(message) => {
             println!("connection `{id}` ({}): OK, {message}", conn.system);

@@ -326,7 +326,7 @@ impl World {
             Sandboxes { amazon: &amazon, amazon_config: &amazon_config, dataverse: &dataverse, ca_file: &ca_file };
         cfg.connections = sandboxes.connections(amazon_scale, crm_scale, polls, opts.notifications)?;
         let store = crate::node::open_store(&cfg).await?;
-        let key = MasterKey::from_bytes(&rand::random());
+        let key = Arc::new(MasterKey::from_bytes(&rand::random()));
         let webhook_key: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();
         seal_sandbox_credentials(&store, &cfg, &key, &amazon_config, &webhook_key).await?;
         let metrics = Arc::new(ferry_server::metrics::Metrics::new());
@@ -334,7 +334,10 @@ impl World {
         let engine = assembled.engine.clone().context("the connections did not start the order flows")?;
         let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
         let server_addr = listener.local_addr()?;
-        let api = ferry_console::api::router(Arc::new(ferry_console::api::ApiState { store: store.clone() }));
+        let api = ferry_console::api::router(Arc::new(ferry_console::api::ApiState {
+            store: store.clone(),
+            key: Some(key.clone()),
+        }));
         let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone()).with_routes(api);
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();

@@ -35,7 +35,10 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     }
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     // The admin API (`/api/v1`, bearer tokens from `ferry tokens create`) beside the ingress.
-    let api = ferry_console::api::router(std::sync::Arc::new(ferry_console::api::ApiState { store: store.clone() }));
+    let api = ferry_console::api::router(std::sync::Arc::new(ferry_console::api::ApiState {
+        store: store.clone(),
+        key: Some(key.clone()),
+    }));
     let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
     let (stop_tx, stop_rx) = watch::channel(false);
     // Every tenant's flows: the config's tenant as assembled, the store's other tenants from

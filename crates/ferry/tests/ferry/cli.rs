@@ -997,6 +997,14 @@ fn alert_rules_are_added_listed_without_their_secret_and_removed() {
     let (code, o, _) = run(&["alerts", "list"]);
     assert_eq!(code, Some(0));
     assert!(o.contains("breaker_open") && o.contains("https://hooks.slack.com/…") && !o.contains("s3cr3t"), "{o}");
+    // At rest the rule is sealed under the node's key, as payloads are.
+    let raw: Vec<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.unwrap();
+        sqlx::query_scalar("SELECT rule FROM alert_rules").fetch_all(&pool).await.unwrap()
+    });
+    assert_eq!(raw.len(), 1);
+    assert!(!raw[0].contains("s3cr3t") && !raw[0].contains("hooks.slack.com"), "sealed: {}", raw[0]);
     let (code, _, e) = run(&["alerts", "add", r#"{"kind": "sunspots"}"#, "--webhook", hook]);
     assert_eq!(code, Some(2));
     assert!(e.contains("kinds: breaker_open, dead_letters"), "{e}");

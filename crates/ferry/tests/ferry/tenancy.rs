@@ -362,6 +362,28 @@ async fn one_node_serves_three_sellers_apart_and_a_fourth_added_while_it_runs() 
         );
     }
 
+    // The admin API tests a connection of the token's tenant, and only of it.
+    let out = ferry(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--tenant", "seller-b", "tokens", "create", "--role", "admin"])
+        .output()
+        .unwrap();
+    let admin_b = text(&out).0.trim().to_owned();
+    let http = ferry_connectors::http::client(&Default::default()).unwrap();
+    let test = |token: String, id: &str| {
+        http.post(format!("http://127.0.0.1:{port}/api/v1/connections/{id}/test")).bearer_auth(token).send()
+    };
+    let answer = test(admin_b.clone(), "crm").await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let body: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(body["ok"], true, "seller-b's CRM accepts its credentials: {body}");
+    assert_eq!(
+        test(admin_b, "crm-bad").await.unwrap().status().as_u16(),
+        404,
+        "seller-c's removed connection is not seller-b's"
+    );
+
     // Disabled, a seller's flows stop (its queued jobs wait, see `tenants`); enabled, they run.
     let lines = |needle: &str| {
         std::fs::read_to_string(dir.path().join("node.log")).unwrap().lines().filter(|l| l.contains(needle)).count()

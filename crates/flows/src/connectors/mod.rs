@@ -152,6 +152,16 @@ pub(crate) fn typed<T: Any + Send + Sync>(client: &Client) -> Result<Arc<T>, Str
 /// Every connector Ferry ships: a new one is a module and one line here.
 pub const CONNECTORS: &[&dyn Connector] = &[&amazon::AmazonConnector, &dataverse::DataverseConnector];
 
+/// Builds `conn`'s client and asks the remote whether it accepts the credentials (`ferry
+/// connections test`, the admin API's connection test): `Ok` says what was checked, `Err` what
+/// failed (never a secret).
+pub async fn test_connection(ctx: &BuildContext<'_>, conn: &ConnectionConfig) -> Result<String, String> {
+    let connector = connector(&conn.system)
+        .ok_or_else(|| format!("system `{}` has no client in Ferry yet, so there is nothing to test", conn.system))?;
+    let client = connector.build(ctx, conn).await.map_err(|e| e.to_string())?;
+    connector.test(&client).await
+}
+
 /// The connector of `system`, if Ferry has one.
 pub fn connector(system: &str) -> Option<&'static dyn Connector> {
     CONNECTORS.iter().copied().find(|c| c.system() == system)
