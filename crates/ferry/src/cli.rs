@@ -453,9 +453,31 @@ pub enum BenchCommand {
     /// Fairness between tenants: while one tenant's backlog drains, how long another tenant's
     /// new jobs wait from enqueue to run (median, p99).
     Fairness(FairnessBenchArgs),
+    /// The console's pages on a large history: time to first byte of the overview, a record
+    /// search and the dead-letter list (median, p99), on each store.
+    Console(ConsoleBenchArgs),
     /// Scaling over nodes: end-to-end orders per second (Amazon sandbox → CRM sandbox, limits
     /// off) with 1, 2, 3 `ferry run` processes on one PostgreSQL, each pinned to one core.
     Nodes(NodesBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleBenchArgs {
+    /// Finished jobs in the store (each with a trace line).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub jobs: u32,
+    /// Of those, open dead letters (over 50 causes).
+    #[arg(long, default_value_t = 10_000)]
+    pub dead: u32,
+    /// Requests per page.
+    #[arg(long, default_value_t = 50)]
+    pub requests: u32,
+    /// Stores to measure: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub stores: Vec<String>,
+    /// PostgreSQL URL for the postgres run.
+    #[arg(long, env = "FERRY_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/ferry_test")]
+    pub pg_url: String,
 }
 
 #[derive(Debug, Args)]

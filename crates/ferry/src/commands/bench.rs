@@ -16,6 +16,7 @@ pub async fn run(cfg: &NodeConfig, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Queue(args) => queue(args).await,
         BenchCommand::Orders(args) => super::bench_orders::run(cfg, args).await,
         BenchCommand::Fairness(args) => super::bench_fairness::run(cfg, args).await,
+        BenchCommand::Console(args) => super::bench_console::run(args).await,
         BenchCommand::Nodes(args) => super::bench_nodes::run(cfg, args).await,
     }
 }

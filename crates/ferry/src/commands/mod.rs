@@ -3,6 +3,7 @@
 mod actor;
 mod alerts;
 mod bench;
+mod bench_console;
 mod bench_fairness;
 mod bench_nodes;
 mod bench_orders;
