@@ -20,7 +20,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use ferry_connectors::dataverse::RecordKey;
 use ferry_connectors::dataverse::query::Query;
 
-use super::newcomer::{Running, config_value, crm_client, free_port, sandbox_banner, value_after};
+use super::newcomer::{
+    Running, config_value, crm_client, free_port, start_node, start_sandbox, unknown_skus, value_after,
+};
 use super::support::{TempDir, ferry, text};
 
 const WALL: Duration = Duration::from_secs(180);
@@ -126,35 +128,13 @@ async fn operators_find_orders_and_replay_dead_letters_in_chromium_viewers_only_
     };
     let dir = TempDir::new("browser");
     let node_port = free_port();
-    let mut sandbox = ferry(dir.path());
-    sandbox
-        .args(["sandbox", "--orders", "20", "--invalid-sku-share", "0.15", "--speedup", "600"])
-        .args(["--amazon-port", &free_port().to_string(), "--dataverse-port", &free_port().to_string()])
-        .args(["--node-port", &node_port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut sandbox = Running(sandbox.spawn().expect("spawn ferry sandbox"));
-    let banner = sandbox_banner(&mut sandbox.0);
+    let (_sandbox, banner) = start_sandbox(dir.path(), "20", "0.15", node_port);
     let config = PathBuf::from(value_after(&banner, "Node config"));
     let seeded: usize = value_after(&banner, "orders seeded").split(' ').next().unwrap().parse().unwrap();
-    let unknown: Vec<(String, String)> = banner
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("unknown SKU"))
-        .map(|rest| {
-            let (order, sku) = rest.trim().strip_prefix("order ").unwrap().split_once(": ").unwrap();
-            (order.to_owned(), sku.trim().to_owned())
-        })
-        .collect();
+    let unknown = unknown_skus(&banner);
     assert!(!unknown.is_empty(), "the sandbox seeded unknown-SKU orders:\n{banner}");
 
-    let node_log = dir.path().join("node.log");
-    let mut node = ferry(dir.path());
-    node.arg("run")
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&node_log).unwrap());
-    let _node = Running(node.spawn().expect("spawn ferry run"));
+    let _node = start_node(dir.path(), &config, &dir.path().join("node.log"));
 
     // Wait for the valid orders in the CRM and the unknown-SKU ones dead-lettered.
     let crm = crm_client(&config);

@@ -61,6 +61,40 @@ pub(super) fn sandbox_banner(child: &mut Child) -> String {
     }
 }
 
+/// `ferry sandbox` in `dir` with `orders` Amazon orders (a share `invalid` with SKUs the CRM
+/// lacks), its node to listen on `node_port`; the sandbox and what it printed.
+pub(super) fn start_sandbox(dir: &Path, orders: &str, invalid: &str, node_port: u16) -> (Running, String) {
+    let mut sandbox = ferry(dir);
+    sandbox
+        .args(["sandbox", "--orders", orders, "--invalid-sku-share", invalid, "--speedup", "600"])
+        .args(["--amazon-port", &free_port().to_string(), "--dataverse-port", &free_port().to_string()])
+        .args(["--node-port", &node_port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut sandbox = Running(sandbox.spawn().expect("spawn ferry sandbox"));
+    let banner = sandbox_banner(&mut sandbox.0);
+    (sandbox, banner)
+}
+
+/// The (order id, SKU) of each unknown-SKU order the sandbox's banner lists.
+pub(super) fn unknown_skus(banner: &str) -> Vec<(String, String)> {
+    banner
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("unknown SKU"))
+        .map(|rest| {
+            let (order, sku) = rest.trim().strip_prefix("order ").unwrap().split_once(": ").unwrap();
+            (order.to_owned(), sku.trim().to_owned())
+        })
+        .collect()
+}
+
+/// `ferry run --config <config>` from `cwd`, its log written to `log`.
+pub(super) fn start_node(cwd: &Path, config: &Path, log: &Path) -> Running {
+    let mut node = ferry(cwd);
+    node.arg("run").arg("--config").arg(config).stdout(Stdio::null()).stderr(std::fs::File::create(log).unwrap());
+    Running(node.spawn().expect("spawn ferry run"))
+}
+
 pub(super) fn value_after<'a>(text: &'a str, label: &str) -> &'a str {
     let line =
         text.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no `{label}` in:\n{text}"));
@@ -70,15 +104,7 @@ pub(super) fn value_after<'a>(text: &'a str, label: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_then_run_with_the_printed_config_fills_the_crm_and_dead_letters_only_unknown_skus() {
     let dir = TempDir::new("newcomer");
-    let mut sandbox = ferry(dir.path());
-    sandbox
-        .args(["sandbox", "--orders", "30", "--invalid-sku-share", "0.1", "--speedup", "600"])
-        .args(["--amazon-port", &free_port().to_string(), "--dataverse-port", &free_port().to_string()])
-        .args(["--node-port", &free_port().to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut sandbox = Running(sandbox.spawn().expect("spawn ferry sandbox"));
-    let banner = sandbox_banner(&mut sandbox.0);
+    let (_sandbox, banner) = start_sandbox(dir.path(), "30", "0.1", free_port());
 
     // What the sandbox printed: the config, the command, the orders it seeded.
     let config = PathBuf::from(value_after(&banner, "Node config"));
@@ -86,11 +112,7 @@ async fn sandbox_then_run_with_the_printed_config_fills_the_crm_and_dead_letters
     let command = format!("ferry run --config {}", config.display());
     assert!(banner.lines().any(|l| l.trim() == command), "the exact command is printed:\n{banner}");
     let seeded: usize = value_after(&banner, "orders seeded").split(' ').next().unwrap().parse().unwrap();
-    let unknown: Vec<String> = banner
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("unknown SKU"))
-        .map(|rest| rest.trim().strip_prefix("order ").unwrap().split(':').next().unwrap().to_owned())
-        .collect();
+    let unknown: Vec<String> = unknown_skus(&banner).into_iter().map(|(order, _)| order).collect();
     assert_eq!(seeded, 30, "{banner}");
     let said: usize = value_after(&banner, "of them unknown").split(' ').next().unwrap().parse().unwrap();
     assert_eq!(said, unknown.len(), "{banner}");
@@ -104,13 +126,7 @@ async fn sandbox_then_run_with_the_printed_config_fills_the_crm_and_dead_letters
     assert!(check.status.success(), "the printed config passes `ferry check`:\n{o}\n{e}");
 
     let node_log = dir.path().join("node.log");
-    let mut node = ferry(elsewhere.path());
-    node.arg("run")
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&node_log).unwrap());
-    let _node = Running(node.spawn().expect("spawn ferry run"));
+    let _node = start_node(elsewhere.path(), &config, &node_log);
 
     let crm = crm_client(&config);
     let store_url = config_value(&config, &["store", "url"]);
