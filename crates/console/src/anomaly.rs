@@ -549,11 +549,14 @@ pub async fn scan_flows_with<S: Store>(
     now: Timestamp,
     rules: &FlowRules,
 ) -> Result<Vec<Flag>, StoreError> {
-    let hour = last_complete_hour(now);
-    let window = rules.volume.window.max(rules.failure_rate.window);
-    let since = hour.checked_sub(window).unwrap_or(Timestamp::MIN);
-    let counts = store.flow_hourly_counts(tenant, since).await?;
+    let counts = store.flow_hourly_counts(tenant, history_since(now, rules)).await?;
     Ok(flag_flows(&counts, now, rules))
+}
+
+/// Where the hourly counts that `rules` judge the last complete hour by begin.
+pub fn history_since(now: Timestamp, rules: &FlowRules) -> Timestamp {
+    let window = rules.volume.window.max(rules.failure_rate.window);
+    last_complete_hour(now).checked_sub(window).unwrap_or(Timestamp::MIN)
 }
 
 /// The pure half of [`scan_flows`]: flags from a tenant's hourly counts (as

@@ -430,13 +430,6 @@ async fn bulk_dead_letters(
     Json(body): Json<BulkBody>,
 ) -> Result<Json<BulkOutcome>, ApiError> {
     let p = require(&s, &headers, Role::Operator).await?;
-    if body.flow.is_none() && body.cause.is_none() && !body.preview {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "a bulk action needs a flow or a cause (or preview: true): every open dead letter at once is too easy a mistake"
-                .into(),
-        ));
-    }
     let filter = DeadLetterFilter { flow: body.flow, cause: body.cause, all: false };
     Ok(Json(service::bulk(&s.store, &p.tenant, &filter, body.action, body.preview, &p.actor()).await?))
 }

@@ -255,11 +255,12 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
     let queue = s.store.queue_stats_of(Some(&p.tenant)).await?;
     let mut groups = service::dead_letter_groups(&s.store, &p.tenant).await?;
     groups.truncate(10);
-    let anomalies = crate::anomaly::scan_flows(&s.store, &p.tenant, jiff::Timestamp::now())
-        .await?
-        .iter()
-        .map(crate::anomaly::Flag::explain)
-        .collect();
+    // One read of the hourly counts serves the anomaly flags and the flows' last 24 hours.
+    let now = jiff::Timestamp::now();
+    let rules = crate::anomaly::FlowRules::default();
+    let counts = s.store.flow_hourly_counts(&p.tenant, crate::anomaly::history_since(now, &rules)).await?;
+    let anomalies =
+        crate::anomaly::flag_flows(&counts, now, &rules).iter().map(crate::anomaly::Flag::explain).collect();
     let hosts: Vec<String> =
         s.store.connections(&p.tenant).await?.iter().map(|c| crate::alerts::authority(&c.endpoint)).collect();
     let breakers = s
@@ -270,8 +271,6 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
         .filter(|b| hosts.contains(&b.host))
         .map(|b| (b.host, b.state, b.updated_at.to_string()))
         .collect();
-    let now = jiff::Timestamp::now();
-    let counts = s.store.flow_hourly_counts(&p.tenant, now - jiff::SignedDuration::from_hours(25)).await?;
     Ok(Live { flows: flow_days(&counts, now), queue, groups, anomalies, breakers })
 }
 
@@ -393,8 +392,9 @@ async fn dead_letter_page(
     editing: bool,
     edited: Option<(String, String)>,
 ) -> Result<DeadLetterPage, PageError> {
-    let editing = editing || edited.is_some();
-    let shown = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), false, &p.actor()).await?;
+    // The editor shows the payload as stored (audited); the page shows it redacted. One read.
+    let opens_editor = editing && edited.is_none();
+    let mut shown = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), opens_editor, &p.actor()).await?;
     let pretty = |text: &str| {
         serde_json::from_str::<serde_json::Value>(text)
             .ok()
@@ -403,9 +403,10 @@ async fn dead_letter_page(
     };
     let (editing, edit_error) = match edited {
         Some((text, error)) => (Some(text), Some(error)),
-        None if editing => {
-            let stored = service::dead_letter(&s.store, &p.tenant, DeadLetterId(id), true, &p.actor()).await?;
-            (Some(pretty(&stored.payload)), None)
+        None if opens_editor => {
+            let stored = pretty(&shown.payload);
+            shown.payload = ferry_store::redact::json_text(&shown.payload);
+            (Some(stored), None)
         }
         None => (None, None),
     };
@@ -481,9 +482,6 @@ struct BulkForm {
 
 async fn bulk(State(s): Shared, headers: HeaderMap, Form(form): Form<BulkForm>) -> Result<Redirect, PageError> {
     let p = require(&s, &headers, Role::Operator).await?;
-    if form.flow.is_none() && form.cause.is_none() {
-        return Err(PageError::Status(StatusCode::BAD_REQUEST, "a bulk action needs a flow or a cause".into()));
-    }
     let filter = DeadLetterFilter { flow: form.flow, cause: form.cause, all: false };
     let done = service::bulk(&s.store, &p.tenant, &filter, form.action, false, &p.actor()).await?;
     let verb = match form.action {

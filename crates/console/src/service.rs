@@ -127,22 +127,23 @@ pub async fn replay(
     {
         return Err(ServiceError::BadInput("the edited payload must be a JSON object".into()));
     }
-    let open =
-        store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
-    if open.status != DeadLetterStatus::Open {
-        return Err(ServiceError::Conflict(format!("dead letter {id} was already {}", open.status.as_str())));
-    }
+    still_open(store, tenant, id).await?;
     Ok(store.replay_dead_letter(tenant, id, edited, actor).await?)
 }
 
 /// Discards an open dead letter.
 pub async fn discard(store: &AnyStore, tenant: &TenantId, id: DeadLetterId, actor: &str) -> Result<(), ServiceError> {
-    let open =
-        store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
-    if open.status != DeadLetterStatus::Open {
-        return Err(ServiceError::Conflict(format!("dead letter {id} was already {}", open.status.as_str())));
-    }
+    still_open(store, tenant, id).await?;
     Ok(store.discard_dead_letter(tenant, id, actor).await?)
+}
+
+/// The tenant's dead letter `id` exists and is open (else why not, for the caller to say).
+async fn still_open(store: &AnyStore, tenant: &TenantId, id: DeadLetterId) -> Result<(), ServiceError> {
+    let d = store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
+    if d.status != DeadLetterStatus::Open {
+        return Err(ServiceError::Conflict(format!("dead letter {id} was already {}", d.status.as_str())));
+    }
+    Ok(())
 }
 
 /// What a bulk action does to each matching open dead letter.
@@ -176,6 +177,12 @@ pub async fn bulk(
     preview: bool,
     actor: &str,
 ) -> Result<BulkOutcome, ServiceError> {
+    if filter.flow.is_none() && filter.cause.is_none() && !preview {
+        return Err(ServiceError::BadInput(
+            "a bulk action needs a flow or a cause (or a preview): every open dead letter at once is too easy a mistake"
+                .into(),
+        ));
+    }
     let open = DeadLetterFilter { all: false, ..filter.clone() };
     let matching = dead_letters(store, tenant, &open, MAX_DEAD_LETTERS).await?;
     let ids: Vec<i64> = matching.iter().map(|d| d.id.0).collect();
