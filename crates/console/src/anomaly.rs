@@ -550,7 +550,26 @@ pub async fn scan_flows_with<S: Store>(
     rules: &FlowRules,
 ) -> Result<Vec<Flag>, StoreError> {
     let counts = store.flow_hourly_counts(tenant, history_since(now, rules)).await?;
-    Ok(flag_flows(&counts, now, rules))
+    let mut flags = flag_flows(&counts, now, rules);
+    flags.extend(scan_money(&money_series(store, tenant, now).await?, now));
+    Ok(flags)
+}
+
+/// The tenant's amounts of the money fields its flows mark, one series per [`MoneyKey`], over
+/// the money rules' window. An amount that is not a decimal is skipped.
+pub async fn money_series<S: Store>(
+    store: &S,
+    tenant: &TenantId,
+    now: Timestamp,
+) -> Result<BTreeMap<MoneyKey, Vec<Observation>>, StoreError> {
+    let since = now.checked_sub(Rules::money().window).unwrap_or(Timestamp::MIN);
+    let mut series: BTreeMap<MoneyKey, Vec<Observation>> = BTreeMap::new();
+    for o in store.money_observations(tenant, since).await? {
+        let Ok(amount) = o.amount.parse::<Decimal>() else { continue };
+        let key = MoneyKey { field: o.field, per: o.per, key: o.key, currency: o.currency };
+        series.entry(key).or_default().push(Observation::new(o.at, amount));
+    }
+    Ok(series)
 }
 
 /// Where the hourly counts that `rules` judge the last complete hour by begin.

@@ -20,9 +20,14 @@ use ferry_store::{AnyStore, DeadLetter, DeadLetterId, Store as _};
 use crate::auth::{self, AuthError, Principal, Role};
 use crate::service::{self, BulkAction, BulkOutcome, CauseGroup, DeadLetterFilter, ServiceError};
 
+mod flows;
+
 /// What the handlers share.
 pub struct ApiState {
     pub store: AnyStore,
+    /// Where the node's tenants' connections and flow files are, to check a flow's text before
+    /// it is saved; `None` (a node that runs no flows): saving answers 503.
+    pub flows: Option<crate::flows::Source>,
     /// The node's master key, to open a connection's secrets for a test; `None`: connection
     /// tests answer 503.
     pub key: Option<Arc<ferry_store::secrets::MasterKey>>,
@@ -142,7 +147,16 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
         .routes(routes!(remove_alert))
         .routes(routes!(audit_log))
         .routes(routes!(list_tokens, create_token))
-        .routes(routes!(revoke_token));
+        .routes(routes!(revoke_token))
+        .routes(routes!(flows::list_flows))
+        .routes(routes!(flows::list_versions, flows::save_version))
+        .routes(routes!(flows::show_version))
+        .routes(routes!(flows::activate_version))
+        .routes(routes!(flows::pause_flow))
+        .routes(routes!(flows::resume_flow))
+        .routes(routes!(flows::set_shadow, flows::shadow_results))
+        .routes(routes!(flows::preview_flow))
+        .routes(routes!(flows::list_samples));
     let (router, doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).with_state(state).split_for_parts();
     (router, doc)
@@ -371,6 +385,8 @@ async fn show_dead_letter(
 pub struct ReplayBody {
     /// The payload to run instead of the stored one (a JSON object).
     pub payload: Option<serde_json::Value>,
+    /// Run it with this version of its flow instead of the one that runs now.
+    pub version: Option<i64>,
 }
 
 /// A replay's new job.
@@ -392,7 +408,8 @@ async fn replay_dead_letter(
 ) -> Result<Json<Replayed>, ApiError> {
     let p = require(&s, &headers, Role::Operator).await?;
     let body = body.map(|Json(b)| b).unwrap_or_default();
-    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), body.payload.as_ref(), &p.actor()).await?;
+    let job =
+        service::replay(&s.store, &p.tenant, DeadLetterId(id), body.payload.as_ref(), body.version, &p.actor()).await?;
     Ok(Json(Replayed { dead_letter: id, job: job.0 }))
 }
 

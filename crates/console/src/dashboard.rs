@@ -24,6 +24,8 @@ use crate::api::ApiState;
 use crate::auth::{self, AuthError, Principal, Role};
 use crate::service::{self, BulkAction, CauseGroup, DeadLetterFilter, RecordTrace, ServiceError};
 
+mod flows;
+
 const COOKIE: &str = "ferry_console";
 const HTMX: &str = include_str!("../assets/htmx.min.js");
 
@@ -43,6 +45,7 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
         .route("/console/dead-letters/{id}/discard", post(discard))
         .route("/console/records", get(records))
         .route("/console/assets/htmx.min.js", get(htmx))
+        .merge(flows::routes())
         .with_state(state)
 }
 
@@ -259,8 +262,9 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
     let now = jiff::Timestamp::now();
     let rules = crate::anomaly::FlowRules::default();
     let counts = s.store.flow_hourly_counts(&p.tenant, crate::anomaly::history_since(now, &rules)).await?;
-    let anomalies =
-        crate::anomaly::flag_flows(&counts, now, &rules).iter().map(crate::anomaly::Flag::explain).collect();
+    let mut flags = crate::anomaly::flag_flows(&counts, now, &rules);
+    flags.extend(crate::anomaly::scan_money(&crate::anomaly::money_series(&s.store, &p.tenant, now).await?, now));
+    let anomalies = flags.iter().map(crate::anomaly::Flag::explain).collect();
     let hosts: Vec<String> =
         s.store.connections(&p.tenant).await?.iter().map(|c| crate::alerts::authority(&c.endpoint)).collect();
     let breakers = s
@@ -436,6 +440,8 @@ fn back_to_list(message: &str) -> Redirect {
 struct ReplayForm {
     /// An edited payload (the editor's text); none: replay as stored.
     payload: Option<String>,
+    /// The flow version to run it with (empty: the one that runs).
+    version: Option<String>,
 }
 
 async fn replay(
@@ -457,8 +463,17 @@ async fn replay(
             }
         },
     };
-    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), &p.actor()).await?;
-    let how = if edited.is_some() { " with the edited payload" } else { "" };
+    let version = match form.version.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            PageError::Status(StatusCode::BAD_REQUEST, format!("flow version `{v}` is not a version number"))
+        })?),
+    };
+    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), version, &p.actor()).await?;
+    let mut how = if edited.is_some() { " with the edited payload".to_owned() } else { String::new() };
+    if let Some(v) = version {
+        how.push_str(&format!(" with flow version {v}"));
+    }
     Ok(back_to_list(&format!("dead letter {id} replayed as job {job}{how}")).into_response())
 }
 

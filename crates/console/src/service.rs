@@ -120,6 +120,7 @@ pub async fn replay(
     tenant: &TenantId,
     id: DeadLetterId,
     edited: Option<&serde_json::Value>,
+    version: Option<i64>,
     actor: &str,
 ) -> Result<JobId, ServiceError> {
     if let Some(payload) = edited
@@ -127,8 +128,29 @@ pub async fn replay(
     {
         return Err(ServiceError::BadInput("the edited payload must be a JSON object".into()));
     }
-    still_open(store, tenant, id).await?;
-    Ok(store.replay_dead_letter(tenant, id, edited, actor).await?)
+    let dead = still_open(store, tenant, id).await?;
+    let Some(version) = version else {
+        return Ok(store.replay_dead_letter(tenant, id, edited, actor).await?);
+    };
+    // The job runs with the chosen version of its flow: its payload names it.
+    let versions = store.flow_versions(tenant, Some(&dead.flow)).await?;
+    if versions.is_empty() {
+        return Err(ServiceError::BadInput(format!("flow {} keeps no versions to choose from", dead.flow)));
+    }
+    if !versions.iter().any(|v| v.version == version) {
+        return Err(ServiceError::NotFound(format!("flow {} version {version}", dead.flow)));
+    }
+    let mut payload = match edited {
+        Some(p) => p.clone(),
+        None => serde_json::from_str(&dead.payload).map_err(|e| {
+            ServiceError::BadInput(format!("dead letter {id}'s payload is not JSON ({e}); edit it first"))
+        })?,
+    };
+    let Some(object) = payload.as_object_mut() else {
+        return Err(ServiceError::BadInput(format!("dead letter {id}'s payload is not a JSON object; edit it first")));
+    };
+    object.insert(ferry_flows::versions::VERSION_KEY.into(), serde_json::Value::from(version));
+    Ok(store.replay_dead_letter(tenant, id, Some(&payload), actor).await?)
 }
 
 /// Discards an open dead letter.
@@ -138,12 +160,12 @@ pub async fn discard(store: &AnyStore, tenant: &TenantId, id: DeadLetterId, acto
 }
 
 /// The tenant's dead letter `id` exists and is open (else why not, for the caller to say).
-async fn still_open(store: &AnyStore, tenant: &TenantId, id: DeadLetterId) -> Result<(), ServiceError> {
+async fn still_open(store: &AnyStore, tenant: &TenantId, id: DeadLetterId) -> Result<DeadLetter, ServiceError> {
     let d = store.dead_letter(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("dead letter {id}")))?;
     if d.status != DeadLetterStatus::Open {
         return Err(ServiceError::Conflict(format!("dead letter {id} was already {}", d.status.as_str())));
     }
-    Ok(())
+    Ok(d)
 }
 
 /// What a bulk action does to each matching open dead letter.

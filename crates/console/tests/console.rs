@@ -5,4 +5,5 @@ mod console {
     mod anomaly;
     mod api;
     mod dashboard;
+    mod designer;
 }

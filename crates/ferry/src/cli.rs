@@ -77,6 +77,9 @@ pub enum Command {
     /// Alert rules: what is watched and which webhook hears of it (`--tenant` picks whose).
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// The tenant's flow versions: list, show, run an earlier one, pause, resume, shadow.
+    #[command(subcommand)]
+    Flows(FlowsCommand),
     /// Lookup tables that mappings read with `lookup('table')`.
     #[command(subcommand)]
     Lookups(LookupsCommand),
@@ -198,6 +201,54 @@ impl CrmFaultArgs {
     }
 }
 
+/// `ferry flows …`
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// The tenant's flows: the version each runs, paused or not, its shadow.
+    List,
+    /// A flow's versions, newest first.
+    Versions { flow: String },
+    /// The text of the version that runs (or of `--version N`).
+    Show {
+        flow: String,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Run version N of a flow (a rollback, or a roll forward); it must still check.
+    Run {
+        flow: String,
+        version: i64,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// Pause a flow: its jobs wait (none is lost), its polls and events stop.
+    Pause {
+        flow: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// Resume a paused flow: its waiting jobs run, its polls catch up from their cursors.
+    Resume {
+        flow: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// Shadow the running version with version N (it maps live records and writes nothing),
+    /// or stop the shadow with `off`.
+    Shadow {
+        flow: String,
+        version: String,
+        #[command(flatten)]
+        audit: AuditArgs,
+    },
+    /// What the shadow would have written differently, record by record.
+    ShadowReport {
+        flow: String,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
     /// Add a rule. The condition is JSON, as the API takes it, e.g.
@@ -281,6 +332,10 @@ pub enum DlqCommand {
         /// A JSON file with the edited payload ("-" reads standard input).
         #[arg(long)]
         payload: Option<PathBuf>,
+        /// Run it with this version of its flow (`ferry flows versions <flow>`), not the one
+        /// that runs now: e.g. the mapping as it was before a change.
+        #[arg(long = "flow-version", value_name = "N")]
+        flow_version: Option<i64>,
         #[command(flatten)]
         audit: AuditArgs,
     },

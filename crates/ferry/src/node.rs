@@ -247,3 +247,50 @@ pub async fn tenant_ingress(
     }
     Ok((amazon, dataverse))
 }
+
+/// The node's tenants kept running as the store says ([`ferry_flows::tenants::Tenants`]), each
+/// tenant's webhooks wired into `ingress` as its flows start, change or stop; `engine` is the
+/// node tenant's, already running; `stats` the polls' counters and first look-back (the
+/// demo's). The caller refreshes it once and spawns it.
+#[allow(clippy::too_many_arguments)]
+pub async fn tenants(
+    store: &AnyStore,
+    key: &Arc<ferry_store::secrets::MasterKey>,
+    resilience: &Arc<Resilience>,
+    registry: Arc<Registry>,
+    ingress: ferry_server::Ingress<AnyStore>,
+    source: ferry_flows::tenants::TenantSource,
+    engine: Option<&Arc<ferry_flows::TenantEngine>>,
+    stats: Option<(Arc<ferry_flows::polls::PollStats>, jiff::SignedDuration)>,
+) -> anyhow::Result<ferry_flows::tenants::Tenants> {
+    let on_change: ferry_flows::tenants::OnChange = {
+        let (store, key) = (store.clone(), key.clone());
+        Arc::new(move |tenant, engine: Option<Arc<ferry_flows::TenantEngine>>| {
+            let (store, key, ingress) = (store.clone(), key.clone(), ingress.clone());
+            Box::pin(async move {
+                match engine {
+                    Some(engine) => match tenant_ingress(&store, &key, &engine).await {
+                        Ok((amazon, dataverse)) => ingress.set_tenant(tenant, amazon, dataverse),
+                        Err(e) => {
+                            tracing::warn!(tenant = %tenant, error = %format!("{e:#}"), "the tenant's webhooks could not be set up")
+                        }
+                    },
+                    None => {
+                        ingress.remove_tenant(&tenant);
+                    }
+                }
+            })
+        })
+    };
+    let node_tenant = source.node_tenant.clone();
+    let mut tenants =
+        ferry_flows::tenants::Tenants::new(store.clone(), key.clone(), resilience.clone(), registry, source);
+    if let Some((stats, lookback)) = stats {
+        tenants = tenants.with_stats(stats, lookback);
+    }
+    let mut tenants = tenants.on_change(on_change);
+    if let Some(engine) = engine {
+        tenants.adopt(node_tenant, engine.clone()).await?;
+    }
+    Ok(tenants)
+}

@@ -16,9 +16,10 @@ pub mod routing;
 pub mod setup;
 pub mod support;
 pub mod tenants;
+pub mod versions;
 
 pub use connectors::{ConnectionConfig, connection_tls};
-pub use engine::{TenantEngine, flow_problems, load_flows};
+pub use engine::{TenantEngine, flow_problems, load_flow_texts, load_flows};
 pub use error::BuildError;
 pub use plugin::{FlowInstance, FlowTemplate};
 

@@ -68,6 +68,10 @@ pub trait FlowTemplate: Send + Sync + 'static {
     fn requirements(&self) -> Vec<(&'static str, Requirement)> {
         Vec::new()
     }
+    /// The target's fields its mapping may set, for the designer's suggestions (empty: none).
+    fn target_fields(&self) -> Vec<ferry_mapping::suggest::TargetField> {
+        Vec::new()
+    }
     /// Builds one instance from its checked file and bound connections.
     fn instantiate(&self, ctx: InstanceContext<'_>) -> Result<Arc<dyn FlowInstance>, BuildError>;
 }
@@ -106,6 +110,8 @@ pub struct InstanceContext<'a> {
     pub scope: Scope,
     pub file: &'a FlowFile,
     pub mapping: Arc<CompiledMapping>,
+    /// Its versions: the mapping a replay chose, the shadow, samples for the designer.
+    pub versions: Arc<crate::versions::FlowVersions>,
     /// The connection bound to each role.
     pub bindings: BTreeMap<&'static str, ConnectionId>,
     pub clients: &'a Clients,

@@ -9,7 +9,7 @@
 //! whose flows cannot be built (a missing secret, a file that does not check) is reported,
 //! tenant by tenant, and keeps running what it ran before; no tenant holds another up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -203,6 +203,8 @@ impl Tenants {
             match TenantEngine::build(&ctx, &connections, &dir).await {
                 Ok(engine) => {
                     self.failed.remove(&tenant);
+                    // Building imports new file texts as versions, which moves the heads.
+                    let fingerprint = self::fingerprint(&connections, &dir, &self.store, &tenant).await;
                     let was_running = self.running.contains_key(&tenant);
                     self.start(tenant.clone(), fingerprint, Arc::new(engine)).await;
                     if was_running { report.rebuilt.push(tenant) } else { report.started.push(tenant) }
@@ -220,16 +222,34 @@ impl Tenants {
 
     async fn start(&mut self, tenant: TenantId, fingerprint: u64, engine: Arc<TenantEngine>) {
         // The old engine's polls stop first, so one cursor never has two pollers.
-        self.stop_polls(&tenant).await;
+        let was_paused = self.stop_polls(&tenant).await.map(|old| old.engine.paused.clone()).unwrap_or_default();
         let (stop, stop_rx) = watch::channel(false);
         let mut polls = Polls::new(self.store.clone(), stop_rx, self.stats.clone(), self.initial_lookback);
         engine.spawn_polls(&mut polls);
         engine.register(&self.registry);
+        self.wake_resumed(&tenant, &engine, &was_paused).await;
         if let Some(on_change) = &self.on_change {
             on_change(tenant.clone(), Some(engine.clone())).await;
         }
         tracing::info!(tenant = %tenant, flows = ?engine.flow_names(), "tenant's flows running");
         self.running.insert(tenant, Running { fingerprint, engine, stop, polls: polls.set });
+    }
+
+    /// The jobs of flows resumed since the last engine run now, not at their next look.
+    async fn wake_resumed(&self, tenant: &TenantId, engine: &TenantEngine, was_paused: &BTreeSet<String>) {
+        for instance in
+            engine.instances.iter().filter(|i| was_paused.contains(i.name()) && !engine.paused.contains(i.name()))
+        {
+            let flows: Vec<String> = instance.handlers().into_iter().map(|(flow, _)| flow).collect();
+            match self.store.wake_paused_jobs(tenant, &flows).await {
+                Ok(n) => {
+                    tracing::info!(tenant = %tenant, flow = %instance.name(), jobs = n, "flow resumed; its waiting jobs run now")
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant, flow = %instance.name(), error = %e, "flow resumed; its waiting jobs run at their next look")
+                }
+            }
+        }
     }
 
     async fn stop_polls(&mut self, tenant: &TenantId) -> Option<Running> {
@@ -302,6 +322,12 @@ async fn fingerprint(connections: &[ConnectionConfig], dir: &Path, store: &AnySt
     files.hash(&mut hasher);
     if let Ok(secrets) = store.secret_names(tenant).await {
         format!("{secrets:?}").hash(&mut hasher);
+    }
+    // The version that runs, paused or not, and the shadow (the console changes these).
+    if let Ok(heads) = store.flow_heads(tenant).await {
+        for h in heads {
+            (h.flow, h.active, h.paused, h.shadow).hash(&mut hasher);
+        }
     }
     hasher.finish()
 }

@@ -22,30 +22,51 @@ pub fn load_dir(dir: &Path, known_connections: &[&str]) -> (Vec<FlowFile>, Vec<D
 /// [`load_dir`] where `trigger`, `source` and `target` may also name one of `roles` (the
 /// connection roles of the flow templates, bound by the flows crate).
 pub fn load_dir_with_roles(dir: &Path, known_connections: &[&str], roles: &[&str]) -> (Vec<FlowFile>, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
-    let paths = match flow_paths(dir) {
-        Ok(paths) => paths,
-        Err(e) => {
-            return (
-                Vec::new(),
-                vec![Diagnostic::new(dir, Pos { line: 1, column: 1 }, format!("cannot read the flows folder: {e}"))],
-            );
+    match read_dir_texts(dir) {
+        Ok((texts, mut diagnostics)) => {
+            let (flows, more) = load_texts(texts, known_connections, roles);
+            diagnostics.extend(more);
+            diagnostics.sort();
+            (flows, diagnostics)
         }
-    };
+        Err(d) => (Vec::new(), vec![d]),
+    }
+}
+
+/// A flow file's path and text.
+pub type FlowText = (PathBuf, String);
+
+/// The text of every `*.yaml` / `*.yml` file in `dir`, by path, and a diagnostic for each
+/// file that cannot be read; `Err` when the folder itself cannot be read.
+pub fn read_dir_texts(dir: &Path) -> Result<(Vec<FlowText>, Vec<Diagnostic>), Diagnostic> {
+    let paths = flow_paths(dir)
+        .map_err(|e| Diagnostic::new(dir, Pos { line: 1, column: 1 }, format!("cannot read the flows folder: {e}")))?;
+    let mut texts = Vec::new();
+    let mut diagnostics = Vec::new();
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => texts.push((path, text)),
+            Err(e) => diagnostics.push(Diagnostic::new(
+                &path,
+                Pos { line: 1, column: 1 },
+                format!("cannot read the file: {e}"),
+            )),
+        }
+    }
+    Ok((texts, diagnostics))
+}
+
+/// [`load_dir_with_roles`] over texts already read (a folder's files, or the versions the
+/// store keeps of them), each with the path its diagnostics name.
+pub fn load_texts(
+    texts: Vec<(PathBuf, String)>,
+    known_connections: &[&str],
+    roles: &[&str],
+) -> (Vec<FlowFile>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
     let mut flows = Vec::new();
     let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for path in paths {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) => {
-                diagnostics.push(Diagnostic::new(
-                    &path,
-                    Pos { line: 1, column: 1 },
-                    format!("cannot read the file: {e}"),
-                ));
-                continue;
-            }
-        };
+    for (path, text) in texts {
         let flow = match parse_flow(&path, &text) {
             Ok(flow) => flow,
             Err(d) => {

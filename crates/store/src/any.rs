@@ -235,6 +235,70 @@ impl Store for AnyStore {
         delegate!(self, s => s.remove_alert_rule(tenant, id, actor))
     }
 
+    async fn add_flow_version(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        text: &str,
+        note: &str,
+        activate: Activate,
+        actor: &str,
+    ) -> Result<(i64, bool)> {
+        delegate!(self, s => s.add_flow_version(tenant, flow, text, note, activate, actor))
+    }
+
+    async fn flow_versions(&self, tenant: &TenantId, flow: Option<&str>) -> Result<Vec<FlowVersionRow>> {
+        delegate!(self, s => s.flow_versions(tenant, flow))
+    }
+
+    async fn flow_heads(&self, tenant: &TenantId) -> Result<Vec<FlowHead>> {
+        delegate!(self, s => s.flow_heads(tenant))
+    }
+
+    async fn set_flow_head(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        change: FlowHeadChange,
+        actor: &str,
+    ) -> Result<FlowHead> {
+        delegate!(self, s => s.set_flow_head(tenant, flow, change, actor))
+    }
+
+    async fn put_shadow_result(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        version: i64,
+        result: &ShadowResult,
+    ) -> Result<()> {
+        delegate!(self, s => s.put_shadow_result(tenant, flow, version, result))
+    }
+
+    async fn shadow_report(&self, tenant: &TenantId, flow: &str, version: i64, limit: u32) -> Result<ShadowReport> {
+        delegate!(self, s => s.shadow_report(tenant, flow, version, limit))
+    }
+
+    async fn put_flow_sample(&self, tenant: &TenantId, flow: &str, sample: &FlowSample) -> Result<()> {
+        delegate!(self, s => s.put_flow_sample(tenant, flow, sample))
+    }
+
+    async fn flow_samples(&self, tenant: &TenantId, flow: &str) -> Result<Vec<FlowSample>> {
+        delegate!(self, s => s.flow_samples(tenant, flow))
+    }
+
+    async fn wake_paused_jobs(&self, tenant: &TenantId, flows: &[String]) -> Result<u64> {
+        delegate!(self, s => s.wake_paused_jobs(tenant, flows))
+    }
+
+    async fn put_money_observations(&self, tenant: &TenantId, observations: &[MoneyObservation]) -> Result<()> {
+        delegate!(self, s => s.put_money_observations(tenant, observations))
+    }
+
+    async fn money_observations(&self, tenant: &TenantId, since: jiff::Timestamp) -> Result<Vec<MoneyObservation>> {
+        delegate!(self, s => s.money_observations(tenant, since))
+    }
+
     async fn alert_episode(
         &self,
         tenant: &TenantId,

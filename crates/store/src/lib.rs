@@ -30,6 +30,9 @@ pub use sqlite::SqliteStore;
 pub use time::{from_micros, now_micros, to_micros};
 pub use wakeups::JOBS_CHANNEL;
 
+/// How many recent source records a flow keeps for the designer.
+pub const FLOW_SAMPLES: i64 = 10;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -305,6 +308,88 @@ pub trait Store: Send + Sync + Clone + 'static {
         holding: &[String],
         now: jiff::Timestamp,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Keeps `text` as a version of the tenant's flow `flow`, with an audit row: a text the flow
+    /// already has keeps its number; a new one gets the next. Returns the version and whether
+    /// it is new; `activate` says whether it becomes the one that runs.
+    fn add_flow_version(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        text: &str,
+        note: &str,
+        activate: Activate,
+        actor: &str,
+    ) -> impl Future<Output = Result<(i64, bool)>> + Send;
+
+    /// The versions of a tenant's flows (of `flow` only, when given), by flow then newest first.
+    fn flow_versions(
+        &self,
+        tenant: &TenantId,
+        flow: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<FlowVersionRow>>> + Send;
+
+    /// The heads of a tenant's flows, by flow.
+    fn flow_heads(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<FlowHead>>> + Send;
+
+    /// Changes a flow's head, with an audit row saying before and after; a flow or version the
+    /// tenant does not have is [`StoreError::NotFound`].
+    fn set_flow_head(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        change: FlowHeadChange,
+        actor: &str,
+    ) -> impl Future<Output = Result<FlowHead>> + Send;
+
+    /// Keeps what shadow `version` of `flow` would have written for `record` (replacing an
+    /// earlier result for the same record).
+    fn put_shadow_result(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        version: i64,
+        result: &ShadowResult,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The results of shadow `version` of `flow`: counts, and up to `limit` rows (differing first,
+    /// newest first).
+    fn shadow_report(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        version: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<ShadowReport>> + Send;
+
+    /// Keeps a recent source record of `flow` (the newest [`FLOW_SAMPLES`] are kept).
+    fn put_flow_sample(
+        &self,
+        tenant: &TenantId,
+        flow: &str,
+        sample: &FlowSample,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The kept source records of `flow`, newest first.
+    fn flow_samples(&self, tenant: &TenantId, flow: &str) -> impl Future<Output = Result<Vec<FlowSample>>> + Send;
+
+    /// Makes the waiting jobs of `flows` that a paused flow deferred runnable now (the flow was
+    /// resumed); returns how many.
+    fn wake_paused_jobs(&self, tenant: &TenantId, flows: &[String]) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Keeps amounts of marked money fields (a record's amount for a key replaces the earlier).
+    fn put_money_observations(
+        &self,
+        tenant: &TenantId,
+        observations: &[MoneyObservation],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A tenant's kept amounts since `since`, oldest first.
+    fn money_observations(
+        &self,
+        tenant: &TenantId,
+        since: jiff::Timestamp,
+    ) -> impl Future<Output = Result<Vec<MoneyObservation>>> + Send;
 
     /// A tenant's tokens, newest first (revoked and expired ones too).
     fn api_tokens(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<ApiTokenRow>>> + Send;

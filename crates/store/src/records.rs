@@ -607,3 +607,96 @@ pub struct FxRate {
     pub to: ferry_model::Currency,
     pub rate: ferry_model::Decimal,
 }
+
+/// One saved version of a flow's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowVersionRow {
+    pub flow: String,
+    pub version: i64,
+    pub text: String,
+    /// Where it came from: "imported from <file>", "saved in the console"…
+    pub note: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// What runs of one flow: the active version, whether it is paused, and the version
+/// shadowing it (run beside it on live records, writing nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowHead {
+    pub flow: String,
+    pub active: i64,
+    pub paused: bool,
+    pub shadow: Option<i64>,
+    pub changed_by: String,
+    pub changed_at: Timestamp,
+}
+
+/// When [`crate::Store::add_flow_version`] makes the version the one that runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activate {
+    /// Always (a save from the designer; the same text as an older version re-activates it).
+    Always,
+    /// Only when the text is new (a file imported at start: a text already kept changes
+    /// nothing, so a rollback in the console survives restarts).
+    IfNew,
+    /// Never: a draft, to shadow the running version or to run later.
+    Never,
+}
+
+/// A change to a flow's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowHeadChange {
+    /// Run this version (it must exist): a rollback, or a roll forward.
+    Activate(i64),
+    /// Pause (true) or resume (false).
+    Pause(bool),
+    /// Shadow the active version with this one (it must exist), or stop shadowing.
+    Shadow(Option<i64>),
+}
+
+/// What a shadow version would have written for one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShadowResult {
+    pub record: String,
+    /// How many fields would differ.
+    pub differing: u32,
+    /// The difference as JSON (the console's to read).
+    pub diff: String,
+    pub at: Timestamp,
+}
+
+/// A shadow version's results: how many records it saw, how many would differ, and the
+/// newest results (those that differ first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShadowReport {
+    pub records: u64,
+    pub differing_records: u64,
+    pub results: Vec<ShadowResult>,
+}
+
+/// A recent source record of a flow (PII redacted), for the designer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowSample {
+    pub record: String,
+    pub sample: String,
+    pub at: Timestamp,
+}
+
+/// One amount of a money field a flow marks: what it is, what it is grouped by (a SKU, a fee
+/// type: never buyer data), the record it came from and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MoneyObservation {
+    pub flow: String,
+    /// What the amount is, in words: "unit price".
+    pub field: String,
+    /// What the key is, in words: "SKU".
+    pub per: String,
+    pub key: String,
+    /// ISO 4217.
+    pub currency: String,
+    pub record: String,
+    /// Decimal text, exact.
+    pub amount: String,
+    pub at: Timestamp,
+}

@@ -1685,6 +1685,382 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn add_flow_version(&self, tenant: &TenantId, flow: &str, text: &str, note: &str, activate: Activate, actor: &str) -> Result<(i64, bool)> {
+                let result: Result<(i64, bool)> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin add flow version")?;
+                    let kept: Vec<(i64, String)> = sqlx::query_as(
+                        "SELECT version, text FROM flow_versions WHERE tenant_id = $1 AND flow = $2 ORDER BY version",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(flow)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db($backend, "read flow versions")?;
+                    let (version, new) = match kept.iter().find(|(_, t)| t == text) {
+                        Some((v, _)) => (*v, false),
+                        None => {
+                            // Two nodes importing at once: the second's insert conflicts on the
+                            // key and fails; its next refresh finds the text kept.
+                            let next = kept.last().map_or(1, |(v, _)| v + 1);
+                            sqlx::query(
+                                "INSERT INTO flow_versions (tenant_id, flow, version, text, note, created_by, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            )
+                            .bind(tenant.as_ref())
+                            .bind(flow)
+                            .bind(next)
+                            .bind(text)
+                            .bind(note)
+                            .bind(actor)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "add flow version")?;
+                            insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "flow.version".into(), subject: format!("flow {flow}"), detail: format!("version {next}: {note}") }, now).await?;
+                            (next, true)
+                        }
+                    };
+                    let runs = match activate {
+                        Activate::Always => true,
+                        Activate::IfNew => new,
+                        Activate::Never => false,
+                    };
+                    if runs {
+                        let before: Option<i64> = sqlx::query_scalar("SELECT active FROM flow_heads WHERE tenant_id = $1 AND flow = $2")
+                            .bind(tenant.as_ref())
+                            .bind(flow)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .db($backend, "read flow head")?;
+                        if before != Some(version) {
+                            sqlx::query(
+                                "INSERT INTO flow_heads (tenant_id, flow, active, paused, shadow, changed_by, changed_at) \
+                                 VALUES ($1, $2, $3, 0, NULL, $4, $5) ON CONFLICT (tenant_id, flow) DO UPDATE SET \
+                                 active = excluded.active, changed_by = excluded.changed_by, changed_at = excluded.changed_at, \
+                                 shadow = CASE WHEN flow_heads.shadow = excluded.active THEN NULL ELSE flow_heads.shadow END",
+                            )
+                            .bind(tenant.as_ref())
+                            .bind(flow)
+                            .bind(version)
+                            .bind(actor)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "activate flow version")?;
+                            let from = before.map_or_else(|| "none".to_owned(), |v| format!("version {v}"));
+                            insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: "flow.activate".into(), subject: format!("flow {flow}"), detail: format!("runs {from} → version {version}") }, now).await?;
+                        }
+                    }
+                    tx.commit().await.db($backend, "commit add flow version")?;
+                    Ok((version, new))
+                }
+                .await;
+                self.health.note(result, |_| true)
+            }
+
+            async fn flow_versions(&self, tenant: &TenantId, flow: Option<&str>) -> Result<Vec<FlowVersionRow>> {
+                let rows: Vec<(String, i64, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT flow, version, text, note, created_by, created_at FROM flow_versions \
+                     WHERE tenant_id = $1 AND ($2 IS NULL OR flow = $2) ORDER BY flow, version DESC",
+                )
+                .bind(tenant.as_ref())
+                .bind(flow)
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "list flow versions")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(flow, version, text, note, created_by, created_at)| FlowVersionRow {
+                        flow,
+                        version,
+                        text,
+                        note,
+                        created_by,
+                        created_at: from_micros(created_at),
+                    })
+                    .collect())
+            }
+
+            async fn flow_heads(&self, tenant: &TenantId) -> Result<Vec<FlowHead>> {
+                let rows: Vec<(String, i64, i64, Option<i64>, String, i64)> = sqlx::query_as(
+                    "SELECT flow, active, paused, shadow, changed_by, changed_at FROM flow_heads WHERE tenant_id = $1 ORDER BY flow",
+                )
+                .bind(tenant.as_ref())
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "list flow heads")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(flow, active, paused, shadow, changed_by, changed_at)| FlowHead {
+                        flow,
+                        active,
+                        paused: paused != 0,
+                        shadow,
+                        changed_by,
+                        changed_at: from_micros(changed_at),
+                    })
+                    .collect())
+            }
+
+            async fn set_flow_head(&self, tenant: &TenantId, flow: &str, change: FlowHeadChange, actor: &str) -> Result<FlowHead> {
+                let result: Result<()> = async {
+                    let now = now_micros();
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin set flow head")?;
+                    let head: Option<(i64, i64, Option<i64>)> =
+                        sqlx::query_as("SELECT active, paused, shadow FROM flow_heads WHERE tenant_id = $1 AND flow = $2")
+                            .bind(tenant.as_ref())
+                            .bind(flow)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .db($backend, "read flow head")?;
+                    let Some((active, paused, shadow)) = head else {
+                        return Err(StoreError::NotFound { what: "flow", id: flow.to_owned() });
+                    };
+                    if let FlowHeadChange::Activate(v) | FlowHeadChange::Shadow(Some(v)) = change {
+                        let exists: Option<i64> = sqlx::query_scalar(
+                            "SELECT version FROM flow_versions WHERE tenant_id = $1 AND flow = $2 AND version = $3",
+                        )
+                        .bind(tenant.as_ref())
+                        .bind(flow)
+                        .bind(v)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db($backend, "read flow version")?;
+                        if exists.is_none() {
+                            return Err(StoreError::NotFound { what: "flow version", id: format!("{flow} version {v}") });
+                        }
+                    }
+                    let shown = |v: Option<i64>| v.map_or_else(|| "none".to_owned(), |v| format!("version {v}"));
+                    let (action, detail, (active, paused, shadow)) = match change {
+                        FlowHeadChange::Activate(v) => (
+                            "flow.activate",
+                            format!("runs version {active} → version {v}"),
+                            (v, paused, shadow.filter(|s| *s != v)),
+                        ),
+                        FlowHeadChange::Pause(true) => ("flow.pause", "running → paused".to_owned(), (active, 1, shadow)),
+                        FlowHeadChange::Pause(false) => ("flow.resume", "paused → running".to_owned(), (active, 0, shadow)),
+                        FlowHeadChange::Shadow(Some(v)) if v == active => {
+                            return Err(StoreError::Conflict {
+                                what: "flow",
+                                id: flow.to_owned(),
+                                reason: format!("version {v} is the one running; a shadow must be another version"),
+                            });
+                        }
+                        FlowHeadChange::Shadow(s) => {
+                            ("flow.shadow", format!("shadow {} → {}", shown(shadow), shown(s)), (active, paused, s))
+                        }
+                    };
+                    sqlx::query(
+                        "UPDATE flow_heads SET active = $3, paused = $4, shadow = $5, changed_by = $6, changed_at = $7 \
+                         WHERE tenant_id = $1 AND flow = $2",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(flow)
+                    .bind(active)
+                    .bind(paused)
+                    .bind(shadow)
+                    .bind(actor)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "set flow head")?;
+                    insert_audit(&mut tx, &AuditEntry { tenant: tenant.clone(), actor: actor.into(), action: action.into(), subject: format!("flow {flow}"), detail }, now).await?;
+                    tx.commit().await.db($backend, "commit set flow head")
+                }
+                .await;
+                self.health.note(result, |_| true)?;
+                self.flow_heads(tenant)
+                    .await?
+                    .into_iter()
+                    .find(|h| h.flow == flow)
+                    .ok_or_else(|| StoreError::NotFound { what: "flow", id: flow.to_owned() })
+            }
+
+            async fn put_shadow_result(&self, tenant: &TenantId, flow: &str, version: i64, result: &ShadowResult) -> Result<()> {
+                let written: Result<()> = async {
+                    sqlx::query(
+                        "INSERT INTO flow_shadow_results (tenant_id, flow, version, record, differing, diff, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, flow, version, record) DO UPDATE SET \
+                         differing = excluded.differing, diff = excluded.diff, at = excluded.at",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(flow)
+                    .bind(version)
+                    .bind(&result.record)
+                    .bind(i64::from(result.differing))
+                    .bind($crate::sql_store::seal_payload(self.payload_key.as_deref(), tenant, result.diff.clone())?)
+                    .bind(to_micros(result.at))
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "put shadow result")?;
+                    Ok(())
+                }
+                .await;
+                self.health.note(written, |_| true)
+            }
+
+            async fn shadow_report(&self, tenant: &TenantId, flow: &str, version: i64, limit: u32) -> Result<ShadowReport> {
+                let (records, differing): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN differing > 0 THEN 1 ELSE 0 END), 0) FROM flow_shadow_results \
+                     WHERE tenant_id = $1 AND flow = $2 AND version = $3",
+                )
+                .bind(tenant.as_ref())
+                .bind(flow)
+                .bind(version)
+                .fetch_one(&self.pool)
+                .await
+                .db($backend, "count shadow results")?;
+                let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+                    "SELECT record, differing, diff, at FROM flow_shadow_results WHERE tenant_id = $1 AND flow = $2 AND version = $3 \
+                     ORDER BY CASE WHEN differing > 0 THEN 0 ELSE 1 END, at DESC, record LIMIT $4",
+                )
+                .bind(tenant.as_ref())
+                .bind(flow)
+                .bind(version)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "list shadow results")?;
+                Ok(ShadowReport {
+                    records: u64::try_from(records).unwrap_or(0),
+                    differing_records: u64::try_from(differing).unwrap_or(0),
+                    results: rows
+                        .into_iter()
+                        .map(|(record, differing, diff, at)| ShadowResult {
+                            record,
+                            differing: u32::try_from(differing).unwrap_or(u32::MAX),
+                            diff: $crate::sql_store::open_payload(self.payload_key.as_deref(), tenant, diff),
+                            at: from_micros(at),
+                        })
+                        .collect(),
+                })
+            }
+
+            async fn put_flow_sample(&self, tenant: &TenantId, flow: &str, sample: &FlowSample) -> Result<()> {
+                let written: Result<()> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin put flow sample")?;
+                    sqlx::query(
+                        "INSERT INTO flow_samples (tenant_id, flow, record, sample, at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (tenant_id, flow, record) DO UPDATE SET sample = excluded.sample, at = excluded.at",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(flow)
+                    .bind(&sample.record)
+                    .bind($crate::sql_store::seal_payload(self.payload_key.as_deref(), tenant, sample.sample.clone())?)
+                    .bind(to_micros(sample.at))
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "put flow sample")?;
+                    sqlx::query(
+                        "DELETE FROM flow_samples WHERE tenant_id = $1 AND flow = $2 AND record NOT IN \
+                         (SELECT record FROM flow_samples WHERE tenant_id = $1 AND flow = $2 ORDER BY at DESC, record LIMIT $3)",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(flow)
+                    .bind(FLOW_SAMPLES)
+                    .execute(&mut *tx)
+                    .await
+                    .db($backend, "trim flow samples")?;
+                    tx.commit().await.db($backend, "commit put flow sample")
+                }
+                .await;
+                self.health.note(written, |_| true)
+            }
+
+            async fn flow_samples(&self, tenant: &TenantId, flow: &str) -> Result<Vec<FlowSample>> {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT record, sample, at FROM flow_samples WHERE tenant_id = $1 AND flow = $2 ORDER BY at DESC, record",
+                )
+                .bind(tenant.as_ref())
+                .bind(flow)
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "list flow samples")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(record, sample, at)| FlowSample {
+                        record,
+                        sample: $crate::sql_store::open_payload(self.payload_key.as_deref(), tenant, sample),
+                        at: from_micros(at),
+                    })
+                    .collect())
+            }
+
+            async fn wake_paused_jobs(&self, tenant: &TenantId, flows: &[String]) -> Result<u64> {
+                let mut woken = 0;
+                for flow in flows {
+                    woken += sqlx::query(
+                        "UPDATE jobs SET run_at = $3 WHERE tenant_id = $1 AND flow = $2 AND state = 'available' \
+                         AND last_error_kind = 'deferred' AND last_error LIKE 'flow % is paused%'",
+                    )
+                    .bind(tenant.as_ref())
+                    .bind(flow)
+                    .bind(now_micros())
+                    .execute(&self.pool)
+                    .await
+                    .db($backend, "wake paused jobs")?
+                    .rows_affected();
+                }
+                Ok(woken)
+            }
+
+            async fn put_money_observations(&self, tenant: &TenantId, observations: &[MoneyObservation]) -> Result<()> {
+                if observations.is_empty() {
+                    return Ok(());
+                }
+                let written: Result<()> = async {
+                    let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin put money")?;
+                    for o in observations {
+                        sqlx::query(
+                            "INSERT INTO money_observations (tenant_id, flow, field, per, key, currency, record, amount, at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, flow, field, key, record) \
+                             DO UPDATE SET per = excluded.per, currency = excluded.currency, amount = excluded.amount, at = excluded.at",
+                        )
+                        .bind(tenant.as_ref())
+                        .bind(&o.flow)
+                        .bind(&o.field)
+                        .bind(&o.per)
+                        .bind(&o.key)
+                        .bind(&o.currency)
+                        .bind(&o.record)
+                        .bind(&o.amount)
+                        .bind(to_micros(o.at))
+                        .execute(&mut *tx)
+                        .await
+                        .db($backend, "put money observation")?;
+                    }
+                    tx.commit().await.db($backend, "commit put money")
+                }
+                .await;
+                self.health.note(written, |_| true)
+            }
+
+            async fn money_observations(&self, tenant: &TenantId, since: jiff::Timestamp) -> Result<Vec<MoneyObservation>> {
+                let rows: Vec<(String, String, String, String, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT flow, field, per, key, currency, record, amount, at FROM money_observations \
+                     WHERE tenant_id = $1 AND at >= $2 ORDER BY at, record",
+                )
+                .bind(tenant.as_ref())
+                .bind(to_micros(since))
+                .fetch_all(&self.pool)
+                .await
+                .db($backend, "list money observations")?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(flow, field, per, key, currency, record, amount, at)| MoneyObservation {
+                        flow,
+                        field,
+                        per,
+                        key,
+                        currency,
+                        record,
+                        amount,
+                        at: from_micros(at),
+                    })
+                    .collect())
+            }
+
             async fn add_api_token(&self, token: &ApiTokenRow, actor: &str) -> Result<()> {
                 let result: Result<()> = async {
                     let now = now_micros();
@@ -1898,6 +2274,18 @@ macro_rules! impl_store {
                             .await
                             .db($backend, "purge old rows")?
                             .rows_affected();
+                    }
+                    // Money amounts and shadow results past the retention go too (no buyer data).
+                    for statement in [
+                        "DELETE FROM money_observations WHERE tenant_id = $1 AND at < $2",
+                        "DELETE FROM flow_shadow_results WHERE tenant_id = $1 AND at < $2",
+                    ] {
+                        sqlx::query(statement)
+                            .bind(tenant.as_ref())
+                            .bind(before)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "purge old amounts")?;
                     }
                     tx.commit().await.db($backend, "commit purge")?;
                     Ok(purged)

@@ -5,6 +5,7 @@ mod store {
     pub mod common;
     mod fairness;
     mod faults;
+    mod flow_versions;
     mod pool;
     mod privacy;
     mod queue;

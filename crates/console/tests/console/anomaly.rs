@@ -502,6 +502,48 @@ async fn alert_rules_fire_on_the_flags(store: ferry_store::AnyStore) {
     assert!(texts.iter().all(|t| t.contains("https://ferry.example.com/api/v1/anomalies")), "{texts:?}");
 }
 
+/// F1 marks each line's unit price per SKU; the scan reads the kept amounts: a price 3.3× its
+/// median is flagged in words, a replaced amount counts once, and another tenant's amounts and
+/// another SKU's usual ones flag nothing.
+async fn flags_a_marked_money_field_far_from_its_median<S: Store>(store: S) {
+    let now = at(NOW);
+    let observe = |key: &str, record: String, amount: &str, hours_ago: i64| ferry_store::MoneyObservation {
+        flow: "amazon-orders-to-crm".into(),
+        field: "unit price".into(),
+        per: "SKU".into(),
+        key: key.into(),
+        currency: "USD".into(),
+        record,
+        amount: amount.into(),
+        at: now.checked_sub(hours(hours_ago)).unwrap(),
+    };
+    let mut usual = Vec::new();
+    for day in 1..=20i64 {
+        let amount = format!("10.{:02}", (day * 7) % 40);
+        usual.push(observe("MUG-01", format!("amazon:order:{day}#1"), &amount, day * 24));
+        usual.push(observe("TEA-02", format!("amazon:order:{day}#2"), "4.00", day * 24));
+    }
+    store.put_money_observations(&tenant(), &usual).await.expect("usual prices");
+    store.put_money_observations(&other(), &usual).await.expect("the other tenant's");
+    // A price typed with a slipped decimal, first wrong, then replaced by a re-run.
+    store
+        .put_money_observations(&tenant(), &[observe("MUG-01", "amazon:order:99#1".into(), "99.99", 2)])
+        .await
+        .unwrap();
+    store
+        .put_money_observations(&tenant(), &[observe("MUG-01", "amazon:order:99#1".into(), "34.00", 2)])
+        .await
+        .unwrap();
+    store.put_money_observations(&other(), &[observe("MUG-01", "amazon:order:7#1".into(), "10.20", 2)]).await.unwrap();
+
+    let flags = anomaly::scan_flows(&store, &tenant(), now).await.expect("scan");
+    let words: Vec<String> = flags.iter().map(|f| f.explain()).collect();
+    assert_eq!(words.len(), 1, "{words:?}");
+    assert!(words[0].starts_with("unit price for SKU MUG-01 is 3.3× its 30-day median"), "{words:?}");
+    assert!(words[0].contains("now 34.00 USD"), "the re-run's amount, not the replaced one: {words:?}");
+    assert!(anomaly::scan_flows(&store, &other(), now).await.unwrap().is_empty(), "the other tenant's are usual");
+}
+
 async fn sqlite() -> (SqliteStore, TempDir) {
     let dir = TempDir::new("console-anomaly").expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
@@ -542,6 +584,12 @@ mod sqlite_backend {
         let (store, _dir) = super::sqlite().await;
         super::scans_the_last_complete_hour_of_each_flow(store).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn flags_a_marked_money_field_far_from_its_median() {
+        let (store, _dir) = super::sqlite().await;
+        super::flags_a_marked_money_field_far_from_its_median(store).await;
+    }
 }
 
 mod postgres_backend {
@@ -556,6 +604,13 @@ mod postgres_backend {
     async fn scans_the_last_complete_hour_of_each_flow() {
         if let Some(store) = super::postgres().await {
             super::scans_the_last_complete_hour_of_each_flow(store).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn flags_a_marked_money_field_far_from_its_median() {
+        if let Some(store) = super::postgres().await {
+            super::flags_a_marked_money_field_far_from_its_median(store).await;
         }
     }
 }

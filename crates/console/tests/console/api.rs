@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ferry_console::api::{ApiState, router};
 use ferry_console::auth::{Role, issue};
-use ferry_store::{AnyStore, Completion, NewJob, Outcome, RunRecord, Store as _, TenantId, Xref, XrefKey};
+use ferry_store::{Activate, AnyStore, Completion, NewJob, Outcome, RunRecord, Store as _, TenantId, Xref, XrefKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -34,7 +34,21 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/api/v1/tokens", Role::Admin),
     ("POST", "/api/v1/tokens", Role::Admin),
     ("POST", "/api/v1/tokens/{id}/revoke", Role::Admin),
+    ("GET", "/api/v1/flows", Role::Viewer),
+    ("GET", "/api/v1/flows/{flow}/versions", Role::Viewer),
+    ("POST", "/api/v1/flows/{flow}/versions", Role::Admin),
+    ("GET", "/api/v1/flows/{flow}/versions/{version}", Role::Viewer),
+    ("POST", "/api/v1/flows/{flow}/activate", Role::Admin),
+    ("POST", "/api/v1/flows/{flow}/pause", Role::Operator),
+    ("POST", "/api/v1/flows/{flow}/resume", Role::Operator),
+    ("PUT", "/api/v1/flows/{flow}/shadow", Role::Admin),
+    ("GET", "/api/v1/flows/{flow}/shadow", Role::Viewer),
+    ("POST", "/api/v1/flows/{flow}/preview", Role::Viewer),
+    ("GET", "/api/v1/flows/{flow}/samples", Role::Viewer),
 ];
+
+/// The flow the route table's `{flow}` names (acme has it; globex does not).
+const FLOW: &str = "amazon-orders-to-crm";
 
 struct Api {
     base: String,
@@ -49,7 +63,7 @@ impl Api {
         let url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("ferry.db").display()));
         let store = AnyStore::open(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let app = router(Arc::new(ApiState { store: store.clone(), key: None }));
+        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -147,7 +161,7 @@ async fn synced_order(store: &AnyStore, tenant: &str, order: &str, crm_id: &str)
 }
 
 fn path_with(path: &str, id: &str) -> String {
-    path.replace("{id}", id)
+    path.replace("{id}", id).replace("{flow}", FLOW).replace("{version}", "1")
 }
 
 fn body_for(method: &str, path: &str) -> Option<Value> {
@@ -157,6 +171,10 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST", "/api/v1/alerts") => {
             Some(json!({ "kind": "breaker_open", "seconds": 60, "webhook": "https://h.example/x" }))
         }
+        ("POST", "/api/v1/flows/{flow}/versions") => Some(json!({ "text": format!("name: {FLOW}\n") })),
+        ("POST", "/api/v1/flows/{flow}/activate") => Some(json!({ "version": 1 })),
+        ("POST", "/api/v1/flows/{flow}/preview") => Some(json!({ "text": format!("name: {FLOW}\n"), "sample": "{}" })),
+        ("PUT", _) => Some(json!({ "version": null })),
         ("POST", _) => Some(json!({})),
         _ => None,
     }
@@ -171,6 +189,9 @@ async fn every_route_refuses_what_it_must(api: &Api) {
         tokens.push((role, api.token("acme", role).await));
     }
     let other_admin = api.token("globex", Role::Admin).await;
+    let acme: TenantId = "acme".parse().unwrap();
+    let text = format!("name: {FLOW}\n");
+    api.store.add_flow_version(&acme, FLOW, &text, "imported", Activate::IfNew, "test").await.unwrap();
     for (method, path, least) in ROUTES {
         let at = path_with(path, &ids[0].to_string());
         // No token, and a token that is not one.
@@ -187,7 +208,7 @@ async fn every_route_refuses_what_it_must(api: &Api) {
             assert!(body["error"].as_str().unwrap().contains(&format!("needs the {least} role")), "{body}");
         }
         // Another tenant's admin: an id of acme is not found; lists hold only globex's.
-        if path.contains("{id}")
+        if (path.contains("{id}") || path.contains("{flow}"))
             && !path.starts_with("/api/v1/tokens")
             && !path.starts_with("/api/v1/records")
             && !path.starts_with("/api/v1/alerts")
@@ -197,6 +218,8 @@ async fn every_route_refuses_what_it_must(api: &Api) {
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} of another tenant: {body}");
         }
     }
+    let (_, flows) = api.call("GET", "/api/v1/flows", Some(&other_admin), None).await;
+    assert_eq!(flows, json!([]), "another tenant's flows are not listed");
     let (_, listed) = api.call("GET", "/api/v1/dead-letters", Some(&other_admin), None).await;
     let listed: Vec<i64> = listed.as_array().unwrap().iter().map(|d| d["id"].as_i64().unwrap()).collect();
     assert_eq!(listed.len(), 3);

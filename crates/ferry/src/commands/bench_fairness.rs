@@ -108,7 +108,7 @@ async fn orders(
     let busy: TenantId = "busy".parse()?;
     world.store.ensure_tenant(&busy, "busy").await?;
     enqueue_backlog(&world.store, &busy, backlog).await?;
-    world.start_flows();
+    world.start_flows().await?;
     let mut waits = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(600);
     while waits.len() < args.orders as usize && Instant::now() < deadline {

@@ -97,7 +97,7 @@ async fn measure(
     let amazon_before = counts(world.amazon.stats().by_operation());
     let dataverse_before = counts(world.dataverse.requests_by_kind());
     let started = Instant::now();
-    world.start_flows();
+    world.start_flows().await?;
     // Generous: at published limits with `full`, getOrder alone needs N / 0.5 s of Amazon time.
     let limit = Duration::from_secs_f64(120.0 + args.orders as f64 * 4.0 / args.speedup);
     let every = Duration::from_millis(20);

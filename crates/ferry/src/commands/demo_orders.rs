@@ -39,7 +39,7 @@ pub async fn run(base: &NodeConfig, args: DemoArgs) -> anyhow::Result<ExitCode> 
     println!(
         "                     jobs finished: jobs of every flow (an order's notification, polls and retries are several)"
     );
-    world.start_flows();
+    world.start_flows().await?;
 
     let started = Instant::now();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());

@@ -84,7 +84,7 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                 }
             }
         }
-        DlqCommand::Replay { id, payload, audit } => {
+        DlqCommand::Replay { id, payload, flow_version, audit } => {
             let id: DeadLetterId = parse_id(&id)?;
             let actor = match actor_or_exit(&audit) {
                 Ok(a) => a,
@@ -100,12 +100,13 @@ pub async fn run(cfg: &NodeConfig, cmd: DlqCommand) -> anyhow::Result<ExitCode> 
                     }
                 },
             };
-            let job = match service::replay(&store, &cfg.tenant, id, edited.as_ref(), &actor).await {
+            let job = match service::replay(&store, &cfg.tenant, id, edited.as_ref(), flow_version, &actor).await {
                 Ok(job) => job,
                 Err(e) => return service_error(cfg, id, e),
             };
+            let version = flow_version.map(|v| format!(" with flow version {v}")).unwrap_or_default();
             println!(
-                "dead letter {id} replayed as job {job}{}",
+                "dead letter {id} replayed as job {job}{}{version}",
                 if edited.is_some() { " with the edited payload" } else { "" }
             );
         }

@@ -12,6 +12,7 @@ mod connections;
 mod demo;
 mod demo_orders;
 mod dlq;
+mod flows;
 mod map;
 mod order_world;
 mod purge;
@@ -66,6 +67,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dlq(cmd) => dlq::run(&cfg, cmd).await,
         Command::Tokens(cmd) => tokens::run(&cfg, cmd).await,
         Command::Alerts(cmd) => alerts::run(&cfg, cmd).await,
+        Command::Flows(cmd) => flows::run(&cfg, cmd).await,
         Command::Map(cmd) => map::run(&cfg, cmd).await,
         Command::Lookups(cmd) => tables::lookups(&cfg, cmd).await,
         Command::Rates(cmd) => tables::rates(&cfg, cmd).await,
@@ -106,6 +108,7 @@ async fn select_tenant(
         | Command::Dlq(_)
         | Command::Tokens(_)
         | Command::Alerts(_)
+        | Command::Flows(_)
         | Command::Map(_)
         | Command::Lookups(_)
         | Command::Rates(_)

@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{ConnectionConfig, NodeConfig};
 use ferry_flows::TenantEngine as Engine;
-use ferry_flows::polls::{PollStats, Polls};
+use ferry_flows::polls::PollStats;
 
 const F1_TEMPLATE: &str = include_str!("../../../../flows/amazon-orders-to-crm.yaml");
 /// F1's `name:`.
@@ -75,10 +75,21 @@ pub struct World {
     /// The catalogue the CRM has: every SKU the sandbox sells.
     pub skus: Vec<String>,
     pub poll_stats: Arc<PollStats>,
-    pool: Option<Pool<AnyStore>>,
+    pool: Option<(Pool<AnyStore>, Refresh)>,
     stop_tx: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
+
+/// What the world's tenant refresh needs besides the store.
+struct Refresh {
+    key: Arc<MasterKey>,
+    resilience: Arc<ferry_runtime::Resilience>,
+    ingress: ferry_server::Ingress<AnyStore>,
+}
+
+/// How often the world reads its tenant's flows again (a version, pause or shadow set in the
+/// console takes effect within this).
+const FLOWS_REFRESH: Duration = Duration::from_secs(1);
 
 /// The demo's catalogue: the Amazon sandbox's SKUs as CRM products; every fifth is shipped
 /// by the seller (MFN), the rest by Amazon (FBA).
@@ -337,8 +348,14 @@ impl World {
         let api = ferry_console::api::router(Arc::new(ferry_console::api::ApiState {
             store: store.clone(),
             key: Some(key.clone()),
+            flows: Some(Arc::new(ferry_flows::tenants::TenantSource {
+                node_tenant: cfg.tenant.clone(),
+                node_connections: cfg.connections.clone(),
+                flows_dir: cfg.flows_dir.clone(),
+            })),
         }));
         let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone()).with_routes(api);
+        let refresh = Refresh { key: key.clone(), resilience: assembled.resilience.clone(), ingress: server.ingress() };
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut server_stop = stop_rx.clone();
@@ -369,31 +386,41 @@ impl World {
             server_addr,
             skus,
             poll_stats: Arc::new(PollStats::default()),
-            pool: Some(assembled.pool),
+            pool: Some((assembled.pool, refresh)),
             stop_tx,
             tasks,
         })
     }
 
-    /// Starts the polls and the workers (once).
-    pub fn start_flows(&mut self) {
-        let Some(pool) = self.pool.take() else { return };
-        let mut polls = Polls::new(
-            self.store.clone(),
-            self.stop_tx.subscribe(),
-            self.poll_stats.clone(),
-            jiff::SignedDuration::from_hours(24 * 8),
-        );
-        self.engine.spawn_polls(&mut polls);
-        let polls = polls.set;
+    /// Starts the polls and the workers (once), and the refresh that keeps the tenant's flows
+    /// as the store says, as `ferry run` does.
+    pub async fn start_flows(&mut self) -> anyhow::Result<()> {
+        let Some((pool, refresh)) = self.pool.take() else { return Ok(()) };
+        let source = ferry_flows::tenants::TenantSource {
+            node_tenant: self.cfg.tenant.clone(),
+            node_connections: self.cfg.connections.clone(),
+            flows_dir: self.cfg.flows_dir.clone(),
+        };
+        let tenants = crate::node::tenants(
+            &self.store,
+            &refresh.key,
+            &refresh.resilience,
+            pool.registry(),
+            refresh.ingress,
+            source,
+            Some(&self.engine),
+            Some((self.poll_stats.clone(), jiff::SignedDuration::from_hours(24 * 8))),
+        )
+        .await?;
+        let refreshing = tenants.spawn(FLOWS_REFRESH, self.stop_tx.subscribe());
         let mut stop = self.stop_tx.subscribe();
         self.tasks.spawn(pool.run(async move {
             let _ = stop.wait_for(|s| *s).await;
         }));
         self.tasks.spawn(async move {
-            let mut polls = polls;
-            while polls.join_next().await.is_some() {}
+            let _ = refreshing.await;
         });
+        Ok(())
     }
 
     /// Stops the workers (they drain), the polls and the server.

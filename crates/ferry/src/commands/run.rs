@@ -35,51 +35,33 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     }
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     // The admin API (`/api/v1`, bearer tokens from `ferry tokens create`) beside the ingress.
-    let api = ferry_console::api::router(std::sync::Arc::new(ferry_console::api::ApiState {
-        store: store.clone(),
-        key: Some(key.clone()),
-    }));
-    let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // Every tenant's flows: the config's tenant as assembled, the store's other tenants from
-    // their connections and `flows/<tenant>/`, refreshed while the node runs (a tenant added,
-    // disabled or changed takes effect within a refresh, without a restart).
-    let ingress = server.ingress();
-    let on_change: ferry_flows::tenants::OnChange = {
-        let (store, key, ingress) = (store.clone(), key.clone(), ingress.clone());
-        std::sync::Arc::new(move |tenant, engine: Option<std::sync::Arc<ferry_flows::TenantEngine>>| {
-            let (store, key, ingress) = (store.clone(), key.clone(), ingress.clone());
-            Box::pin(async move {
-                match engine {
-                    Some(engine) => match crate::node::tenant_ingress(&store, &key, &engine).await {
-                        Ok((amazon, dataverse)) => ingress.set_tenant(tenant, amazon, dataverse),
-                        Err(e) => {
-                            tracing::warn!(tenant = %tenant, error = %format!("{e:#}"), "the tenant's webhooks could not be set up")
-                        }
-                    },
-                    None => {
-                        ingress.remove_tenant(&tenant);
-                    }
-                }
-            })
-        })
-    };
     let source = ferry_flows::tenants::TenantSource {
         node_tenant: cfg.tenant.clone(),
         node_connections: cfg.connections.clone(),
         flows_dir: cfg.flows_dir.clone(),
     };
-    let mut tenants = ferry_flows::tenants::Tenants::new(
-        store.clone(),
-        key.clone(),
-        assembled.resilience.clone(),
+    let api = ferry_console::api::router(std::sync::Arc::new(ferry_console::api::ApiState {
+        store: store.clone(),
+        key: Some(key.clone()),
+        flows: Some(std::sync::Arc::new(source.clone())),
+    }));
+    let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // Every tenant's flows: the config's tenant as assembled, the store's other tenants from
+    // their connections and `flows/<tenant>/`, refreshed while the node runs (a tenant added,
+    // disabled or changed, or a flow version changed in the console, takes effect within a
+    // refresh, without a restart).
+    let mut tenants = crate::node::tenants(
+        &store,
+        &key,
+        &assembled.resilience,
         pool.registry(),
+        server.ingress(),
         source,
+        assembled.engine.as_ref(),
+        None,
     )
-    .on_change(on_change);
-    if let Some(engine) = &assembled.engine {
-        tenants.adopt(cfg.tenant.clone(), engine.clone()).await?;
-    }
+    .await?;
     let first = tenants.refresh().await?;
     for (tenant, error) in &first.failed {
         tracing::warn!(tenant = %tenant, error = %error, "a tenant's flows did not start");

@@ -1019,3 +1019,69 @@ fn alert_rules_are_added_listed_without_their_secret_and_removed() {
     assert_eq!(code, Some(2));
     assert!(e.contains("alert rule 1 not found"), "{e}");
 }
+
+#[test]
+fn flow_versions_are_listed_shown_rolled_back_paused_and_shadowed_from_the_cli() {
+    let root = repo_root();
+    let dir = TempDir::new("flows-cli");
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let shipped = std::fs::read_to_string(root.join("flows/amazon-orders-to-crm.yaml")).unwrap();
+    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), &shipped).unwrap();
+    let connections = "[[connections]]\nid = \"amazon\"\nsystem = \"amazon\"\nendpoint = \"https://127.0.0.1:9\"\noptions = { marketplace_ids = [\"ATVPDKIKX0DER\"] }\n\n\
+         [[connections]]\nid = \"crm\"\nsystem = \"dataverse\"\nendpoint = \"https://127.0.0.1:9\"\noptions = { tenant = \"t\", client_id = \"c\" }\n";
+    let cfg = write_config(dir.path(), &format!("sqlite://{}", dir.path().join("ferry.db").display()), connections);
+    let cfg_text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[node]\n",
+        &format!("[node]\nflows_dir = \"{}\"\n", flows.display()),
+        1,
+    );
+    std::fs::write(&cfg, cfg_text).unwrap();
+    let run = |args: &[&str]| {
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).args(args).output().unwrap();
+        let (o, e) = text(&out);
+        (out.status.code(), o, e)
+    };
+    let (code, o, e) = run(&["flows", "list"]);
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    assert!(o.contains("amazon-orders-to-crm") && o.contains("running"), "the file is version 1: {o}");
+    // The engineer edits the file: the next read makes it version 2, which runs.
+    let edited = shipped.replace(r#"name: "AMZ-{{ order.id.id }}""#, r#"name: "Amazon {{ order.id.id }}""#);
+    std::fs::write(flows.join("amazon-orders-to-crm.yaml"), &edited).unwrap();
+    let (_, o, _) = run(&["flows", "versions", "amazon-orders-to-crm"]);
+    assert!(o.contains("2 (runs)") && o.contains("imported from amazon-orders-to-crm.yaml"), "{o}");
+    let (_, o, _) = run(&["flows", "show", "amazon-orders-to-crm"]);
+    assert_eq!(o, edited);
+    // Rollback to version 1; the unchanged file does not undo it.
+    let (code, o, e) = run(&["flows", "run", "amazon-orders-to-crm", "1", "--label", "CHG-7"]);
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    let (_, o, _) = run(&["flows", "show", "amazon-orders-to-crm"]);
+    assert_eq!(o, shipped, "version 1 runs again");
+    let (code, _, e) = run(&["flows", "run", "amazon-orders-to-crm", "9"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("amazon-orders-to-crm version 9 not found"), "{e}");
+    // Version 2 shadows version 1; `off` stops it; the running version cannot shadow itself.
+    let (code, o, e) = run(&["flows", "shadow", "amazon-orders-to-crm", "2"]);
+    assert_eq!(code, Some(0), "{o}\n{e}");
+    let (_, o, _) = run(&["flows", "shadow-report", "amazon-orders-to-crm"]);
+    assert!(o.contains("shadow version 2: 0 record(s) mapped"), "{o}");
+    let (code, _, e) = run(&["flows", "shadow", "amazon-orders-to-crm", "1"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("the one running"), "{e}");
+    let (code, _, e) = run(&["flows", "shadow", "amazon-orders-to-crm", "soon"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("neither a version number nor `off`"), "{e}");
+    let (code, _, _) = run(&["flows", "shadow", "amazon-orders-to-crm", "off"]);
+    assert_eq!(code, Some(0));
+    // Pause and resume, audited with the label.
+    let (code, o, _) = run(&["flows", "pause", "amazon-orders-to-crm", "--label", "CHG-8"]);
+    assert_eq!(code, Some(0));
+    assert!(o.contains("paused"), "{o}");
+    let (_, o, _) = run(&["flows", "list"]);
+    assert!(o.contains("paused"), "{o}");
+    let (code, _, _) = run(&["flows", "resume", "amazon-orders-to-crm"]);
+    assert_eq!(code, Some(0));
+    let (code, _, e) = run(&["flows", "pause", "no-such-flow"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("flow no-such-flow not found"), "{e}");
+}

@@ -598,3 +598,87 @@ async fn orders_of_new_buyers_running_at_once_create_one_contact_per_buyer_witho
         "every order whose buyer Amazon shares is bound to the buyer's contact"
     );
 }
+
+/// A changed F1 mapping set as a shadow of the running one (as the console's designer saves
+/// it) maps each live order beside it: the CRM gets only what the running version writes, and
+/// the store reports, order by order, the field the shadow would have written differently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_f1_mapping_over_a_hundred_orders_writes_nothing_and_reports_the_diff() {
+    use ferry_store::{Activate, FlowHeadChange};
+    const F1: &str = "amazon-orders-to-crm";
+    let (w, _) = world("flows-shadow", 0).await;
+    // Shadow results are sealed under the node's key, as payloads are.
+    let (key, _) = ferry_store::secrets::MasterKey::load(&w.dir.path().join("data/master.key")).expect("master key");
+    let store = w.store().await.with_payload_key(std::sync::Arc::new(key));
+    let tenant = ferry_model::TenantId::try_from("default".to_string()).expect("tenant");
+    let mut child = w.start();
+    // The node imports the flows folder as version 1 of each flow when it starts.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let running = loop {
+        let versions = store.flow_versions(&tenant, Some(F1)).await.expect("versions");
+        if let Some(v) = versions.into_iter().next() {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "the node did not import its flows");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let changed =
+        running.text.replace(r#"name: "AMZ-{{ order.id.id }}""#, r#"name: "Amazon {{ order.id.id }}""#).replace(
+            r#"description: "Amazon order {{ order.id.id }} ({{ order.fulfillment_channel }})""#,
+            r#"description: "Order {{ order.id.id }} from Amazon""#,
+        );
+    assert_ne!(changed, running.text);
+    let (shadow, _) =
+        store.add_flow_version(&tenant, F1, &changed, "test", Activate::Never, "test").await.expect("draft");
+    store.set_flow_head(&tenant, F1, FlowHeadChange::Shadow(Some(shadow)), "test").await.expect("shadow");
+    // The node rebuilds its flows within a refresh; one order at a time until the shadow maps.
+    let mut probes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while store.shadow_report(&tenant, F1, shadow, 1).await.expect("report").records == 0 {
+        assert!(Instant::now() < deadline, "the shadow never ran");
+        probes.extend(w.amazon.seed_orders(1, 0.0));
+        let (valid, _) = w.expected(&probes);
+        w.settle(&store, valid.len(), Duration::from_secs(60)).await;
+    }
+    let before = store.shadow_report(&tenant, F1, shadow, 1).await.expect("report").records;
+
+    let ids = w.amazon.seed_orders(100, 0.0);
+    let all: Vec<String> = probes.iter().chain(&ids).cloned().collect();
+    let (valid, _) = w.expected(&all);
+    w.settle(&store, valid.len(), Duration::from_secs(180)).await;
+    child.kill().expect("stop");
+    let _ = child.wait();
+
+    let report = store.shadow_report(&tenant, F1, shadow, 1000).await.expect("report");
+    let (new_valid, _) = w.expected(&ids);
+    assert_eq!(report.records, before + ids.len() as u64, "each live order is mapped by the shadow too, once");
+    for id in &new_valid {
+        let result = report
+            .results
+            .iter()
+            .find(|r| r.record.ends_with(id.as_str()))
+            .unwrap_or_else(|| panic!("no shadow result for {id}"));
+        let diff: Vec<Value> = serde_json::from_str(&result.diff).expect("diff");
+        assert_eq!(result.differing as usize, diff.len());
+        let field = |name: &str| diff.iter().find(|d| d["field"] == name).unwrap_or_else(|| panic!("{id}: {diff:?}"));
+        let description = field("fields.description");
+        assert!(description["current"].as_str().unwrap().starts_with(&format!("Amazon order {id} (")), "{id}");
+        assert_eq!(description["shadow"], json!(format!("Order {id} from Amazon")), "{id}");
+        // A field named like personal data is shown redacted, whatever it holds.
+        assert_eq!(field("fields.name")["current"], json!("<redacted>"));
+        assert_eq!(field("fields.name")["shadow"], json!("<redacted>"));
+        assert_eq!(diff.len(), 2, "only the changed fields differ: {diff:?}");
+    }
+    assert!(report.differing_records >= new_valid.len() as u64);
+    // The CRM holds what the running version wrote, and nothing of the shadow's.
+    let columns = ["name", "ordernumber", "description"];
+    let rows = w.crm.query_all("salesorders", &Query::new().select(&columns), None).await.expect("orders");
+    assert_eq!(rows.len(), valid.len(), "one CRM order per order, none from the shadow");
+    for row in &rows {
+        let number = row.str("ordernumber").unwrap_or_default();
+        assert_eq!(row.str("name"), Some(format!("AMZ-{number}").as_str()), "the running mapping wrote {number}");
+        assert!(row.str("description").unwrap_or_default().starts_with("Amazon order "), "{number}");
+    }
+    let head = store.flow_heads(&tenant).await.expect("heads").into_iter().find(|h| h.flow == F1).expect("head");
+    assert_eq!((head.active, head.shadow), (running.version, Some(shadow)), "the shadow never ran in its place");
+}

@@ -124,3 +124,67 @@ pub fn requirements(flow: Flow) -> Vec<(&'static str, crate::plugin::Requirement
         .map(|k| ("crm", Requirement::Key { entity: k.entity, key: k.key }));
     columns.chain(keys).collect()
 }
+
+/// The salesorder columns F1's mapping may set (DYNAMICS.md, salesorder), with their types, for
+/// the designer's suggestions. Calculated and read-only columns are left out.
+pub fn salesorder_fields() -> Vec<ferry_mapping::suggest::TargetField> {
+    use ferry_mapping::suggest::{FieldKind as K, TargetField as F};
+    let mut fields = vec![
+        F::new("name", Some("Name"), K::Text).with_max_len(300),
+        F::new("ordernumber", Some("Order ID"), K::Text).with_max_len(100),
+        F::new("customerid", Some("Customer"), K::Reference),
+        F::new("pricelevelid", Some("Price List"), K::Reference),
+        F::new("transactioncurrencyid", Some("Currency"), K::Currency),
+        F::new("freightamount", Some("Freight Amount"), K::Money),
+        F::new("discountamount", Some("Order Discount Amount"), K::Money),
+        F::new("discountpercentage", Some("Order Discount (%)"), K::Decimal),
+        F::new("requestdeliveryby", Some("Requested Delivery Date"), K::Date),
+        F::new("datefulfilled", Some("Date Fulfilled"), K::Date),
+        F::new("submitdate", Some("Date Submitted"), K::Date),
+        F::new("description", Some("Description"), K::Text).with_max_len(2000),
+        F::new("shippingmethodcode", Some("Shipping Method"), K::Choice),
+        F::new("statuscode", Some("Status Reason"), K::Choice),
+    ];
+    for (prefix, label) in [("shipto", "Ship To"), ("billto", "Bill To")] {
+        for (column, what, kind, len) in [
+            ("name", "Name", K::Text, 200),
+            ("line1", "Street 1", K::Text, 250),
+            ("line2", "Street 2", K::Text, 250),
+            ("line3", "Street 3", K::Text, 250),
+            ("city", "City", K::Text, 80),
+            ("stateorprovince", "State/Province", K::State, 50),
+            ("postalcode", "ZIP/Postal Code", K::PostalCode, 20),
+            ("country", "Country/Region", K::Country, 80),
+            ("telephone", "Phone", K::Phone, 50),
+            ("contactname", "Contact Name", K::Text, 150),
+        ] {
+            fields
+                .push(F::new(&format!("{prefix}_{column}"), Some(&format!("{label} {what}")), kind).with_max_len(len));
+        }
+    }
+    fields
+}
+
+/// The createFulfillmentOrder request fields F2's mapping may set (the SP-API Fulfillment
+/// Outbound model), for the designer's suggestions.
+pub fn fulfillment_order_fields() -> Vec<ferry_mapping::suggest::TargetField> {
+    use ferry_mapping::suggest::{FieldKind as K, TargetField as F};
+    vec![
+        F::new("sellerFulfillmentOrderId", Some("Seller fulfillment order id"), K::Text).with_max_len(40),
+        F::new("displayableOrderId", Some("Displayable order id"), K::Text).with_max_len(40),
+        F::new("displayableOrderDate", Some("Displayable order date"), K::DateTime),
+        F::new("displayableOrderComment", Some("Displayable order comment"), K::Text).with_max_len(750),
+        F::new("shippingSpeedCategory", Some("Shipping speed"), K::Choice),
+        F::new("destinationAddress.name", Some("Recipient name"), K::Text).with_max_len(50),
+        F::new("destinationAddress.addressLine1", Some("Address line 1"), K::Text).with_max_len(60),
+        F::new("destinationAddress.addressLine2", Some("Address line 2"), K::Text).with_max_len(60),
+        F::new("destinationAddress.city", Some("City"), K::Text).with_max_len(50),
+        F::new("destinationAddress.stateOrRegion", Some("State or region"), K::State).with_max_len(150),
+        F::new("destinationAddress.postalCode", Some("Postal code"), K::PostalCode).with_max_len(20),
+        F::new("destinationAddress.countryCode", Some("Country code"), K::Country).with_max_len(2),
+        F::new("destinationAddress.phone", Some("Phone"), K::Phone).with_max_len(20),
+        F::new("notificationEmails", Some("Notification e-mails"), K::Email),
+        F::new("fulfillmentAction", Some("Fulfillment action"), K::Choice),
+        F::new("items", Some("Items"), K::Lines),
+    ]
+}

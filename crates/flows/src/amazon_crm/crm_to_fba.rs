@@ -37,6 +37,7 @@ pub struct CrmOrdersToFba {
     /// Keeps what it remembers apart from other instances of the template.
     pub scope: Scope,
     pub mapping: Arc<CompiledMapping>,
+    pub versions: Arc<crate::versions::FlowVersions>,
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
     pub store: AnyStore,
@@ -87,8 +88,9 @@ impl CrmOrdersToFba {
         };
         self.attach_products(ctx, &mut order).await?;
         let lookups: Arc<dyn LookupSource> = Arc::new(NoLookups);
-        let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(Value::Object(order)), Map::new(), &lookups))?
-        else {
+        let input = Arc::new(Value::Object(order));
+        let result = self.versions.map(job, &self.mapping, &record, input, Map::new(), &lookups).await?;
+        let Some(mapped) = mapped(result)? else {
             return Ok(note(&record, "map", "not a submitted order the seller ships: skipped".into()).covering());
         };
         if mapped.lines.is_empty() {

@@ -25,6 +25,7 @@ use ferry_connectors::amazon::notifications::AmazonEvent;
 use ferry_connectors::amazon::poll::OrderPoll;
 use ferry_connectors::dataverse::ChangeTrackingSource;
 use ferry_mapping::flow::FlowFile;
+use ferry_mapping::suggest::TargetField;
 use ferry_model::TenantId;
 use ferry_runtime::Handler;
 use ferry_store::{AnyStore, CursorUpdate, NewJob, Store};
@@ -82,6 +83,10 @@ impl FlowTemplate for OrdersToCrm {
         crm_schema::requirements(crm_schema::Flow::OrdersToCrm)
     }
 
+    fn target_fields(&self) -> Vec<TargetField> {
+        crm_schema::salesorder_fields()
+    }
+
     fn instantiate(&self, ctx: InstanceContext<'_>) -> Result<Arc<dyn FlowInstance>, BuildError> {
         let settings = FlowSettings::from_flow(&ctx.file.flow.name.value, &ctx.file.flow.settings)
             .map_err(|e| BuildError::Flows { folder: ctx.file.path.display().to_string(), problems: vec![e] })?;
@@ -90,6 +95,7 @@ impl FlowTemplate for OrdersToCrm {
         let handler = Arc::new(orders_to_crm::AmazonOrdersToCrm {
             scope: ctx.scope.clone(),
             mapping: ctx.mapping.clone(),
+            versions: ctx.versions.clone(),
             settings: settings.clone(),
             amazon: amazon.clone(),
             crm,
@@ -220,12 +226,17 @@ impl FlowTemplate for CrmToFba {
         crm_schema::requirements(crm_schema::Flow::CrmToFba)
     }
 
+    fn target_fields(&self) -> Vec<TargetField> {
+        crm_schema::fulfillment_order_fields()
+    }
+
     fn instantiate(&self, ctx: InstanceContext<'_>) -> Result<Arc<dyn FlowInstance>, BuildError> {
         let amazon: Arc<AmazonConnection> = ctx.client("amazon")?;
         let crm = crm::CrmReader::new(ctx.client::<Crm>("crm")?);
         let fulfil = Arc::new(crm_to_fba::CrmOrdersToFba {
             scope: ctx.scope.clone(),
             mapping: ctx.mapping.clone(),
+            versions: ctx.versions.clone(),
             amazon: amazon.clone(),
             crm: crm.clone(),
             store: ctx.store.clone(),

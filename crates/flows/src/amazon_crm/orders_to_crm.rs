@@ -102,6 +102,7 @@ pub struct AmazonOrdersToCrm {
     /// Keeps what it remembers apart from other instances of the template.
     pub scope: Scope,
     pub mapping: Arc<CompiledMapping>,
+    pub versions: Arc<crate::versions::FlowVersions>,
     pub settings: FlowSettings,
     pub amazon: Arc<Amazon>,
     pub crm: Arc<CrmReader>,
@@ -319,7 +320,8 @@ impl AmazonOrdersToCrm {
         let lookups: Arc<dyn LookupSource> = Arc::new(Prefetched { contact, products });
         let input = serde_json::to_value(&order)
             .map_err(|e| permanent("map", "bad_order", format!("order {ordernumber}: {e}")))?;
-        let Some(mapped) = mapped(self.mapping.apply_shared(Arc::new(input), default.header, &lookups))? else {
+        let result = self.versions.map(job, &self.mapping, &record, Arc::new(input), default.header, &lookups).await?;
+        let Some(mapped) = mapped(result)? else {
             return Ok(note(&record, "map", "only_if is false: nothing written".into()));
         };
         let mut header = mapped.fields;
@@ -395,6 +397,7 @@ impl AmazonOrdersToCrm {
             }
             _ => {}
         }
+        self.versions.observe_money(unit_prices(&self.versions.flow, &record, &order)).await;
         let message = format!("salesorder {id} written with {} line(s)", order.lines.len());
         Ok(with_xref(note(&record, "write", message), &job.tenant, &ordernumber, id))
     }
@@ -551,6 +554,26 @@ fn merge_lines(
             }
             money_to_numbers(&mut body, ordernumber)?;
             Ok((key, body))
+        })
+        .collect()
+}
+
+/// The money F1 marks for the anomaly flags: each line's unit price per SKU (a price that
+/// jumps or collapses is worth a look; a line total would move with the quantity).
+fn unit_prices(flow: &str, record: &str, order: &ferry_model::Order) -> Vec<ferry_store::MoneyObservation> {
+    order
+        .lines
+        .iter()
+        .filter(|l| l.quantity_ordered > 0)
+        .map(|l| ferry_store::MoneyObservation {
+            flow: flow.to_owned(),
+            field: "unit price".into(),
+            per: "SKU".into(),
+            key: l.sku.as_str().to_owned(),
+            currency: l.unit_price.currency().to_string(),
+            record: format!("{record}#{}", l.line_id),
+            amount: l.unit_price.amount().to_string(),
+            at: order.purchased_at,
         })
         .collect()
 }
