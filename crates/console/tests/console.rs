@@ -6,4 +6,5 @@ mod console {
     mod api;
     mod dashboard;
     mod designer;
+    mod support;
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferry_console::api::{ApiState, router};
 use ferry_console::auth::{Role, issue};
 use ferry_store::{Activate, AnyStore, Completion, NewJob, Outcome, RunRecord, Store as _, TenantId, Xref, XrefKey};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Every route of the API: (method, path with `{id}` for a path parameter, least role).
@@ -78,18 +78,7 @@ impl Api {
     }
 
     async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request =
-            self.http.request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            request = request.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            request = request.header("content-type", "application/json").body(b.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        super::support::call(&self.http, method, format!("{}{path}", self.base), token, body).await
     }
 
     /// Two dead letters of `tenant` on an unknown SKU (one cause), one on a refused write.

@@ -75,17 +75,7 @@ impl Designer {
     }
 
     async fn api(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}/api/v1{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            request = request.header("content-type", "application/json").body(b.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        super::support::call(&self.http, method, format!("{}/api/v1{path}", self.base), Some(token), body).await
     }
 
     async fn page(&self, method: &str, path: &str, token: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
