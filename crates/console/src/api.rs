@@ -128,6 +128,7 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
     let v1 = OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(queue))
+        .routes(routes!(flows_stats))
         .routes(routes!(connections))
         .routes(routes!(test_connection))
         .routes(routes!(list_dead_letters))
@@ -187,6 +188,18 @@ async fn queue(State(s): Shared, headers: HeaderMap) -> Result<Json<QueueView>, 
         dead: q.dead,
         dead_letters_open: q.dead_letters_open,
     }))
+}
+
+/// Each flow's jobs over the last 24 hours and its latency (event accepted → job completed,
+/// p50 and p99) over the last hour, from the store's hourly counters.
+#[utoipa::path(get, path = "/flows/stats", tag = "queue",
+    responses((status = 200, body = Vec<crate::flow_stats::FlowStats>), (status = 401, body = ErrorBody)))]
+async fn flows_stats(
+    State(s): Shared,
+    headers: HeaderMap,
+) -> Result<Json<Vec<crate::flow_stats::FlowStats>>, ApiError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    Ok(Json(crate::flow_stats::flow_stats(&s.store, &p.tenant, jiff::Timestamp::now()).await?))
 }
 
 /// A connection: what it is and which secrets it has, never their values.

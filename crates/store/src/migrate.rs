@@ -21,6 +21,11 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/sqlite/0008_tenancy.sql") },
     Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/sqlite/0009_api_tokens.sql") },
     Migration { version: 10, name: "alerts", sql: include_str!("../migrations/sqlite/0010_alerts.sql") },
+    Migration {
+        version: 13,
+        name: "console_counters",
+        sql: include_str!("../migrations/sqlite/0013_console_counters.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -38,6 +43,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 8, name: "tenancy", sql: include_str!("../migrations/postgres/0008_tenancy.sql") },
     Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/postgres/0009_api_tokens.sql") },
     Migration { version: 10, name: "alerts", sql: include_str!("../migrations/postgres/0010_alerts.sql") },
+    Migration {
+        version: 13,
+        name: "console_counters",
+        sql: include_str!("../migrations/postgres/0013_console_counters.sql"),
+    },
 ];
 
 /// The bookkeeping table, the same in both dialects.

@@ -329,7 +329,7 @@ fn other() -> TenantId {
 const LEASE: Duration = Duration::from_secs(60);
 
 /// Sets when jobs `first..=last` last changed: the store writes its own clock, and a scan needs
-/// weeks of history.
+/// weeks of history. The hourly counters are then counted afresh from the jobs.
 trait Backdate: Store {
     async fn backdate(&self, first: i64, last: i64, at: Timestamp);
 }
@@ -340,6 +340,7 @@ impl Backdate for SqliteStore {
     async fn backdate(&self, first: i64, last: i64, at: Timestamp) {
         let q = sqlx::query(BACKDATE).bind(at.as_microsecond()).bind(first).bind(last);
         q.execute(self.pool()).await.expect("backdate jobs");
+        ferry_store::testing::recount_flow_counts_sqlite(self.pool()).await;
     }
 }
 
@@ -347,6 +348,7 @@ impl Backdate for PgStore {
     async fn backdate(&self, first: i64, last: i64, at: Timestamp) {
         let q = sqlx::query(BACKDATE).bind(at.as_microsecond()).bind(first).bind(last);
         q.execute(self.pool()).await.expect("backdate jobs");
+        ferry_store::testing::recount_flow_counts_pg(self.pool()).await;
     }
 }
 
