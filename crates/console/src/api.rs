@@ -26,6 +26,9 @@ pub struct ApiState {
     /// The node's master key, to open a connection's secrets for a test; `None`: connection
     /// tests answer 503.
     pub key: Option<Arc<ferry_store::secrets::MasterKey>>,
+    /// The node's alert e-mail (its `[smtp]` section); `None`: a rule naming e-mail
+    /// recipients is refused.
+    pub mail: Option<crate::email::Mailer>,
 }
 
 type Shared = State<Arc<ApiState>>;
@@ -510,7 +513,7 @@ async fn list_alerts(State(s): Shared, headers: HeaderMap) -> Result<Json<Vec<Al
             .into_iter()
             .map(|(row, rule)| AlertView {
                 id: row.id,
-                rule: crate::alerts::Rule { webhook: crate::alerts::masked(&rule.webhook), ..rule },
+                rule: rule.shown(),
                 created_by: row.created_by,
                 created_at: row.created_at.to_string(),
             })
@@ -533,7 +536,7 @@ async fn create_alert(
     Json(rule): Json<crate::alerts::Rule>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let p = require(&s, &headers, Role::Admin).await?;
-    let id = crate::alerts::add_rule(&s.store, &p.tenant, &rule, &p.actor()).await?;
+    let id = crate::alerts::add_rule(&s.store, &p.tenant, &rule, &p.actor(), s.mail.is_some()).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

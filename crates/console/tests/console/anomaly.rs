@@ -491,7 +491,8 @@ async fn alert_rules_fire_on_the_flags(store: ferry_store::AnyStore) {
     let webhook = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     for condition in [Condition::FlowSilent, Condition::Anomaly] {
-        add_rule(&store, &tenant(), &Rule { condition, webhook: webhook.clone() }, "test").await.unwrap();
+        let rule = Rule { condition, webhook: Some(webhook.clone()), email: Vec::new() };
+        add_rule(&store, &tenant(), &rule, "test", false).await.unwrap();
     }
     let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
     let sent = check_tenant(&store, &http, &tenant(), "https://ferry.example.com", at(NOW)).await.unwrap();

@@ -337,6 +337,7 @@ impl World {
         let api = ferry_console::api::router(Arc::new(ferry_console::api::ApiState {
             store: store.clone(),
             key: Some(key.clone()),
+            mail: None,
         }));
         let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone()).with_routes(api);
         let (stop_tx, stop_rx) = watch::channel(false);

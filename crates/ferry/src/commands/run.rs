@@ -34,10 +34,13 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         server_config = server_config.tls(tls);
     }
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+    // Alert e-mail, when the config has [smtp]: its password secret must open now.
+    let mail = crate::node::mailer(cfg, &store, &key).await?;
     // The admin API (`/api/v1`, bearer tokens from `ferry tokens create`) beside the ingress.
     let api = ferry_console::api::router(std::sync::Arc::new(ferry_console::api::ApiState {
         store: store.clone(),
         key: Some(key.clone()),
+        mail: mail.clone(),
     }));
     let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -91,6 +94,7 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let alerts = ferry_console::alerts::spawn(
         store.clone(),
         ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).context("the alerts' HTTP client")?,
+        mail,
         format!("{scheme}://{listening}"),
         ferry_console::alerts::CHECK_EVERY,
         stop_rx.clone(),
