@@ -1,13 +1,17 @@
 //! Alerts: each tenant's rules, checked by every node on a timer, delivered to a webhook
-//! (Slack- and Teams-compatible JSON: `{"text": …}`) with a link to the console page that
-//! explains them, exactly once per episode.
+//! (Slack- and Teams-compatible JSON: `{"text": …}`) and, when the rule names recipients and
+//! the node has an `[smtp]` section, by e-mail ([`crate::email`]), with a link to the console
+//! page that explains them, exactly once per episode on each channel.
 //!
 //! An episode is one stretch of time a rule's condition holds for one subject (a host whose
 //! breaker is open, a flow whose dead letters pile up). Its row in the store is what makes
 //! "once" hold across restarts and nodes: the node that marks it fired (a conditional update
 //! only one can win) is the one that sends it; a send that fails unmarks it, so the next check
 //! tries again. When the condition stops holding the episode ends, and the next time it holds
-//! is a new episode with an alert of its own.
+//! is a new episode with an alert of its own. The e-mail of an episode is marked apart from
+//! its webhook post (its own row, the subject with ` · e-mail` after it), so a mail server that
+//! is down delays the e-mail alone and never sends the webhook twice; a node without `[smtp]`
+//! leaves the e-mail to one that has it.
 //!
 //! Alerts carry no buyer data: subjects are hosts, flows and connection ids, and the texts are
 //! counts and durations.
@@ -38,6 +42,17 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// What kind of trouble, in a few words (an e-mail's subject).
+    pub fn title(&self) -> &'static str {
+        match self {
+            Condition::DeadLetters { .. } => "dead letters are piling up",
+            Condition::BreakerOpen { .. } => "a remote system's circuit is open",
+            Condition::AuthFailure { .. } => "credentials were refused",
+            Condition::FlowSilent => "a flow went silent",
+            Condition::Anomaly => "something unusual",
+        }
+    }
+
     /// Checks the numbers a user gave.
     pub fn check(&self) -> Result<(), String> {
         match self {
@@ -65,19 +80,48 @@ impl Condition {
     }
 }
 
-/// A rule as users write it: the condition and where its alerts go.
+/// A rule as users write it: the condition and where its alerts go (a webhook, e-mail
+/// recipients, or both).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rule {
     #[serde(flatten)]
     pub condition: Condition,
     /// An `https://` (or, for a local receiver, `http://127.0.0.1…`) URL taking JSON.
-    pub webhook: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    /// E-mail recipients, sent through the node's `[smtp]` server; a node without one refuses
+    /// a rule that names any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email: Vec<String>,
 }
+
+/// The most e-mail recipients one rule may name.
+pub const MAX_RECIPIENTS: usize = 20;
 
 impl Rule {
     pub fn check(&self) -> Result<(), String> {
         self.condition.check()?;
-        check_webhook(&self.webhook)
+        if self.webhook.is_none() && self.email.is_empty() {
+            return Err("a rule needs somewhere to send its alerts: a webhook, e-mail recipients, or both".into());
+        }
+        if let Some(url) = &self.webhook {
+            check_webhook(url)?;
+        }
+        if self.email.len() > MAX_RECIPIENTS {
+            return Err(format!(
+                "a rule may name at most {MAX_RECIPIENTS} e-mail recipients, got {}",
+                self.email.len()
+            ));
+        }
+        for to in &self.email {
+            crate::email::check_recipient(to).map_err(|e| format!("email: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The rule as lists and the audit show it: the webhook's scheme and host only.
+    pub fn shown(&self) -> Rule {
+        Rule { webhook: self.webhook.as_deref().map(masked), ..self.clone() }
     }
 }
 
@@ -101,17 +145,27 @@ pub fn check_webhook(url: &str) -> Result<(), String> {
     }
 }
 
-/// Makes a rule of the tenant (audited).
+/// Makes a rule of the tenant (audited). `email` says whether this node can send e-mail (it
+/// has an `[smtp]` section): without it a rule naming recipients is refused, since its
+/// e-mail would never go.
 pub async fn add_rule(
     store: &AnyStore,
     tenant: &TenantId,
     rule: &Rule,
     actor: &str,
+    email: bool,
 ) -> Result<i64, crate::ServiceError> {
     rule.check().map_err(crate::ServiceError::BadInput)?;
+    if !rule.email.is_empty() && !email {
+        return Err(crate::ServiceError::BadInput(
+            "this rule names e-mail recipients, but this node has no [smtp] section in its config, so no e-mail \
+             would ever go: add [smtp] (host, security, from, username and password_secret) or leave out the \
+             recipients"
+                .into(),
+        ));
+    }
     let json = serde_json::to_string(rule).map_err(|e| crate::ServiceError::BadInput(e.to_string()))?;
-    let shown = Rule { webhook: masked(&rule.webhook), ..rule.clone() };
-    let shown = serde_json::to_string(&shown).map_err(|e| crate::ServiceError::BadInput(e.to_string()))?;
+    let shown = serde_json::to_string(&rule.shown()).map_err(|e| crate::ServiceError::BadInput(e.to_string()))?;
     Ok(store.add_alert_rule(tenant, &json, &shown, actor).await?)
 }
 
@@ -140,8 +194,9 @@ struct Holding {
     page: String,
 }
 
-/// Checks every rule of `tenant` once and sends what is due. `console` is the base URL that
-/// alert links start with (e.g. `https://ferry.example.com`).
+/// Checks every rule of `tenant` once and sends what is due to webhooks (no e-mail: see
+/// [`check_tenant_with`]). `console` is the base URL that alert links start with (e.g.
+/// `https://ferry.example.com`).
 pub async fn check_tenant(
     store: &AnyStore,
     http: &reqwest::Client,
@@ -149,26 +204,83 @@ pub async fn check_tenant(
     console: &str,
     now: Timestamp,
 ) -> Result<usize, crate::ServiceError> {
+    check_tenant_with(store, http, None, tenant, console, now).await
+}
+
+/// The episode subject an alert's e-mail is marked on, apart from its webhook post.
+fn email_subject(subject: &str) -> String {
+    format!("{subject} · e-mail")
+}
+
+/// Where one alert goes.
+enum Channel<'a> {
+    Webhook(&'a reqwest::Client, &'a str),
+    Email(&'a crate::email::Mailer, &'a [String]),
+}
+
+impl Channel<'_> {
+    /// The episode row this channel's sending is marked on.
+    fn subject(&self, subject: &str) -> String {
+        match self {
+            Channel::Webhook(..) => subject.to_owned(),
+            Channel::Email(..) => email_subject(subject),
+        }
+    }
+
+    async fn send(&self, condition: &Condition, tenant: &TenantId, text: &str) -> Result<(), String> {
+        match self {
+            Channel::Webhook(http, url) => deliver(http, url, text).await,
+            Channel::Email(mailer, to) => {
+                let subject = format!("Ferry alert for tenant {tenant}: {}", condition.title());
+                mailer.send(to, &subject, &format!("{text}\n")).await
+            }
+        }
+    }
+}
+
+/// [`check_tenant`], with e-mail through `mail` for the rules that name recipients (`None`:
+/// this node has no `[smtp]`, so another node sends their e-mail). Returns how many alerts went
+/// out (a webhook post and an e-mail count one each).
+pub async fn check_tenant_with(
+    store: &AnyStore,
+    http: &reqwest::Client,
+    mail: Option<&crate::email::Mailer>,
+    tenant: &TenantId,
+    console: &str,
+    now: Timestamp,
+) -> Result<usize, crate::ServiceError> {
     let mut sent = 0;
     for (row, rule) in rules(store, tenant).await? {
         let holding = holding(store, tenant, &rule.condition, now).await?;
-        let subjects: Vec<String> = holding.iter().map(|h| h.subject.clone()).collect();
+        let mut channels = Vec::new();
+        if let Some(url) = &rule.webhook {
+            channels.push(Channel::Webhook(http, url));
+        }
+        if let Some(mailer) = mail.filter(|_| !rule.email.is_empty()) {
+            channels.push(Channel::Email(mailer, &rule.email));
+        }
+        // Every channel's episode rows, so the e-mail ones end too (on a node without
+        // [smtp] as well).
+        let mut subjects: Vec<String> = holding.iter().map(|h| h.subject.clone()).collect();
+        subjects.extend(holding.iter().map(|h| email_subject(&h.subject)));
         store.end_alert_episodes(tenant, row.id, &subjects, now).await?;
         for h in holding {
-            let episode = store.alert_episode(tenant, row.id, &h.subject, now).await?;
-            if episode.fired_at.is_some() || !due(&rule.condition, &episode, now) {
-                continue;
-            }
-            // Only the node whose mark lands sends it.
-            if !store.mark_alert_fired(episode.id, now).await? {
-                continue;
-            }
             let text = format!("Ferry · tenant {tenant}: {} — {}{}", h.text, console.trim_end_matches('/'), h.page);
-            match deliver(http, &rule.webhook, &text).await {
-                Ok(()) => sent += 1,
-                Err(e) => {
-                    tracing::warn!(tenant = %tenant, rule = row.id, error = %e, "an alert could not be delivered; trying again at the next check");
-                    store.unmark_alert_fired(episode.id).await?;
+            for channel in &channels {
+                let episode = store.alert_episode(tenant, row.id, &channel.subject(&h.subject), now).await?;
+                if episode.fired_at.is_some() || !due(&rule.condition, &episode, now) {
+                    continue;
+                }
+                // Only the node whose mark lands sends it.
+                if !store.mark_alert_fired(episode.id, now).await? {
+                    continue;
+                }
+                match channel.send(&rule.condition, tenant, &text).await {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        tracing::warn!(tenant = %tenant, rule = row.id, error = %e, "an alert could not be delivered; trying again at the next check");
+                        store.unmark_alert_fired(episode.id).await?;
+                    }
                 }
             }
         }
@@ -298,11 +410,13 @@ pub fn authority(endpoint: &str) -> String {
 /// How often a node checks every tenant's rules.
 pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 
-/// Checks every active tenant's rules every `every` until `stop` turns true. A check that
-/// fails (the store, say) is logged and tried again at the next tick.
+/// Checks every active tenant's rules every `every` until `stop` turns true, sending e-mail
+/// through `mail` when the node has an `[smtp]` section. A check that fails (the store, say)
+/// is logged and tried again at the next tick.
 pub fn spawn(
     store: AnyStore,
     http: reqwest::Client,
+    mail: Option<crate::email::Mailer>,
     console: String,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -312,7 +426,9 @@ pub fn spawn(
             match store.tenants().await {
                 Ok(tenants) => {
                     for t in tenants.iter().filter(|t| t.status == ferry_store::TenantStatus::Active) {
-                        if let Err(e) = check_tenant(&store, &http, &t.id, &console, Timestamp::now()).await {
+                        let checked =
+                            check_tenant_with(&store, &http, mail.as_ref(), &t.id, &console, Timestamp::now()).await;
+                        if let Err(e) = checked {
                             tracing::warn!(tenant = %t.id, error = %e, "alert rules could not be checked");
                         }
                     }

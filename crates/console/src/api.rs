@@ -31,6 +31,9 @@ pub struct ApiState {
     /// The node's master key, to open a connection's secrets for a test; `None`: connection
     /// tests answer 503.
     pub key: Option<Arc<ferry_store::secrets::MasterKey>>,
+    /// The node's alert e-mail (its `[smtp]` section); `None`: a rule naming e-mail
+    /// recipients is refused.
+    pub mail: Option<crate::email::Mailer>,
 }
 
 type Shared = State<Arc<ApiState>>;
@@ -133,6 +136,7 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
     let v1 = OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(queue))
+        .routes(routes!(flows_stats))
         .routes(routes!(connections))
         .routes(routes!(test_connection))
         .routes(routes!(list_dead_letters))
@@ -201,6 +205,18 @@ async fn queue(State(s): Shared, headers: HeaderMap) -> Result<Json<QueueView>, 
         dead: q.dead,
         dead_letters_open: q.dead_letters_open,
     }))
+}
+
+/// Each flow's jobs over the last 24 hours and its latency (event accepted → job completed,
+/// p50 and p99) over the last hour, from the store's hourly counters.
+#[utoipa::path(get, path = "/flows/stats", tag = "queue",
+    responses((status = 200, body = Vec<crate::flow_stats::FlowStats>), (status = 401, body = ErrorBody)))]
+async fn flows_stats(
+    State(s): Shared,
+    headers: HeaderMap,
+) -> Result<Json<Vec<crate::flow_stats::FlowStats>>, ApiError> {
+    let p = require(&s, &headers, Role::Viewer).await?;
+    Ok(Json(crate::flow_stats::flow_stats(&s.store, &p.tenant, jiff::Timestamp::now()).await?))
 }
 
 /// A connection: what it is and which secrets it has, never their values.
@@ -514,7 +530,7 @@ async fn list_alerts(State(s): Shared, headers: HeaderMap) -> Result<Json<Vec<Al
             .into_iter()
             .map(|(row, rule)| AlertView {
                 id: row.id,
-                rule: crate::alerts::Rule { webhook: crate::alerts::masked(&rule.webhook), ..rule },
+                rule: rule.shown(),
                 created_by: row.created_by,
                 created_at: row.created_at.to_string(),
             })
@@ -537,7 +553,7 @@ async fn create_alert(
     Json(rule): Json<crate::alerts::Rule>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let p = require(&s, &headers, Role::Admin).await?;
-    let id = crate::alerts::add_rule(&s.store, &p.tenant, &rule, &p.actor()).await?;
+    let id = crate::alerts::add_rule(&s.store, &p.tenant, &rule, &p.actor(), s.mail.is_some()).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

@@ -203,10 +203,19 @@ struct FlowDay {
     failed: u64,
     /// An inline SVG line of the 24 hourly counts (numbers only, made here).
     chart: String,
+    /// Event accepted → job completed over the last hour: median and 99th percentile, in
+    /// words ("< 250 ms"), "—" without completed jobs.
+    p50: String,
+    p99: String,
 }
 
-/// The tenant's flows over the last 24 hours, busiest first.
-fn flow_days(counts: &[ferry_store::FlowHourCount], now: jiff::Timestamp) -> Vec<FlowDay> {
+/// The tenant's flows over the last 24 hours, busiest first, with their latency over the
+/// last hour.
+fn flow_days(
+    counts: &[ferry_store::FlowHourCount],
+    latency: &[ferry_store::FlowLatency],
+    now: jiff::Timestamp,
+) -> Vec<FlowDay> {
     let first = crate::anomaly::last_complete_hour(now) - jiff::SignedDuration::from_hours(23);
     let mut flows: Vec<&str> = counts.iter().map(|c| c.flow.as_str()).collect();
     flows.sort_unstable();
@@ -222,7 +231,15 @@ fn flow_days(counts: &[ferry_store::FlowHourCount], now: jiff::Timestamp) -> Vec
                 finished += c.completed + c.dead;
                 failed += c.dead;
             }
-            FlowDay { flow: flow.to_owned(), finished, failed, chart: sparkline(&hours) }
+            let l = latency.iter().find(|l| l.flow == flow);
+            FlowDay {
+                flow: flow.to_owned(),
+                finished,
+                failed,
+                chart: sparkline(&hours),
+                p50: crate::flow_stats::latency_cell(l, 0.5),
+                p99: crate::flow_stats::latency_cell(l, 0.99),
+            }
         })
         .collect();
     days.sort_by(|a, b| b.finished.cmp(&a.finished).then_with(|| a.flow.cmp(&b.flow)));
@@ -265,6 +282,7 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
     let mut flags = crate::anomaly::flag_flows(&counts, now, &rules);
     flags.extend(crate::anomaly::scan_money(&crate::anomaly::money_series(&s.store, &p.tenant, now).await?, now));
     let anomalies = flags.iter().map(crate::anomaly::Flag::explain).collect();
+    let latency = s.store.flow_latency(&p.tenant, crate::flow_stats::latency_since(now)).await?;
     let hosts: Vec<String> =
         s.store.connections(&p.tenant).await?.iter().map(|c| crate::alerts::authority(&c.endpoint)).collect();
     let breakers = s
@@ -275,7 +293,7 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
         .filter(|b| hosts.contains(&b.host))
         .map(|b| (b.host, b.state, b.updated_at.to_string()))
         .collect();
-    Ok(Live { flows: flow_days(&counts, now), queue, groups, anomalies, breakers })
+    Ok(Live { flows: flow_days(&counts, &latency, now), queue, groups, anomalies, breakers })
 }
 
 async fn overview(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {

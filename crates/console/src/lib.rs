@@ -9,6 +9,8 @@ pub mod anomaly;
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod email;
+pub mod flow_stats;
 pub mod flows;
 pub mod service;
 

@@ -259,7 +259,10 @@ pub enum AlertsCommand {
         condition: String,
         /// Where alerts are posted (`{"text": …}`, Slack and Teams take it): an https:// URL.
         #[arg(long)]
-        webhook: String,
+        webhook: Option<String>,
+        /// An e-mail recipient (repeat for more), sent through the node's `[smtp]` server.
+        #[arg(long = "email", value_name = "ADDRESS")]
+        email: Vec<String>,
         #[command(flatten)]
         audit: AuditArgs,
     },

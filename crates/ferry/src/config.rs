@@ -27,6 +27,21 @@ struct RawConfig {
     workers: RawWorkers,
     #[serde(default)]
     connections: Vec<RawConnection>,
+    smtp: Option<RawSmtp>,
+}
+
+/// `[smtp]`: where alert e-mail goes out. The password is a secret's name, never a value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: Spanned<String>,
+    port: Option<Spanned<u32>>,
+    security: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password_secret: Option<Spanned<String>>,
+    /// Only so a password written here is refused with a word on where it goes instead.
+    password: Option<Spanned<toml::Value>>,
+    from: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -97,6 +112,8 @@ pub struct NodeConfig {
     pub connections: Vec<ConnectionConfig>,
     /// `node.tls_cert` and `node.tls_key`: the listener terminates TLS itself.
     pub tls: Option<TlsFiles>,
+    /// `[smtp]`: alert rules may name e-mail recipients.
+    pub smtp: Option<ferry_console::email::SmtpSettings>,
 }
 
 /// A PEM certificate chain and its PEM private key, both checked to load when the config is.
@@ -162,6 +179,7 @@ pub fn defaults() -> NodeConfig {
         max_attempts: 8,
         connections: Vec::new(),
         tls: None,
+        smtp: None,
     }
 }
 
@@ -321,8 +339,87 @@ pub fn parse(text: &str, file: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             cfg.connections.push(conn);
         }
     }
+    if let Some(smtp) = &raw.smtp {
+        cfg.smtp = smtp_settings(smtp, &mut |span, message| issues.push(at(Some(span), message)));
+    }
     apply_env(&mut cfg, env, &mut issues);
     if issues.is_empty() { Ok(cfg) } else { Err(ConfigErrors(issues)) }
+}
+
+/// The `[smtp]` section checked, each problem reported at its setting.
+fn smtp_settings(
+    raw: &RawSmtp,
+    issue: &mut dyn FnMut(Range<usize>, String),
+) -> Option<ferry_console::email::SmtpSettings> {
+    use ferry_console::email::{Security, SmtpSettings};
+    let mut ok = true;
+    if let Some(p) = &raw.password {
+        issue(
+            p.span(),
+            "smtp.password: a password is never written in the config file; store it with `ferry secrets set \
+             smtp-password` (it is sealed under the node's key) and name it in smtp.password_secret"
+                .into(),
+        );
+        ok = false;
+    }
+    let security = match &raw.security {
+        None => Security::Starttls,
+        Some(s) => match Security::parse(s.get_ref()) {
+            Ok(sec) => sec,
+            Err(m) => {
+                issue(s.span(), format!("smtp.security: {m}"));
+                return None;
+            }
+        },
+    };
+    let port = match &raw.port {
+        None => security.default_port(),
+        Some(p) => match u16::try_from(*p.get_ref()) {
+            Ok(n) if n > 0 => n,
+            _ => {
+                issue(p.span(), format!("smtp.port: must be between 1 and 65535, got {}", p.get_ref()));
+                return None;
+            }
+        },
+    };
+    if let Some(name) = &raw.password_secret
+        && !crate::commands::valid_secret_name(name.get_ref())
+    {
+        issue(
+            name.span(),
+            format!(
+                "smtp.password_secret: `{}` is not a secret name: use 1–128 letters, digits, '-', '_', '.', '/'",
+                name.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    let settings = SmtpSettings {
+        host: raw.host.get_ref().trim().to_owned(),
+        port,
+        security,
+        username: raw.username.as_ref().map(|u| u.get_ref().clone()),
+        password_secret: raw.password_secret.as_ref().map(|p| p.get_ref().clone()),
+        from: raw.from.get_ref().clone(),
+    };
+    for problem in settings.problems() {
+        let span = if problem.starts_with("smtp.from") {
+            raw.from.span()
+        } else if problem.starts_with("smtp.port") {
+            raw.port.as_ref().map_or(raw.host.span(), Spanned::span)
+        } else if problem.starts_with("smtp.security") {
+            raw.security.as_ref().map_or(raw.host.span(), Spanned::span)
+        } else if problem.starts_with("smtp.username") {
+            raw.username.as_ref().map_or(raw.host.span(), Spanned::span)
+        } else if problem.starts_with("smtp.password_secret") {
+            raw.password_secret.as_ref().map_or(raw.host.span(), Spanned::span)
+        } else {
+            raw.host.span()
+        };
+        issue(span, problem);
+        ok = false;
+    }
+    ok.then_some(settings)
 }
 
 /// `FERRY_*` variables override the file.

@@ -79,6 +79,36 @@ pub async fn purge<S: Store>(
     }
 }
 
+/// The node's alert mailer from its `[smtp]` section (`None` without one), its password opened
+/// from the node tenant's secret. A secret that is missing or cannot be opened is an error
+/// naming the setting: an `[smtp]` that cannot send is refused, not left to fail later.
+pub async fn mailer(
+    cfg: &NodeConfig,
+    store: &AnyStore,
+    key: &ferry_store::secrets::MasterKey,
+) -> anyhow::Result<Option<ferry_console::email::Mailer>> {
+    let Some(smtp) = &cfg.smtp else { return Ok(None) };
+    let password = match &smtp.password_secret {
+        None => None,
+        Some(name) => {
+            let sealed = store.secret(&cfg.tenant, name).await?.with_context(|| {
+                format!(
+                    "smtp.password_secret: tenant `{}` has no secret `{name}`; store the SMTP password with \
+                     `ferry secrets set {name}`",
+                    cfg.tenant
+                )
+            })?;
+            let value = key
+                .open(&sealed)
+                .map_err(|e| anyhow::anyhow!("smtp.password_secret: secret `{name}` cannot be opened: {e}"))?;
+            Some(value)
+        }
+    };
+    let mailer = ferry_console::email::Mailer::new(smtp, password.as_ref().map(|p| p.expose()))
+        .map_err(|e| anyhow::anyhow!("[smtp]: {e}"))?;
+    Ok(Some(mailer))
+}
+
 /// Purges at once and then every [`PURGE_EVERY`] until `stop` turns true; a failed purge is
 /// logged and tried again at the next tick.
 pub fn spawn_purges<S: Store>(

@@ -165,6 +165,10 @@ impl Store for AnyStore {
         delegate!(self, s => s.flow_hourly_counts(tenant, since))
     }
 
+    async fn flow_latency(&self, tenant: &TenantId, since: jiff::Timestamp) -> Result<Vec<FlowLatency>> {
+        delegate!(self, s => s.flow_latency(tenant, since))
+    }
+
     async fn dead_letters(&self, tenant: &TenantId, open_only: bool, limit: u32) -> Result<Vec<DeadLetter>> {
         delegate!(self, s => s.dead_letters(tenant, open_only, limit))
     }

@@ -185,12 +185,22 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// A tenant's finished jobs per flow and hour, from the hour holding `since` on: how many
     /// completed, were covered, or died in each hour (by the time they last changed), oldest
     /// hour first within each flow, flows by name. Hours in which a flow finished nothing have
-    /// no row. Reads the `jobs_finished` index; purged jobs are not counted.
+    /// no row. Reads the hourly counters kept with the jobs (`flow_counts`), not the jobs;
+    /// purged jobs are not counted.
     fn flow_hourly_counts(
         &self,
         tenant: &TenantId,
         since: jiff::Timestamp,
     ) -> impl Future<Output = Result<Vec<FlowHourCount>>> + Send;
+
+    /// A tenant's completed jobs per flow by latency bucket (see [`LATENCY_BOUNDS_MS`]), those
+    /// that completed from the hour holding `since` on, flows by name. Reads the hourly
+    /// counters, however many jobs there are.
+    fn flow_latency(
+        &self,
+        tenant: &TenantId,
+        since: jiff::Timestamp,
+    ) -> impl Future<Output = Result<Vec<FlowLatency>>> + Send;
 
     /// Dead letters of a tenant, newest first; `open_only` hides replayed and discarded ones.
     fn dead_letters(

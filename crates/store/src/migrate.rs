@@ -22,6 +22,11 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 9, name: "api_tokens", sql: include_str!("../migrations/sqlite/0009_api_tokens.sql") },
     Migration { version: 10, name: "alerts", sql: include_str!("../migrations/sqlite/0010_alerts.sql") },
     Migration { version: 11, name: "flow_versions", sql: include_str!("../migrations/sqlite/0011_flow_versions.sql") },
+    Migration {
+        version: 13,
+        name: "console_counters",
+        sql: include_str!("../migrations/sqlite/0013_console_counters.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -43,6 +48,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "flow_versions",
         sql: include_str!("../migrations/postgres/0011_flow_versions.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "console_counters",
+        sql: include_str!("../migrations/postgres/0013_console_counters.sql"),
     },
 ];
 

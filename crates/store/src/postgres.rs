@@ -138,7 +138,18 @@ mod sql {
         last_error_kind = 'transient', last_error = 'lease expired: the worker stopped or crashed mid-run', updated_at = $1 \
         WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 ORDER BY id FOR UPDATE SKIP LOCKED)) \
           AND state = 'running' AND lease_until < $1";
-    pub const COMPLETE_JOBS: &str = "SELECT * FROM ferry_complete($1::json, $2, $3)";
+    pub const COMPLETE_JOBS: &str = "SELECT * FROM ferry_complete_counted($1::json, $2, $3)";
+    /// Adds `$1` (a JSON array of tenant, flow, kind and count) to the hourly counters of the
+    /// hour `$2`, in the array's order (key order: every transaction locks counter rows in one
+    /// order).
+    pub const ADD_FLOW_COUNTS: &str = "INSERT INTO flow_counts (tenant_id, flow, hour, kind, n) \
+        SELECT c.t, c.f, $2, c.k, c.n FROM json_to_recordset($1::json) AS c(t text, f text, k text, n bigint) \
+        ON CONFLICT (tenant_id, flow, hour, kind) DO UPDATE SET n = flow_counts.n + excluded.n";
+    /// A tenant's (`$1`) trace rows of the records whose key is `$2` or ends with `:$2`, found
+    /// by the key's last part (`$4`: the last part of `$2`) in the index `runs_by_record_id`.
+    pub const RECORD_RUNS: &str = "SELECT job_id, flow, record, step, outcome, message, at FROM runs \
+        WHERE tenant_id = $1 AND split_part(record, ':', -1) = $4 \
+        AND (record = $2 OR substr(record, length(record) - length($2)) = ':' || $2) ORDER BY id LIMIT $3";
 }
 
 crate::sql_store::impl_store!(PgStore, sqlx::Postgres, sql, "postgres");

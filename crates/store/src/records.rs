@@ -445,6 +445,67 @@ pub struct FlowHourCount {
     pub dead: u64,
 }
 
+/// Upper bounds (exclusive, in milliseconds) of the latency buckets the store counts each
+/// flow's completed jobs in, per hour: bucket `i` holds latencies under `LATENCY_BOUNDS_MS[i]`
+/// (and at least the bound before it); the last bucket, `LATENCY_BOUNDS_MS.len()`, holds a day
+/// or more. Fixed: the counters already kept are read with these bounds.
+pub const LATENCY_BOUNDS_MS: [u64; 20] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000,
+    3_600_000, 10_800_000, 21_600_000, 86_400_000,
+];
+
+/// How long a flow's completed jobs took from their creation (for a webhook's jobs: the
+/// event's acceptance) to their completion, as counts per latency bucket (see
+/// [`LATENCY_BOUNDS_MS`]). Jobs completed as covered by another run are not counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowLatency {
+    pub flow: String,
+    /// Jobs per bucket: `LATENCY_BOUNDS_MS.len() + 1` entries.
+    pub buckets: Vec<u64>,
+}
+
+impl FlowLatency {
+    /// Completed jobs counted.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// The `q` quantile (0 < q ≤ 1) as the upper bound of the bucket it falls in, in
+    /// milliseconds: the quantile is under it. `None` without jobs, or when it falls in the
+    /// last bucket (a day or more).
+    pub fn quantile_under_ms(&self, q: f64) -> Option<u64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        // The rank of the quantile among the jobs, 1-based: the smallest r with r ≥ q·total.
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return LATENCY_BOUNDS_MS.get(i).copied();
+            }
+        }
+        None
+    }
+}
+
+/// A latency bound as people read it: "250 ms", "2.5 s", "5 min", "1 h".
+pub fn latency_words(ms: u64) -> String {
+    let trim = |v: f64| {
+        let text = format!("{v:.1}");
+        text.strip_suffix(".0").map(str::to_owned).unwrap_or(text)
+    };
+    match ms {
+        ms if ms < 1_000 => format!("{ms} ms"),
+        ms if ms < 60_000 => format!("{} s", trim(ms as f64 / 1e3)),
+        ms if ms < 3_600_000 => format!("{} min", trim(ms as f64 / 6e4)),
+        ms if ms < 86_400_000 => format!("{} h", trim(ms as f64 / 3.6e6)),
+        ms => format!("{} d", trim(ms as f64 / 8.64e7)),
+    }
+}
+
 /// State of a dead letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -28,6 +28,38 @@ macro_rules! token_cols {
 }
 pub(crate) use token_cols;
 
+/// The latency bucket of a finished job row, in SQL: the same bounds as
+/// [`crate::LATENCY_BOUNDS_MS`] (µs here), the same kinds as [`latency_kind`].
+macro_rules! latency_case {
+    () => {
+        "CASE WHEN updated_at - created_at < 10000 THEN 'lat00' WHEN updated_at - created_at < 25000 THEN 'lat01' \
+         WHEN updated_at - created_at < 50000 THEN 'lat02' WHEN updated_at - created_at < 100000 THEN 'lat03' \
+         WHEN updated_at - created_at < 250000 THEN 'lat04' WHEN updated_at - created_at < 500000 THEN 'lat05' \
+         WHEN updated_at - created_at < 1000000 THEN 'lat06' WHEN updated_at - created_at < 2500000 THEN 'lat07' \
+         WHEN updated_at - created_at < 5000000 THEN 'lat08' WHEN updated_at - created_at < 10000000 THEN 'lat09' \
+         WHEN updated_at - created_at < 30000000 THEN 'lat10' WHEN updated_at - created_at < 60000000 THEN 'lat11' \
+         WHEN updated_at - created_at < 120000000 THEN 'lat12' WHEN updated_at - created_at < 300000000 THEN 'lat13' \
+         WHEN updated_at - created_at < 600000000 THEN 'lat14' WHEN updated_at - created_at < 1800000000 THEN 'lat15' \
+         WHEN updated_at - created_at < 3600000000 THEN 'lat16' WHEN updated_at - created_at < 10800000000 THEN 'lat17' \
+         WHEN updated_at - created_at < 21600000000 THEN 'lat18' WHEN updated_at - created_at < 86400000000 THEN 'lat19' \
+         ELSE 'lat20' END"
+    };
+}
+
+/// The rows a purge deletes from `jobs` (`$1` tenant, `$2` cutoff) that match `$which`, with
+/// `$kind` as their counter kind and the hour they finished in.
+macro_rules! purged_finished {
+    ($kind:expr, $which:literal) => {
+        concat!(
+            "SELECT tenant_id, flow, (updated_at / 3600000000) * 3600000000 AS hour, ",
+            $kind,
+            " AS kind FROM jobs WHERE tenant_id = $1 AND ",
+            $which,
+            " AND updated_at < $2 AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = jobs.id)"
+        )
+    };
+}
+
 /// Statements written the same way in both dialects.
 pub(crate) mod shared {
     /// `$1` key, `$2` interval, `$3` burst × interval (µs); a row comes back only when the
@@ -142,7 +174,7 @@ pub(crate) mod shared {
         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id, \
         nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at";
     pub const COMPLETE_JOB: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \
-        updated_at = $3 WHERE id = $1 AND state = 'running' AND lease_owner = $2";
+        updated_at = $3 WHERE id = $1 AND state = 'running' AND lease_owner = $2 RETURNING tenant_id, flow, created_at";
     pub const RETRY_JOB: &str = "UPDATE jobs SET state = 'available', run_at = $3, attempts = attempts - $4, \
         last_error_kind = $5, last_error = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7 \
         WHERE id = $1 AND state = 'running' AND lease_owner = $2";
@@ -151,7 +183,7 @@ pub(crate) mod shared {
         WHERE id = $1 AND state = 'running' AND lease_owner = $2";
     pub const KILL_JOB: &str = "UPDATE jobs SET state = 'dead', last_error_kind = $3, last_error = $4, \
         lease_owner = NULL, lease_until = NULL, updated_at = $5 \
-        WHERE id = $1 AND state = 'running' AND lease_owner = $2";
+        WHERE id = $1 AND state = 'running' AND lease_owner = $2 RETURNING tenant_id, flow";
     pub const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (tenant_id, job_id, flow, step, attempts, \
         error_kind, error, payload, status, created_at, record) \
         SELECT tenant_id, id, flow, $2, attempts, $3, $4, payload, 'open', $5, record FROM jobs WHERE id = $1";
@@ -169,22 +201,123 @@ pub(crate) mod shared {
     pub const COVER_JOBS: &str = "UPDATE jobs SET state = 'completed', last_error_kind = 'covered', \
         last_error = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7 \
         WHERE tenant_id = $1 AND flow = $2 AND record = $3 AND state = 'available' AND id <= $4 AND id <> $5";
-    pub const QUEUE_STATS: &str = "SELECT CASE \
-            WHEN state = 'available' AND run_at <= $1 THEN 'ready' \
-            WHEN state = 'available' THEN 'scheduled' \
-            WHEN state = 'running' AND lease_until < $1 THEN 'expired' \
-            ELSE state END AS bucket, COUNT(*) FROM jobs WHERE ($2 = '' OR tenant_id = $2) GROUP BY bucket \
-        UNION ALL SELECT 'dead_letters_open', COUNT(*) FROM dead_letters \
-        WHERE status = 'open' AND ($2 = '' OR tenant_id = $2)";
-    /// A tenant's (`$1`) finished jobs per flow and hour since `$2` (µs, rounded down to the
-    /// hour by the caller). Covered jobs (completed without a run) are counted apart. The
-    /// `state IN` term matches the `jobs_finished` partial index on (tenant_id, updated_at).
-    pub const FLOW_HOURLY_COUNTS: &str = "SELECT flow, (updated_at / 3600000000) * 3600000000 AS hour, \
-        SUM(CASE WHEN state = 'completed' AND (last_error_kind IS NULL OR last_error_kind <> 'covered') THEN 1 ELSE 0 END), \
-        SUM(CASE WHEN state = 'completed' AND last_error_kind = 'covered' THEN 1 ELSE 0 END), \
-        SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) \
-        FROM jobs WHERE tenant_id = $1 AND state IN ('completed', 'dead') AND updated_at >= $2 \
-        GROUP BY 1, 2 ORDER BY 1, 2";
+    /// Queue counts of one tenant (`$2`) at `$1` (now), each read from a partial index or the
+    /// hourly counters: nothing here reads the finished jobs themselves.
+    pub const QUEUE_STATS_OF: &str = "\
+        SELECT 'ready', COUNT(*) FROM jobs WHERE tenant_id = $2 AND state = 'available' AND run_at <= $1 \
+        UNION ALL SELECT 'scheduled', COUNT(*) FROM jobs WHERE tenant_id = $2 AND state = 'available' AND run_at > $1 \
+        UNION ALL SELECT 'running', COUNT(*) FROM jobs WHERE state = 'running' AND lease_until IS NOT NULL AND tenant_id = $2 \
+        UNION ALL SELECT 'expired', COUNT(*) FROM jobs WHERE state = 'running' AND lease_until < $1 AND tenant_id = $2 \
+        UNION ALL SELECT 'completed', CAST(SUM(n) AS BIGINT) FROM flow_counts WHERE tenant_id = $2 AND kind IN ('completed', 'covered') \
+        UNION ALL SELECT 'dead', CAST(SUM(n) AS BIGINT) FROM flow_counts WHERE tenant_id = $2 AND kind = 'dead' \
+        UNION ALL SELECT 'dead_letters_open', COUNT(*) FROM dead_letters WHERE tenant_id = $2 AND status = 'open'";
+    /// [`QUEUE_STATS_OF`] for every tenant.
+    pub const QUEUE_STATS_ALL: &str = "\
+        SELECT 'ready', COUNT(*) FROM jobs WHERE state = 'available' AND run_at <= $1 \
+        UNION ALL SELECT 'scheduled', COUNT(*) FROM jobs WHERE state = 'available' AND run_at > $1 \
+        UNION ALL SELECT 'running', COUNT(*) FROM jobs WHERE state = 'running' AND lease_until IS NOT NULL \
+        UNION ALL SELECT 'expired', COUNT(*) FROM jobs WHERE state = 'running' AND lease_until < $1 \
+        UNION ALL SELECT 'completed', CAST(SUM(n) AS BIGINT) FROM flow_counts WHERE kind IN ('completed', 'covered') \
+        UNION ALL SELECT 'dead', CAST(SUM(n) AS BIGINT) FROM flow_counts WHERE kind = 'dead' \
+        UNION ALL SELECT 'dead_letters_open', COUNT(*) FROM dead_letters WHERE status = 'open'";
+    /// A tenant's (`$1`) finished jobs per flow and hour since `$2` (µs, on the hour), from the
+    /// hourly counters (primary key order: no sort).
+    pub const FLOW_HOURLY_COUNTS: &str = "SELECT flow, hour, \
+        CAST(SUM(CASE WHEN kind = 'completed' THEN n ELSE 0 END) AS BIGINT), \
+        CAST(SUM(CASE WHEN kind = 'covered' THEN n ELSE 0 END) AS BIGINT), \
+        CAST(SUM(CASE WHEN kind = 'dead' THEN n ELSE 0 END) AS BIGINT) \
+        FROM flow_counts WHERE tenant_id = $1 AND hour >= $2 AND kind IN ('completed', 'covered', 'dead') \
+        GROUP BY flow, hour ORDER BY flow, hour";
+    /// A tenant's (`$1`) latency buckets per flow since `$2` (µs, on the hour).
+    pub const FLOW_LATENCY: &str = "SELECT flow, kind, CAST(SUM(n) AS BIGINT) FROM flow_counts \
+        WHERE tenant_id = $1 AND hour >= $2 AND kind >= 'lat00' AND kind <= 'lat99' \
+        GROUP BY flow, kind ORDER BY flow, kind";
+    /// Subtracts from the hourly counters the finished jobs a purge deletes (`$1` tenant,
+    /// `$2` cutoff): the same rows as the purge's delete of jobs, counted the way
+    /// [`crate::sql_store::CountChanges`] counts them (the latency buckets as
+    /// [`crate::sql_store::latency_kind`]).
+    pub const PURGE_FLOW_COUNTS: &str = concat!(
+        "INSERT INTO flow_counts (tenant_id, flow, hour, kind, n) \
+         SELECT tenant_id, flow, hour, kind, -COUNT(*) FROM (",
+        purged_finished!(
+            "CASE WHEN state = 'dead' THEN 'dead' WHEN last_error_kind = 'covered' THEN 'covered' ELSE 'completed' END",
+            "state IN ('completed', 'dead')"
+        ),
+        " UNION ALL ",
+        purged_finished!(
+            latency_case!(),
+            "state = 'completed' AND (last_error_kind IS NULL OR last_error_kind <> 'covered')"
+        ),
+        ") purged GROUP BY tenant_id, flow, hour, kind ORDER BY tenant_id, flow, hour, kind \
+         ON CONFLICT (tenant_id, flow, hour, kind) DO UPDATE SET n = flow_counts.n + excluded.n"
+    );
+    /// Drops the counters a purge brought to zero (`$1` tenant, `$2` cutoff).
+    pub const DROP_EMPTY_FLOW_COUNTS: &str = "DELETE FROM flow_counts WHERE tenant_id = $1 AND hour <= $2 AND n = 0";
+    /// The purge's delete of a tenant's finished jobs (`$1` tenant, `$2` cutoff).
+    pub const PURGE_JOBS: &str = "DELETE FROM jobs WHERE tenant_id = $1 AND state IN ('completed', 'dead') AND updated_at < $2 \
+        AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = jobs.id)";
+    /// Every tenant's hourly counters as counted from the finished jobs (what migration 13
+    /// writes): tenant, flow, hour, kind, count.
+    pub const FLOW_COUNTS_FROM_JOBS: &str = concat!(
+        "SELECT tenant_id, flow, hour, kind, COUNT(*) FROM (\
+           SELECT tenant_id, flow, (updated_at / 3600000000) * 3600000000 AS hour, \
+             CASE WHEN state = 'dead' THEN 'dead' WHEN last_error_kind = 'covered' THEN 'covered' ELSE 'completed' END AS kind \
+           FROM jobs WHERE state IN ('completed', 'dead') \
+           UNION ALL \
+           SELECT tenant_id, flow, (updated_at / 3600000000) * 3600000000 AS hour, ",
+        latency_case!(),
+        " AS kind FROM jobs WHERE state = 'completed' AND (last_error_kind IS NULL OR last_error_kind <> 'covered')\
+         ) finished GROUP BY tenant_id, flow, hour, kind"
+    );
+}
+
+/// An hour in microseconds: the counters' unit of time.
+pub(crate) const HOUR: i64 = 3_600_000_000;
+
+/// The counter kind of a completed job's latency (µs from creation to completion): the same
+/// buckets as `latency_case!` in SQL.
+pub(crate) fn latency_kind(micros: i64) -> &'static str {
+    const KINDS: [&str; 21] = [
+        "lat00", "lat01", "lat02", "lat03", "lat04", "lat05", "lat06", "lat07", "lat08", "lat09", "lat10", "lat11",
+        "lat12", "lat13", "lat14", "lat15", "lat16", "lat17", "lat18", "lat19", "lat20",
+    ];
+    let i = crate::LATENCY_BOUNDS_MS.iter().position(|&b| i128::from(micros) < i128::from(b) * 1000);
+    KINDS[i.unwrap_or(crate::LATENCY_BOUNDS_MS.len())]
+}
+
+/// The bucket index of a latency kind (`lat07` → 7).
+pub(crate) fn latency_bucket(kind: &str) -> Option<usize> {
+    kind.strip_prefix("lat").and_then(|n| n.parse::<usize>().ok()).filter(|&i| i <= crate::LATENCY_BOUNDS_MS.len())
+}
+
+/// What one transaction changes in the hourly counters (`flow_counts`), written with one
+/// statement at its end, in key order (so two transactions lock counter rows in one order).
+#[derive(Default)]
+pub(crate) struct CountChanges(std::collections::BTreeMap<(String, String, &'static str), i64>);
+
+impl CountChanges {
+    pub(crate) fn add(&mut self, tenant: &str, flow: &str, kind: &'static str, n: i64) {
+        if n != 0 {
+            *self.0.entry((tenant.to_owned(), flow.to_owned(), kind)).or_default() += n;
+        }
+    }
+
+    /// A job that ran and completed at `now`, created at `created_at`.
+    pub(crate) fn completed(&mut self, tenant: &str, flow: &str, created_at: i64, now: i64) {
+        self.add(tenant, flow, "completed", 1);
+        self.add(tenant, flow, latency_kind(now.saturating_sub(created_at)), 1);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The rows to add, as the JSON array the upsert unpacks.
+    pub(crate) fn json(&self) -> String {
+        let rows: Vec<serde_json::Value> =
+            self.0.iter().map(|((t, f, k), n)| serde_json::json!({ "t": t, "f": f, "k": k, "n": n })).collect();
+        serde_json::Value::Array(rows).to_string()
+    }
 }
 
 /// Serialises jobs into the JSON array the batch insert unpacks.
@@ -349,7 +482,7 @@ macro_rules! impl_store {
         use sqlx::Row as _;
         use $crate::error::DbContext as _;
         use $crate::records::u32_of;
-        use $crate::sql_store::{connection_of, ids_json, jobs_json, match_inserted, tenant_of};
+        use $crate::sql_store::{CountChanges, HOUR, connection_of, ids_json, jobs_json, latency_bucket, match_inserted, tenant_of};
         use $crate::time::{from_micros, micros_after, now_micros, to_micros};
         use $crate::*;
 
@@ -500,7 +633,7 @@ macro_rules! impl_store {
 
         /// Completes the waiting jobs of `job`'s flow and record that were enqueued before `job`
         /// was claimed (ids up to its `cover_id`), with one trace line on `job` saying how many.
-        async fn cover_earlier(tx: &mut Tx, job: i64, why: String, now: i64) -> Result<()> {
+        async fn cover_earlier(tx: &mut Tx, job: i64, why: String, now: i64, counts: &mut CountChanges) -> Result<()> {
             let row: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as($sql::RECORD_OF_JOB)
                 .bind(job)
                 .fetch_optional(&mut **tx)
@@ -520,6 +653,7 @@ macro_rules! impl_store {
                 .db($backend, "complete covered jobs")?
                 .rows_affected();
             if covered > 0 {
+                counts.add(&tenant, &flow, "covered", i64::try_from(covered).unwrap_or(i64::MAX));
                 sqlx::query($sql::INSERT_RUN)
                     .bind(job)
                     .bind(&record)
@@ -535,19 +669,19 @@ macro_rules! impl_store {
         }
 
         /// Applies one outcome if `owner` still holds the job's lease.
-        async fn apply_outcome(tx: &mut Tx, owner: &str, c: &Completion, now: i64) -> Result<bool> {
+        async fn apply_outcome(tx: &mut Tx, owner: &str, c: &Completion, now: i64, counts: &mut CountChanges) -> Result<bool> {
             let job = c.job.0;
             let applied = match &c.outcome {
                 Outcome::Completed { xrefs, cursor, echoes, covers_earlier } => {
-                    let n = sqlx::query($sql::COMPLETE_JOB)
+                    let done: Option<(String, String, i64)> = sqlx::query_as($sql::COMPLETE_JOB)
                         .bind(job)
                         .bind(owner)
                         .bind(now)
-                        .execute(&mut **tx)
+                        .fetch_optional(&mut **tx)
                         .await
-                        .db($backend, "complete job")?
-                        .rows_affected();
-                    if n == 1 {
+                        .db($backend, "complete job")?;
+                    if let Some((tenant, flow, created_at)) = &done {
+                        counts.completed(tenant, flow, *created_at, now);
                         for x in xrefs {
                             upsert_xref(tx, x, now).await?;
                         }
@@ -568,10 +702,10 @@ macro_rules! impl_store {
                                 .db($backend, "write echo hash")?;
                         }
                         if *covers_earlier {
-                            cover_earlier(tx, job, format!("covered by job {job}, which read the record after this job was enqueued"), now).await?;
+                            cover_earlier(tx, job, format!("covered by job {job}, which read the record after this job was enqueued"), now, counts).await?;
                         }
                     }
-                    n == 1
+                    done.is_some()
                 }
                 Outcome::Retry { run_at, refund_attempt, error_kind, error } => {
                     sqlx::query($sql::RETRY_JOB)
@@ -600,17 +734,17 @@ macro_rules! impl_store {
                         == 1
                 }
                 Outcome::Dead { step, error_kind, error, covers_earlier } => {
-                    let n = sqlx::query($sql::KILL_JOB)
+                    let killed: Option<(String, String)> = sqlx::query_as($sql::KILL_JOB)
                         .bind(job)
                         .bind(owner)
                         .bind(error_kind)
                         .bind(error)
                         .bind(now)
-                        .execute(&mut **tx)
+                        .fetch_optional(&mut **tx)
                         .await
-                        .db($backend, "dead-letter job")?
-                        .rows_affected();
-                    if n == 1 {
+                        .db($backend, "dead-letter job")?;
+                    if let Some((tenant, flow)) = &killed {
+                        counts.add(tenant, flow, "dead", 1);
                         let open: Option<i64> = sqlx::query_scalar($sql::OPEN_DEAD_LETTER_OF_RECORD)
                             .bind(job)
                             .fetch_optional(&mut **tx)
@@ -642,10 +776,10 @@ macro_rules! impl_store {
                         }
                         if *covers_earlier {
                             let why = format!("covered by job {job}, which gave up after reading the record; replaying its dead letter reads the record again");
-                            cover_earlier(tx, job, why, now).await?;
+                            cover_earlier(tx, job, why, now, counts).await?;
                         }
                     }
-                    n == 1
+                    killed.is_some()
                 }
             };
             if applied {
@@ -1156,24 +1290,37 @@ macro_rules! impl_store {
                             .await
                             .db($backend, "lock jobs")?;
                     }
+                    // The hourly counters change in the same transaction as the jobs they count.
+                    let mut counts = CountChanges::default();
                     let mut done_plain = std::collections::HashSet::new();
                     if !plain.is_empty() {
-                        let ids: Vec<i64> = sqlx::query_scalar($sql::COMPLETE_JOBS)
+                        let done: Vec<(i64, String, String, i64)> = sqlx::query_as($sql::COMPLETE_JOBS)
                             .bind(ids_json(plain.iter().copied()))
                             .bind(owner)
                             .bind(now)
                             .fetch_all(&mut *tx)
                             .await
                             .db($backend, "complete jobs")?;
-                        done_plain.extend(ids.into_iter().map(JobId));
+                        for (id, tenant, flow, created_at) in done {
+                            counts.completed(&tenant, &flow, created_at, now);
+                            done_plain.insert(JobId(id));
+                        }
                     }
                     let mut applied = Vec::with_capacity(outcomes.len());
                     for c in outcomes {
                         if plain.contains(&c.job) {
                             applied.push(done_plain.contains(&c.job));
                         } else {
-                            applied.push(apply_outcome(&mut tx, owner, c, now).await?);
+                            applied.push(apply_outcome(&mut tx, owner, c, now, &mut counts).await?);
                         }
+                    }
+                    if !counts.is_empty() {
+                        sqlx::query($sql::ADD_FLOW_COUNTS)
+                            .bind(counts.json())
+                            .bind(now.div_euclid(HOUR) * HOUR)
+                            .execute(&mut *tx)
+                            .await
+                            .db($backend, "count finished jobs")?;
                     }
                     tx.commit().await.db($backend, "commit outcomes")?;
                     if plain.len() < outcomes.len() {
@@ -1210,16 +1357,16 @@ macro_rules! impl_store {
 
             async fn queue_stats_of(&self, tenant: Option<&TenantId>) -> Result<QueueStats> {
                 let now = now_micros();
-                let rows = sqlx::query($sql::QUEUE_STATS)
-                    .bind(now)
-                    .bind(tenant.map(AsRef::<str>::as_ref).unwrap_or(""))
-                    .fetch_all(&self.pool)
-                    .await
-                    .db($backend, "count jobs")?;
+                let query = match tenant {
+                    Some(t) => sqlx::query($sql::QUEUE_STATS_OF).bind(now).bind(t.as_ref()),
+                    None => sqlx::query($sql::QUEUE_STATS_ALL).bind(now),
+                };
+                let rows = query.fetch_all(&self.pool).await.db($backend, "count jobs")?;
                 let mut s = QueueStats::default();
                 for r in &rows {
                     let bucket: String = r.try_get(0).db($backend, "count jobs")?;
-                    let n = u64::try_from(r.try_get::<i64, _>(1).db($backend, "count jobs")?).unwrap_or(0);
+                    let n = r.try_get::<Option<i64>, _>(1).db($backend, "count jobs")?;
+                    let n = u64::try_from(n.unwrap_or(0)).unwrap_or(0);
                     match bucket.as_str() {
                         "ready" => s.ready = n,
                         "scheduled" => s.scheduled = n,
@@ -1231,12 +1378,10 @@ macro_rules! impl_store {
                         _ => {}
                     }
                 }
-                s.running += s.expired_leases;
                 Ok(s)
             }
 
             async fn flow_hourly_counts(&self, tenant: &TenantId, since: jiff::Timestamp) -> Result<Vec<FlowHourCount>> {
-                const HOUR: i64 = 3_600_000_000;
                 let since = to_micros(since).div_euclid(HOUR).saturating_mul(HOUR);
                 let rows = sqlx::query($sql::FLOW_HOURLY_COUNTS)
                     .bind(tenant.as_ref())
@@ -1259,6 +1404,28 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn flow_latency(&self, tenant: &TenantId, since: jiff::Timestamp) -> Result<Vec<FlowLatency>> {
+                let c = "read latency counters";
+                let since = to_micros(since).div_euclid(HOUR).saturating_mul(HOUR);
+                let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as($sql::FLOW_LATENCY)
+                    .bind(tenant.as_ref())
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, c)?;
+                let mut flows: Vec<FlowLatency> = Vec::new();
+                for (flow, kind, n) in rows {
+                    let Some(bucket) = latency_bucket(&kind) else { continue };
+                    if flows.last().is_none_or(|l| l.flow != flow) {
+                        flows.push(FlowLatency { flow, buckets: vec![0; LATENCY_BOUNDS_MS.len() + 1] });
+                    }
+                    if let Some(last) = flows.last_mut() {
+                        last.buckets[bucket] += u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+                    }
+                }
+                Ok(flows)
             }
 
             async fn dead_letters(&self, tenant: &TenantId, open_only: bool, limit: u32) -> Result<Vec<DeadLetter>> {
@@ -1453,16 +1620,16 @@ macro_rules! impl_store {
 
             async fn record_runs(&self, tenant: &TenantId, id: &str, limit: u32) -> Result<Vec<TraceRow>> {
                 let c = "read record trace";
-                let rows = sqlx::query(
-                    "SELECT job_id, flow, record, step, outcome, message, at FROM runs WHERE tenant_id = $1 \
-                     AND (record = $2 OR substr(record, length(record) - length($2)) = ':' || $2) ORDER BY id LIMIT $3",
-                )
-                .bind(tenant.as_ref())
-                .bind(id)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await
-                .db($backend, c)?;
+                // The record key's last ':'-separated part: `id`'s own, whatever `id` is.
+                let last_part = id.rsplit(':').next().unwrap_or(id);
+                let rows = sqlx::query($sql::RECORD_RUNS)
+                    .bind(tenant.as_ref())
+                    .bind(id)
+                    .bind(i64::from(limit))
+                    .bind(last_part)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db($backend, c)?;
                 rows.iter()
                     .map(|r| {
                         Ok(TraceRow {
@@ -2259,10 +2426,13 @@ macro_rules! impl_store {
                     let before = to_micros(before);
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin purge")?;
                     let mut purged = Purged::default();
+                    let (mut subtracted, mut emptied) = (0, 0);
                     for (statement, count) in [
                         ("DELETE FROM dead_letters WHERE tenant_id = $1 AND status <> 'open' AND resolved_at < $2", &mut purged.dead_letters),
-                        ("DELETE FROM jobs WHERE tenant_id = $1 AND state IN ('completed', 'dead') AND updated_at < $2 \
-                          AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = jobs.id)", &mut purged.jobs),
+                        // The hourly counters lose the jobs deleted next, in this transaction.
+                        ($sql::PURGE_FLOW_COUNTS, &mut subtracted),
+                        ($sql::PURGE_JOBS, &mut purged.jobs),
+                        ($sql::DROP_EMPTY_FLOW_COUNTS, &mut emptied),
                         ("DELETE FROM runs WHERE tenant_id = $1 AND at < $2 \
                           AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = runs.job_id)", &mut purged.runs),
                         ("DELETE FROM inbox WHERE tenant_id = $1 AND received_at < $2", &mut purged.inbox),
@@ -2342,3 +2512,25 @@ macro_rules! impl_store {
     };
 }
 pub(crate) use impl_store;
+
+#[cfg(test)]
+mod counter_tests {
+    #[test]
+    fn latency_kinds_follow_the_bounds() {
+        assert_eq!(super::latency_kind(0), "lat00");
+        assert_eq!(super::latency_kind(9_999), "lat00");
+        assert_eq!(super::latency_kind(10_000), "lat01");
+        assert_eq!(super::latency_kind(2_600_000), "lat08");
+        assert_eq!(super::latency_kind(86_399_999_999), "lat19");
+        assert_eq!(super::latency_kind(86_400_000_000), "lat20");
+        assert_eq!(super::latency_kind(i64::MAX), "lat20");
+        assert_eq!(super::latency_bucket("lat20"), Some(20));
+        assert_eq!(super::latency_bucket("lat21"), None);
+        // The SQL spelling has the same bounds, in µs, in order.
+        let sql = super::shared::FLOW_COUNTS_FROM_JOBS;
+        for (i, ms) in crate::LATENCY_BOUNDS_MS.iter().enumerate() {
+            let when = format!("WHEN updated_at - created_at < {} THEN 'lat{i:02}'", ms * 1000);
+            assert!(sql.contains(&when), "{when}");
+        }
+    }
+}

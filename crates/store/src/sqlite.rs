@@ -171,7 +171,20 @@ mod sql {
         WHERE state = 'running' AND lease_until < $1";
     pub const COMPLETE_JOBS: &str = "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_until = NULL, \
         updated_at = $3 WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2 \
-        RETURNING id";
+        RETURNING id, tenant_id, flow, created_at";
+    /// Adds `$1` (a JSON array of tenant, flow, kind and count) to the hourly counters of the
+    /// hour `$2`.
+    pub const ADD_FLOW_COUNTS: &str = "INSERT INTO flow_counts (tenant_id, flow, hour, kind, n) \
+        SELECT json_extract(value, '$.t'), json_extract(value, '$.f'), $2, json_extract(value, '$.k'), \
+               json_extract(value, '$.n') \
+        FROM json_each($1) WHERE true \
+        ON CONFLICT (tenant_id, flow, hour, kind) DO UPDATE SET n = flow_counts.n + excluded.n";
+    /// A tenant's (`$1`) trace rows of the records whose key is `$2` or ends with `:$2`, found
+    /// by the key's last part (`$4`: the last part of `$2`) in the index `runs_by_record_id`
+    /// (the expression is the index's, to the letter).
+    pub const RECORD_RUNS: &str = "SELECT job_id, flow, record, step, outcome, message, at FROM runs \
+        WHERE tenant_id = $1 AND substr(record, length(rtrim(record, replace(record, ':', ''))) + 1) = $4 \
+        AND (record = $2 OR substr(record, length(record) - length($2)) = ':' || $2) ORDER BY id LIMIT $3";
 }
 
 crate::sql_store::impl_store!(SqliteStore, sqlx::Sqlite, sql, "sqlite");

@@ -176,3 +176,29 @@ pub async fn install_pg_fault(pool: &sqlx::PgPool) {
 pub async fn set_pg_fault(pool: &sqlx::PgPool, refuse: bool) {
     sqlx::query("UPDATE ferry_fault SET refuse = $1").bind(refuse).execute(pool).await.expect("switch fault");
 }
+
+// The hourly counters (`flow_counts`), for tests that change jobs by hand.
+
+/// Every tenant's finished jobs counted per flow, hour and kind from the jobs themselves, as
+/// `(tenant, flow, hour µs, kind, count)` rows: what the hourly counters must hold.
+pub const FLOW_COUNTS_FROM_JOBS: &str = crate::sql_store::shared::FLOW_COUNTS_FROM_JOBS;
+
+/// The hourly counters as stored, in the same shape and order as [`FLOW_COUNTS_FROM_JOBS`]
+/// read with `ORDER BY 1, 2, 3, 4`.
+pub const FLOW_COUNTS_STORED: &str = "SELECT tenant_id, flow, hour, kind, n FROM flow_counts";
+
+/// Counts the hourly counters afresh from the jobs: after a test moved jobs' times by hand
+/// (the store keeps the counters as it finishes and purges jobs, never from edits made
+/// beside it).
+pub async fn recount_flow_counts_sqlite(pool: &sqlx::SqlitePool) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(recount())).execute(pool).await.expect("recount the hourly counters");
+}
+
+/// [`recount_flow_counts_sqlite`] on PostgreSQL.
+pub async fn recount_flow_counts_pg(pool: &sqlx::PgPool) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(recount())).execute(pool).await.expect("recount the hourly counters");
+}
+
+fn recount() -> String {
+    format!("DELETE FROM flow_counts; INSERT INTO flow_counts (tenant_id, flow, hour, kind, n) {FLOW_COUNTS_FROM_JOBS}")
+}

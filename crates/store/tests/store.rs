@@ -3,6 +3,7 @@
 mod store {
     mod coalesce;
     pub mod common;
+    mod counters;
     mod fairness;
     mod faults;
     mod flow_versions;

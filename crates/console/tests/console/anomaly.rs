@@ -329,7 +329,7 @@ fn other() -> TenantId {
 const LEASE: Duration = Duration::from_secs(60);
 
 /// Sets when jobs `first..=last` last changed: the store writes its own clock, and a scan needs
-/// weeks of history.
+/// weeks of history. The hourly counters are then counted afresh from the jobs.
 trait Backdate: Store {
     async fn backdate(&self, first: i64, last: i64, at: Timestamp);
 }
@@ -340,6 +340,7 @@ impl Backdate for SqliteStore {
     async fn backdate(&self, first: i64, last: i64, at: Timestamp) {
         let q = sqlx::query(BACKDATE).bind(at.as_microsecond()).bind(first).bind(last);
         q.execute(self.pool()).await.expect("backdate jobs");
+        ferry_store::testing::recount_flow_counts_sqlite(self.pool()).await;
     }
 }
 
@@ -347,6 +348,7 @@ impl Backdate for PgStore {
     async fn backdate(&self, first: i64, last: i64, at: Timestamp) {
         let q = sqlx::query(BACKDATE).bind(at.as_microsecond()).bind(first).bind(last);
         q.execute(self.pool()).await.expect("backdate jobs");
+        ferry_store::testing::recount_flow_counts_pg(self.pool()).await;
     }
 }
 
@@ -489,7 +491,8 @@ async fn alert_rules_fire_on_the_flags(store: ferry_store::AnyStore) {
     let webhook = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     for condition in [Condition::FlowSilent, Condition::Anomaly] {
-        add_rule(&store, &tenant(), &Rule { condition, webhook: webhook.clone() }, "test").await.unwrap();
+        let rule = Rule { condition, webhook: Some(webhook.clone()), email: Vec::new() };
+        add_rule(&store, &tenant(), &rule, "test", false).await.unwrap();
     }
     let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
     let sent = check_tenant(&store, &http, &tenant(), "https://ferry.example.com", at(NOW)).await.unwrap();

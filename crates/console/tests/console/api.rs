@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/api/v1/me", Role::Viewer),
     ("GET", "/api/v1/queue", Role::Viewer),
+    ("GET", "/api/v1/flows/stats", Role::Viewer),
     ("GET", "/api/v1/connections", Role::Viewer),
     ("POST", "/api/v1/connections/{id}/test", Role::Admin),
     ("GET", "/api/v1/dead-letters", Role::Viewer),
@@ -63,7 +64,7 @@ impl Api {
         let url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("ferry.db").display()));
         let store = AnyStore::open(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None }));
+        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None, mail: None }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -222,6 +223,20 @@ async fn every_route_refuses_what_it_must(api: &Api) {
         let (status, body) = api.call("GET", &format!("/api/v1/records/{id}"), Some(&other_admin), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's record: {body}");
     }
+    // Each flow's figures, the tenant's own: acme's three dead letters and its synced order.
+    let (status, stats) = api.call("GET", "/api/v1/flows/stats", Some(viewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    let flow = &stats[0];
+    assert_eq!(stats.as_array().unwrap().len(), 1, "{stats}");
+    assert_eq!(flow["flow"], "amazon-orders-to-crm");
+    assert_eq!((flow["finished_24h"].as_u64(), flow["dead_24h"].as_u64()), (Some(4), Some(3)), "{stats}");
+    assert_eq!(flow["completed_last_hour"], 1, "{stats}");
+    let (p50, p99) = (flow["p50_under_ms"].as_u64().unwrap(), flow["p99_under_ms"].as_u64().unwrap());
+    assert!(ferry_store::LATENCY_BOUNDS_MS.contains(&p50) && p50 <= p99, "{stats}");
+    let (_, theirs) = api.call("GET", "/api/v1/flows/stats", Some(&other_admin), None).await;
+    assert_eq!(theirs[0]["finished_24h"], 3, "globex's own: {theirs}");
+    assert_eq!((theirs[0]["completed_last_hour"].as_u64(), theirs[0]["p50_under_ms"].is_null()), (Some(0), true));
+
     let (_, found) = api.call("GET", "/api/v1/records/114-1111111-2222222", Some(viewer), None).await;
     let steps: Vec<&str> = found["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(steps, ["read order", "write order"], "{found}");

@@ -23,7 +23,7 @@ impl Console {
         let dir = ferry_store::testing::TempDir::new("ferry-console-pages").unwrap();
         let store = AnyStore::open(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.unwrap();
         store.migrate().await.unwrap();
-        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None }));
+        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None, mail: None }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -13,7 +13,7 @@ use crate::config::NodeConfig;
 pub async fn run(cfg: &NodeConfig, cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
     let store = crate::node::open_store(cfg).await?;
     match cmd {
-        AlertsCommand::Add { condition, webhook, audit } => {
+        AlertsCommand::Add { condition, webhook, email, audit } => {
             let condition: Condition = match serde_json::from_str(&condition) {
                 Ok(c) => c,
                 Err(e) => {
@@ -27,7 +27,8 @@ pub async fn run(cfg: &NodeConfig, cmd: AlertsCommand) -> anyhow::Result<ExitCod
                 Err(code) => return Ok(code),
             };
             store.ensure_tenant(&cfg.tenant, cfg.tenant.as_ref()).await?;
-            match alerts::add_rule(&store, &cfg.tenant, &Rule { condition, webhook }, &actor).await {
+            let rule = Rule { condition, webhook, email };
+            match alerts::add_rule(&store, &cfg.tenant, &rule, &actor, cfg.smtp.is_some()).await {
                 Ok(id) => println!("alert rule {id} added for tenant `{}`", cfg.tenant),
                 Err(ferry_console::ServiceError::BadInput(m)) => return Ok(bad(m)),
                 Err(e) => return Err(e.into()),
@@ -45,13 +46,14 @@ pub async fn run(cfg: &NodeConfig, cmd: AlertsCommand) -> anyhow::Result<ExitCod
                     vec![
                         row.id.to_string(),
                         serde_json::to_string(&rule.condition).unwrap_or_default(),
-                        alerts::masked(&rule.webhook),
+                        rule.webhook.as_deref().map(alerts::masked).unwrap_or_default(),
+                        rule.email.join(", "),
                         row.created_by.clone(),
                         when(row.created_at),
                     ]
                 })
                 .collect();
-            println!("{}", table(&["ID", "CONDITION", "WEBHOOK", "BY", "CREATED"], &cells));
+            println!("{}", table(&["ID", "CONDITION", "WEBHOOK", "E-MAIL", "BY", "CREATED"], &cells));
         }
         AlertsCommand::Remove { id, audit } => {
             let actor = match actor_or_exit(&audit) {

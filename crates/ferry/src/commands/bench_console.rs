@@ -102,6 +102,7 @@ async fn measure(
         store: store.clone(),
         key: None,
         flows: None,
+        mail: None,
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -4,6 +4,9 @@
 //! changing nothing: each connection must accept its credentials, and each Dataverse org must
 //! have the columns and keys its flows need with every key's index active (what `ferry setup`
 //! creates). An org that lacks something is named with the flows that need it.
+//!
+//! An `[smtp]` section is checked too: its password secret must be in the store and open with
+//! the node's key (which opens the store), and `--online` logs in to the server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +22,8 @@ pub async fn run(
     let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
     // The config's connections are the node tenant's; another tenant's (and those added with
     // `ferry connections add`) are in the store, which only `--tenant` or `--online` opens.
-    let store = if tenant_selected || online { Some(crate::node::open_store(cfg).await?) } else { None };
+    let smtp_secret = cfg.smtp.as_ref().is_some_and(|s| s.password_secret.is_some());
+    let store = if tenant_selected || online || smtp_secret { Some(crate::node::open_store(cfg).await?) } else { None };
     let connections = match &store {
         Some(store) => super::tenant_connections(cfg, store).await?,
         None => cfg.connections.clone(),
@@ -38,6 +42,21 @@ pub async fn run(
     for c in &connections {
         println!("    {:<16} {:<12} {}", c.id.as_ref(), c.system, ferry_store::redact::url(&c.endpoint));
     }
+    let mut mailer = None;
+    if let Some(smtp) = &cfg.smtp {
+        println!("  smtp         {} from {}", smtp.server(), smtp.from);
+        let built = match &store {
+            Some(store) => crate::node::mailer(cfg, store, &super::secrets::master_key(cfg)?).await,
+            None => ferry_console::email::Mailer::new(smtp, None).map(Some).map_err(|e| anyhow::anyhow!("[smtp]: {e}")),
+        };
+        match built {
+            Ok(m) => mailer = m,
+            Err(e) => {
+                eprintln!("error: alert e-mail cannot be sent: {e:#}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
     if cfg.flows_dir.is_dir() {
         println!("  flows        {} in {}", files.len(), cfg.flows_dir.display());
         for f in &files {
@@ -53,11 +72,23 @@ pub async fn run(
     for conn in &connections {
         problems += check_connection(cfg, &store, &files, &connections, conn).await?;
     }
+    if let Some(mailer) = &mailer {
+        match mailer.test().await {
+            Ok(()) => println!("  {:<16} {} accepts the connection and the login", "smtp", mailer.server()),
+            Err(e) => {
+                eprintln!("error: alert e-mail cannot be sent: {e}");
+                problems += 1;
+            }
+        }
+    }
     if problems > 0 {
         eprintln!("{problems} problem(s) found online; the flows would fail until they are fixed.");
         return Ok(ExitCode::FAILURE);
     }
     println!("online: every connection accepts its credentials and has what its flows need");
+    if mailer.is_some() {
+        println!("online: the SMTP server takes the node's login");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

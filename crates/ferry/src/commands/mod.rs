@@ -29,6 +29,7 @@ use std::process::ExitCode;
 
 pub use actor::AuditArgs;
 pub(crate) use secrets::master_key;
+pub(crate) use secrets::valid_name as valid_secret_name;
 
 use ferry_store::Store as _;
 

@@ -353,6 +353,7 @@ impl World {
                 node_connections: cfg.connections.clone(),
                 flows_dir: cfg.flows_dir.clone(),
             })),
+            mail: None,
         }));
         let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone()).with_routes(api);
         let refresh = Refresh { key: key.clone(), resilience: assembled.resilience.clone(), ingress: server.ingress() };

@@ -34,6 +34,8 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         server_config = server_config.tls(tls);
     }
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+    // Alert e-mail, when the config has [smtp]: its password secret must open now.
+    let mail = crate::node::mailer(cfg, &store, &key).await?;
     // The admin API (`/api/v1`, bearer tokens from `ferry tokens create`) beside the ingress.
     let source = ferry_flows::tenants::TenantSource {
         node_tenant: cfg.tenant.clone(),
@@ -44,6 +46,7 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         store: store.clone(),
         key: Some(key.clone()),
         flows: Some(std::sync::Arc::new(source.clone())),
+        mail: mail.clone(),
     }));
     let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -73,6 +76,7 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
     let alerts = ferry_console::alerts::spawn(
         store.clone(),
         ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).context("the alerts' HTTP client")?,
+        mail,
         format!("{scheme}://{listening}"),
         ferry_console::alerts::CHECK_EVERY,
         stop_rx.clone(),

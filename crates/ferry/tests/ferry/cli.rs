@@ -1011,6 +1011,10 @@ fn alert_rules_are_added_listed_without_their_secret_and_removed() {
     let (code, _, e) = run(&["alerts", "add", r#"{"kind": "anomaly"}"#, "--webhook", "http://example.com/x"]);
     assert_eq!(code, Some(2));
     assert!(e.contains("must be an https:// URL"), "{e}");
+    // E-mail recipients on a node without [smtp]: refused, the e-mail would never go.
+    let (code, _, e) = run(&["alerts", "add", r#"{"kind": "anomaly"}"#, "--email", "ops@example.com"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("no [smtp] section"), "{e}");
     let (code, o, _) = run(&["alerts", "remove", "1"]);
     assert_eq!(code, Some(0), "{o}");
     let (_, o, _) = run(&["alerts", "list"]);
@@ -1084,4 +1088,51 @@ fn flow_versions_are_listed_shown_rolled_back_paused_and_shadowed_from_the_cli()
     let (code, _, e) = run(&["flows", "pause", "no-such-flow"]);
     assert_eq!(code, Some(2));
     assert!(e.contains("flow no-such-flow not found"), "{e}");
+}
+
+/// `[smtp]`: a password written in the file, `security = "none"` to another machine and a
+/// password secret that is not stored are refused, each naming its setting; once the secret is
+/// stored `ferry check` passes and a rule may name e-mail recipients.
+#[test]
+fn smtp_settings_are_checked_and_then_rules_may_name_recipients() {
+    let dir = TempDir::new("smtp");
+    let db = format!("sqlite://{}", dir.path().join("ferry.db").display());
+    let run = |smtp: &str, args: &[&str]| {
+        let cfg = write_config(dir.path(), &db, smtp);
+        let out = ferry(dir.path()).arg("--config").arg(&cfg).args(args).output().unwrap();
+        let (o, e) = text(&out);
+        (out.status.code(), o, e)
+    };
+    let in_clear = "[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nusername = \"ferry\"\npassword = \"hunter2\"\nfrom = \"ferry@example.com\"";
+    let (code, _, e) = run(in_clear, &["check"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("ferry.toml:") && e.contains("smtp.password: a password is never written"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    let remote_plain = "[smtp]\nhost = \"mail.example.com\"\nsecurity = \"none\"\nfrom = \"ferry@example.com\"";
+    let (code, _, e) = run(remote_plain, &["check"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("smtp.security") && e.contains("`mail.example.com` needs starttls or tls"), "{e}");
+    let bad_from = "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"Ferry\"";
+    let (code, _, e) = run(bad_from, &["check"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("smtp.from: `Ferry` is not an e-mail address"), "{e}");
+
+    let usable = "[smtp]\nhost = \"127.0.0.1\"\nport = 2525\nsecurity = \"none\"\nusername = \"ferry\"\npassword_secret = \"smtp-password\"\nfrom = \"ferry@example.com\"";
+    let (code, _, e) = run(usable, &["check"]);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("smtp.password_secret: tenant `default` has no secret `smtp-password`"), "{e}");
+    let cfg = write_config(dir.path(), &db, usable);
+    let out =
+        run_with_stdin(ferry(dir.path()).arg("--config").arg(&cfg).args(["secrets", "set", "smtp-password"]), "pw\n");
+    assert!(out.status.success(), "{}", text(&out).1);
+    let (code, o, e) = run(usable, &["check"]);
+    assert_eq!(code, Some(0), "{e}");
+    assert!(o.contains("smtp         127.0.0.1:2525 (none) from ferry@example.com"), "{o}");
+    let (code, o, e) = run(usable, &["alerts", "add", r#"{"kind": "anomaly"}"#, "--email", "ops@example.com"]);
+    assert_eq!(code, Some(0), "{o}{e}");
+    let (_, o, _) = run(usable, &["alerts", "list"]);
+    assert!(o.contains("ops@example.com"), "{o}");
+    let (code, _, e) = run(usable, &["alerts", "add", r#"{"kind": "anomaly"}"#, "--email", "ops at example"]);
+    assert_eq!(code, Some(2));
+    assert!(e.contains("`ops at example` is not an e-mail address"), "{e}");
 }
