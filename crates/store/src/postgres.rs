@@ -128,6 +128,9 @@ mod sql {
     /// [`CLAIM`] for one tenant's jobs (`$5`): a fair share when several tenants have work.
     pub const CLAIM_TENANT: &str = concat!("SELECT ", job_cols!(), " FROM ferry_claim_tenant($1, $2, $3, $4, $5)");
     pub const HEARTBEAT: &str = "SELECT * FROM ferry_heartbeat($1::json, $2, $3)";
+    /// Serialises the writers of one flow's versions (`$1` tenant, `$2` flow) until the
+    /// transaction ends: two nodes importing the same file at once keep one version of it.
+    pub const LOCK_FLOW: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))");
     /// Every statement that locks several job rows locks them in id order.
     pub const LOCK_JOBS: Option<&str> = Some(
         "SELECT id FROM jobs WHERE id = ANY(ARRAY(SELECT value::bigint FROM json_array_elements_text($1::json))) \

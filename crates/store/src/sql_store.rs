@@ -1856,6 +1856,11 @@ macro_rules! impl_store {
                 let result: Result<(i64, bool)> = async {
                     let now = now_micros();
                     let mut tx = Tx::begin(&self.pool, $sql::BEGIN_WRITE).await.db($backend, "begin add flow version")?;
+                    // Two nodes importing the same file at once: the second waits here, then
+                    // finds the first's version of the text and adds none.
+                    if let Some(lock) = $sql::LOCK_FLOW {
+                        sqlx::query(lock).bind(tenant.as_ref()).bind(flow).execute(&mut *tx).await.db($backend, "lock flow versions")?;
+                    }
                     let kept: Vec<(i64, String)> = sqlx::query_as(
                         "SELECT version, text FROM flow_versions WHERE tenant_id = $1 AND flow = $2 ORDER BY version",
                     )
@@ -1867,8 +1872,6 @@ macro_rules! impl_store {
                     let (version, new) = match kept.iter().find(|(_, t)| t == text) {
                         Some((v, _)) => (*v, false),
                         None => {
-                            // Two nodes importing at once: the second's insert conflicts on the
-                            // key and fails; its next refresh finds the text kept.
                             let next = kept.last().map_or(1, |(v, _)| v + 1);
                             sqlx::query(
                                 "INSERT INTO flow_versions (tenant_id, flow, version, text, note, created_by, created_at) \

@@ -164,6 +164,8 @@ mod sql {
     pub const CLAIM_TENANT: &str = claim!("j.tenant_id = $5 AND");
     pub const HEARTBEAT: &str = "UPDATE jobs SET lease_until = $3 \
         WHERE id IN (SELECT value FROM json_each($1)) AND state = 'running' AND lease_owner = $2 RETURNING id";
+    /// One writer at a time (`BEGIN IMMEDIATE`): a flow's versions need no lock of their own.
+    pub const LOCK_FLOW: Option<&str> = None;
     /// One writer at a time (`BEGIN IMMEDIATE`): no row locks to order.
     pub const LOCK_JOBS: Option<&str> = None;
     pub const RECOVER_LEASES: &str = "UPDATE jobs SET state = 'available', lease_owner = NULL, lease_until = NULL, \

@@ -165,6 +165,21 @@ impl Nodes {
             .expect("spawn ferry run")
     }
 
+    /// The last lines each node logged (warnings and errors), for a failure's message.
+    fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for n in 0..NODES {
+            let text = std::fs::read_to_string(self.dir.path().join(format!("node-{n}.log"))).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("\n--- node-{n} ({} lines logged), last 15:\n", lines.len()));
+            for line in &lines[lines.len().saturating_sub(15)..] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// The orders F1 writes: all but Pending ones (every SKU is in the catalogue).
     fn expected(&self, ids: &[String]) -> Vec<String> {
         self.amazon.with_orders(|o| {
@@ -251,7 +266,7 @@ async fn three_nodes_one_killed_write_each_order_once_within_one_sellers_rate() 
     // Mid-run: a quarter of the orders written, most still to come.
     let deadline = Instant::now() + Duration::from_secs(120);
     while w.dataverse.row_count("salesorders") < want.len() / 4 {
-        assert!(Instant::now() < deadline, "the nodes wrote too little in two minutes");
+        assert!(Instant::now() < deadline, "the nodes wrote too little in two minutes{}", w.log_tails());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let victim = 1;
@@ -282,8 +297,9 @@ async fn three_nodes_one_killed_write_each_order_once_within_one_sellers_rate() 
         }
         assert!(
             Instant::now() < deadline,
-            "not settled: {crm}/{} CRM orders, {open} open fulfilments, {q:?}",
-            want.len()
+            "not settled: {crm}/{} CRM orders, {open} open fulfilments, {q:?}{}",
+            want.len(),
+            w.log_tails()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -85,6 +85,30 @@ async fn versions_are_numbered_kept_once_and_heads_change_with_an_audit_row<S: S
     assert!(matches!(other, StoreError::NotFound { .. }), "{other:?}");
 }
 
+/// Nodes starting together each import the flows folder: one version per text, no error.
+async fn nodes_importing_the_same_file_at_once_keep_one_version_and_none_fails<S: Store>(store: S) {
+    let t = tenant();
+    let mut imports = tokio::task::JoinSet::new();
+    for node in 0..6 {
+        let (store, t) = (store.clone(), t.clone());
+        imports.spawn(async move {
+            let text = if node % 2 == 0 { "name: a\n" } else { "name: a\nmap: {}\n" };
+            store.add_flow_version(&t, F1, text, "imported from a.yaml", Activate::IfNew, "flows folder").await
+        });
+    }
+    let mut added = Vec::new();
+    while let Some(done) = imports.join_next().await {
+        let (version, new) = done.unwrap().expect("every node's import succeeds");
+        if new {
+            added.push(version);
+        }
+    }
+    added.sort();
+    assert_eq!(added, vec![1, 2], "each text once, numbered without a gap");
+    let kept = store.flow_versions(&t, Some(F1)).await.unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}
+
 async fn shadow_results_and_samples_are_kept_per_record<S: Store>(store: S) {
     let t = tenant();
     store.add_flow_version(&t, F1, "name: a\n", "file", Activate::IfNew, "flows folder").await.unwrap();
@@ -163,6 +187,7 @@ async fn a_resumed_flows_waiting_jobs_are_woken_and_others_are_not<S: Store>(sto
 
 crate::both_backends!(
     versions_are_numbered_kept_once_and_heads_change_with_an_audit_row,
+    nodes_importing_the_same_file_at_once_keep_one_version_and_none_fails,
     shadow_results_and_samples_are_kept_per_record,
     a_resumed_flows_waiting_jobs_are_woken_and_others_are_not,
 );
