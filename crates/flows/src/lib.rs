@@ -13,6 +13,7 @@ pub mod instance;
 pub mod plugin;
 pub mod polls;
 pub mod routing;
+pub mod settlement;
 pub mod setup;
 pub mod support;
 pub mod tenants;
