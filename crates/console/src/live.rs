@@ -1,0 +1,89 @@
+//! The overview's live updates (`GET /console/events`, server-sent events): every few seconds
+//! the overview's fragment (queue gauges, flows, failures, rate-limit budgets, breakers),
+//! rendered once per tenant and interval however many pages are open. The first subscriber
+//! of a tenant starts its computation; when the last one goes, the computation stops at once
+//! (a closed page costs nothing after).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_store::TenantId;
+use tokio::sync::watch;
+
+use crate::api::ApiState;
+
+/// How often a tenant's overview is computed while a page shows it.
+pub const EVERY: Duration = Duration::from_secs(2);
+
+/// The rendered fragment (none until the first computation ends).
+pub type Frame = Option<Arc<str>>;
+
+/// The tenants whose overview is being computed, each with the channel its pages listen on.
+pub struct Hub {
+    every: Duration,
+    tenants: Mutex<HashMap<TenantId, Arc<watch::Sender<Frame>>>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(EVERY)
+    }
+}
+
+impl Hub {
+    pub fn new(every: Duration) -> Self {
+        Hub { every: every.max(Duration::from_millis(50)), tenants: Mutex::new(HashMap::new()) }
+    }
+
+    fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Arc<watch::Sender<Frame>>>> {
+        // Entries are inserted and removed whole, so a poisoned lock holds nothing half-done.
+        self.tenants.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tenants whose overview is being computed now (one computation each).
+    pub fn computing(&self) -> usize {
+        self.tenants().len()
+    }
+}
+
+/// Listens to `tenant`'s overview, starting its computation if no page shows it yet. The
+/// receiver's first `changed()` answers with the latest frame at once.
+pub fn subscribe(state: &Arc<ApiState>, tenant: &TenantId) -> watch::Receiver<Frame> {
+    let mut tenants = state.live.tenants();
+    let mut rx = match tenants.get(tenant) {
+        Some(tx) => tx.subscribe(),
+        None => {
+            let (tx, rx) = watch::channel(None);
+            let tx = Arc::new(tx);
+            tenants.insert(tenant.clone(), tx.clone());
+            tokio::spawn(compute(state.clone(), tenant.clone(), tx));
+            rx
+        }
+    };
+    rx.mark_changed();
+    rx
+}
+
+/// Renders `tenant`'s overview every interval while anyone listens.
+async fn compute(state: Arc<ApiState>, tenant: TenantId, tx: Arc<watch::Sender<Frame>>) {
+    loop {
+        match crate::dashboard::live_fragment(&state, &tenant).await {
+            Ok(html) => {
+                tx.send_replace(Some(Arc::from(html)));
+            }
+            // The pages keep what they show and the next interval tries again.
+            Err(e) => tracing::warn!(tenant = %tenant, error = %e, "console: the live overview could not be computed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(state.live.every) => {}
+            _ = tx.closed() => {}
+        }
+        // Under the lock, so a page subscribing now either finds this running or starts anew.
+        let mut tenants = state.live.tenants();
+        if tx.receiver_count() == 0 {
+            tenants.remove(&tenant);
+            return;
+        }
+    }
+}
