@@ -42,13 +42,23 @@ pub struct ApiState {
     /// The overview's live updates: one computation per tenant and interval, however many
     /// pages are open.
     pub live: crate::live::Hub,
+    /// Turns true when the node stops: live updates end then (none: they end with the client).
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl ApiState {
     /// The state of a console on `store` alone: what needs more answers 503 (or, for the
     /// limits, says that this node runs no flows) until given with the `with_…` methods.
     pub fn new(store: AnyStore) -> Self {
-        ApiState { store, flows: None, key: None, mail: None, runtime: None, live: crate::live::Hub::default() }
+        ApiState {
+            store,
+            flows: None,
+            key: None,
+            mail: None,
+            runtime: None,
+            live: crate::live::Hub::default(),
+            stop: None,
+        }
     }
 
     /// Where the node's tenants' connections and flow files are.
@@ -72,6 +82,12 @@ impl ApiState {
     /// The node's runtime (its limits, throttles and breakers).
     pub fn with_runtime(mut self, runtime: Arc<ferry_runtime::Resilience>) -> Self {
         self.runtime = Some(runtime);
+        self
+    }
+
+    /// Ends the live updates when `stop` turns true (the node's drain).
+    pub fn with_stop(mut self, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
         self
     }
 

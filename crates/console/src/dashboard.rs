@@ -409,10 +409,17 @@ async fn events(State(s): Shared, headers: HeaderMap) -> Response {
         Err(e) => return e.into_response(),
     };
     let rx = crate::live::subscribe(&s, &p.tenant);
-    let client = EventClient { rx, state: s, headers, checked: tokio::time::Instant::now() };
+    let stop = s.stop.clone();
+    let client = EventClient { rx, state: s, headers, checked: tokio::time::Instant::now(), stop };
     let stream = futures_util::stream::unfold(client, |mut c| async move {
         loop {
-            c.rx.changed().await.ok()?;
+            match &mut c.stop {
+                Some(stop) => tokio::select! {
+                    changed = c.rx.changed() => changed.ok()?,
+                    _ = stop.wait_for(|s| *s) => return None,
+                },
+                None => c.rx.changed().await.ok()?,
+            }
             let frame = c.rx.borrow_and_update().clone();
             let Some(html) = frame else { continue };
             if c.checked.elapsed() >= RECHECK {
@@ -434,6 +441,8 @@ struct EventClient {
     state: Arc<ApiState>,
     headers: HeaderMap,
     checked: tokio::time::Instant,
+    /// The node's stop: the stream ends with it.
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A dead letter as a table row.

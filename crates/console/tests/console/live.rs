@@ -188,3 +188,29 @@ async fn the_overview_is_kept_current_by_server_sent_events() {
         waited += 1;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_updates_end_when_the_node_stops() {
+    let dir = ferry_store::testing::TempDir::new("ferry-console-live-stop").unwrap();
+    let store = AnyStore::open(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let state = Arc::new(ApiState::new(store.clone()).with_stop(stop_rx).with_live_every(Duration::from_millis(100)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let tenant: TenantId = "acme".parse().unwrap();
+    store.ensure_tenant(&tenant, "acme").await.unwrap();
+    let token = issue(&store, &tenant, Role::Viewer, "test", None, "test").await.unwrap().token;
+    let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
+    let response = http.get(format!("{base}/console/events")).header("cookie", format!("ferry_console={token}")).send();
+    let mut page = Events { response: response.await.unwrap(), buffer: String::new() };
+    let first = page.next().await;
+    assert!(first.contains("runs no flows"), "a node without a runtime says so: {first}");
+    stop_tx.send(true).unwrap();
+    let ended =
+        tokio::time::timeout(Duration::from_secs(5), async { while let Ok(Some(_)) = page.response.chunk().await {} })
+            .await;
+    assert!(ended.is_ok(), "the stream ended when the node stopped");
+}
