@@ -492,6 +492,7 @@ async fn replay_dead_letter(
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let job =
         service::replay(&s.store, &p.tenant, DeadLetterId(id), body.payload.as_ref(), body.version, &p.actor()).await?;
+    s.live.changed(&p.tenant);
     Ok(Json(Replayed { dead_letter: id, job: job.0 }))
 }
 
@@ -506,6 +507,7 @@ async fn discard_dead_letter(
 ) -> Result<StatusCode, ApiError> {
     let p = require(&s, &headers, Role::Operator).await?;
     service::discard(&s.store, &p.tenant, DeadLetterId(id), &p.actor()).await?;
+    s.live.changed(&p.tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -530,7 +532,11 @@ async fn bulk_dead_letters(
 ) -> Result<Json<BulkOutcome>, ApiError> {
     let p = require(&s, &headers, Role::Operator).await?;
     let filter = DeadLetterFilter { flow: body.flow, cause: body.cause, all: false };
-    Ok(Json(service::bulk(&s.store, &p.tenant, &filter, body.action, body.preview, &p.actor()).await?))
+    let done = service::bulk(&s.store, &p.tenant, &filter, body.action, body.preview, &p.actor()).await?;
+    if !body.preview {
+        s.live.changed(&p.tenant);
+    }
+    Ok(Json(done))
 }
 
 #[utoipa::path(get, path = "/records/{id}", tag = "records",

@@ -617,6 +617,7 @@ async fn replay(
         })?),
     };
     let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), version, &p.actor()).await?;
+    s.live.changed(&p.tenant);
     let mut how = if edited.is_some() { " with the edited payload".to_owned() } else { String::new() };
     if let Some(v) = version {
         how.push_str(&format!(" with flow version {v}"));
@@ -632,6 +633,7 @@ async fn refused_edit(s: &ApiState, p: &Principal, id: i64, text: &str, why: &st
 async fn discard(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Redirect, PageError> {
     let p = require(&s, &headers, Role::Operator).await?;
     service::discard(&s.store, &p.tenant, DeadLetterId(id), &p.actor()).await?;
+    s.live.changed(&p.tenant);
     Ok(back_to_list(&format!("dead letter {id} discarded")))
 }
 
@@ -646,6 +648,7 @@ async fn bulk(State(s): Shared, headers: HeaderMap, Form(form): Form<BulkForm>) 
     let p = require(&s, &headers, Role::Operator).await?;
     let filter = DeadLetterFilter { flow: form.flow, cause: form.cause, all: false };
     let done = service::bulk(&s.store, &p.tenant, &filter, form.action, false, &p.actor()).await?;
+    s.live.changed(&p.tenant);
     let verb = match form.action {
         BulkAction::Replay => "replayed",
         BulkAction::Discard => "discarded",

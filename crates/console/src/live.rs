@@ -2,7 +2,8 @@
 //! the overview's fragment (queue gauges, flows, failures, rate-limit budgets, breakers),
 //! rendered once per tenant and interval however many pages are open. The first subscriber
 //! of a tenant starts its computation; when the last one goes, the computation stops at once
-//! (a closed page costs nothing after).
+//! (a closed page costs nothing after). A change made through the console (a replay, a
+//! discard) is sent at once rather than at the next interval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,14 @@ pub type Frame = Option<Arc<str>>;
 /// The tenants whose overview is being computed, each with the channel its pages listen on.
 pub struct Hub {
     every: Duration,
-    tenants: Mutex<HashMap<TenantId, Arc<watch::Sender<Frame>>>>,
+    tenants: Mutex<HashMap<TenantId, Entry>>,
+}
+
+/// A tenant's computation: the channel its pages listen on, and a bell to compute now.
+#[derive(Clone)]
+struct Entry {
+    tx: Arc<watch::Sender<Frame>>,
+    now: Arc<tokio::sync::Notify>,
 }
 
 impl Default for Hub {
@@ -36,7 +44,7 @@ impl Hub {
         Hub { every: every.max(Duration::from_millis(50)), tenants: Mutex::new(HashMap::new()) }
     }
 
-    fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Arc<watch::Sender<Frame>>>> {
+    fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Entry>> {
         // Entries are inserted and removed whole, so a poisoned lock holds nothing half-done.
         self.tenants.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -45,6 +53,14 @@ impl Hub {
     pub fn computing(&self) -> usize {
         self.tenants().len()
     }
+
+    /// Something of `tenant` changed (through the console): its pages, if any, get the
+    /// overview now rather than at the next interval.
+    pub fn changed(&self, tenant: &TenantId) {
+        if let Some(entry) = self.tenants().get(tenant) {
+            entry.now.notify_one();
+        }
+    }
 }
 
 /// Listens to `tenant`'s overview, starting its computation if no page shows it yet. The
@@ -52,12 +68,12 @@ impl Hub {
 pub fn subscribe(state: &Arc<ApiState>, tenant: &TenantId) -> watch::Receiver<Frame> {
     let mut tenants = state.live.tenants();
     let mut rx = match tenants.get(tenant) {
-        Some(tx) => tx.subscribe(),
+        Some(entry) => entry.tx.subscribe(),
         None => {
             let (tx, rx) = watch::channel(None);
-            let tx = Arc::new(tx);
-            tenants.insert(tenant.clone(), tx.clone());
-            tokio::spawn(compute(state.clone(), tenant.clone(), tx));
+            let entry = Entry { tx: Arc::new(tx), now: Arc::new(tokio::sync::Notify::new()) };
+            tenants.insert(tenant.clone(), entry.clone());
+            tokio::spawn(compute(state.clone(), tenant.clone(), entry));
             rx
         }
     };
@@ -66,7 +82,8 @@ pub fn subscribe(state: &Arc<ApiState>, tenant: &TenantId) -> watch::Receiver<Fr
 }
 
 /// Renders `tenant`'s overview every interval while anyone listens.
-async fn compute(state: Arc<ApiState>, tenant: TenantId, tx: Arc<watch::Sender<Frame>>) {
+async fn compute(state: Arc<ApiState>, tenant: TenantId, entry: Entry) {
+    let Entry { tx, now } = entry;
     loop {
         match crate::dashboard::live_fragment(&state, &tenant).await {
             Ok(html) => {
@@ -78,6 +95,7 @@ async fn compute(state: Arc<ApiState>, tenant: TenantId, tx: Arc<watch::Sender<F
         tokio::select! {
             _ = tokio::time::sleep(state.live.every) => {}
             _ = tx.closed() => {}
+            _ = now.notified() => {}
         }
         // Under the lock, so a page subscribing now either finds this running or starts anew.
         let mut tenants = state.live.tenants();

@@ -214,3 +214,31 @@ async fn live_updates_end_when_the_node_stops() {
             .await;
     assert!(ended.is_ok(), "the stream ended when the node stopped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_through_the_console_is_sent_at_once() {
+    let dir = ferry_store::testing::TempDir::new("ferry-console-live-change").unwrap();
+    let store = AnyStore::open(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.unwrap();
+    store.migrate().await.unwrap();
+    // An interval far longer than the test waits: only the change can bring the next event.
+    let state = Arc::new(ApiState::new(store.clone()).with_live_every(Duration::from_secs(600)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let tenant: TenantId = "acme".parse().unwrap();
+    store.ensure_tenant(&tenant, "acme").await.unwrap();
+    dead_letter(&store, "acme").await;
+    let id = store.dead_letters(&tenant, false, 1).await.unwrap()[0].id.0;
+    let viewer = issue(&store, &tenant, Role::Viewer, "test", None, "test").await.unwrap().token;
+    let operator = issue(&store, &tenant, Role::Operator, "test", None, "test").await.unwrap().token;
+    let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
+    let response =
+        http.get(format!("{base}/console/events")).header("cookie", format!("ferry_console={viewer}")).send();
+    let mut page = Events { response: response.await.unwrap(), buffer: String::new() };
+    assert_eq!(open_dead_letters(&page.next().await), 1);
+    let discarded =
+        http.post(format!("{base}/api/v1/dead-letters/{id}/discard")).bearer_auth(&operator).send().await.unwrap();
+    assert_eq!(discarded.status(), 204);
+    assert_eq!(open_dead_letters(&page.next().await), 0, "the discard is shown without waiting for the interval");
+}
