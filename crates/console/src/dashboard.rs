@@ -190,12 +190,8 @@ async fn logout() -> Response {
 struct Overview {
     tenant: String,
     role: Role,
-    flows: Vec<FlowDay>,
-    queue: ferry_store::QueueStats,
-    groups: Vec<CauseGroup>,
-    anomalies: Vec<String>,
-    breakers: Vec<(String, String, String)>,
-    limits: Limits,
+    /// The live fragment (`live.html`), rendered here or taken from the tenant's live updates.
+    live: String,
 }
 
 /// One flow's last 24 hours on the overview.
@@ -342,6 +338,7 @@ fn rate(per_sec: f64) -> String {
 }
 
 async fn live_figures(s: &ApiState, tenant: &ferry_store::TenantId) -> Result<Live, PageError> {
+    s.live.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let queue = s.store.queue_stats_of(Some(tenant)).await?;
     let mut groups = service::dead_letter_groups(&s.store, tenant).await?;
     groups.truncate(10);
@@ -378,23 +375,22 @@ pub(crate) async fn live_fragment(s: &ApiState, tenant: &ferry_store::TenantId) 
 
 async fn overview(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let p = require(&s, &headers, Role::Viewer).await?;
-    let live = live_figures(&s, &p.tenant).await?;
-    let page = Overview {
-        tenant: p.tenant.to_string(),
-        role: p.role,
-        flows: live.flows,
-        queue: live.queue,
-        groups: live.groups,
-        anomalies: live.anomalies,
-        breakers: live.breakers,
-        limits: live.limits,
-    };
-    Ok(Html(page.render()?))
+    let live = current_fragment(&s, &p.tenant).await?;
+    Ok(Html(Overview { tenant: p.tenant.to_string(), role: p.role, live }.render()?))
 }
 
 async fn live(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let p = require(&s, &headers, Role::Viewer).await?;
-    Ok(Html(live_figures(&s, &p.tenant).await?.render()?))
+    Ok(Html(current_fragment(&s, &p.tenant).await?))
+}
+
+/// The tenant's live fragment: the one its open pages were last sent (at most an interval
+/// old, and they are kept current), else rendered now. Reloads and more tabs cost nothing more.
+async fn current_fragment(s: &ApiState, tenant: &ferry_store::TenantId) -> Result<String, PageError> {
+    match s.live.latest(tenant) {
+        Some(html) => Ok(html.to_string()),
+        None => Ok(live_figures(s, tenant).await?.render()?),
+    }
 }
 
 /// How often a live page's token is checked again (revoked or expired: the stream ends).

@@ -3,7 +3,8 @@
 //! rendered once per tenant and interval however many pages are open. The first subscriber
 //! of a tenant starts its computation; when the last one goes, the computation stops at once
 //! (a closed page costs nothing after). A change made through the console (a replay, a
-//! discard) is sent at once rather than at the next interval.
+//! discard) is sent at once rather than at the next interval, and an overview loaded while the
+//! tenant's pages are open takes the fragment they were last sent instead of computing again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,8 @@ pub type Frame = Option<Arc<str>>;
 pub struct Hub {
     every: Duration,
     tenants: Mutex<HashMap<TenantId, Entry>>,
+    /// Overview figures computed so far (live updates and page loads, every tenant).
+    pub(crate) computed: std::sync::atomic::AtomicU64,
 }
 
 /// A tenant's computation: the channel its pages listen on, and a bell to compute now.
@@ -41,7 +44,11 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new(every: Duration) -> Self {
-        Hub { every: every.max(Duration::from_millis(50)), tenants: Mutex::new(HashMap::new()) }
+        Hub {
+            every: every.max(Duration::from_millis(50)),
+            tenants: Mutex::new(HashMap::new()),
+            computed: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Entry>> {
@@ -52,6 +59,16 @@ impl Hub {
     /// Tenants whose overview is being computed now (one computation each).
     pub fn computing(&self) -> usize {
         self.tenants().len()
+    }
+
+    /// Overview figures computed so far (live updates and page loads), every tenant together.
+    pub fn computed(&self) -> u64 {
+        self.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The fragment `tenant`'s open pages were last sent, if any page is open.
+    pub fn latest(&self, tenant: &TenantId) -> Frame {
+        self.tenants().get(tenant).and_then(|entry| entry.tx.borrow().clone())
     }
 
     /// Something of `tenant` changed (through the console): its pages, if any, get the

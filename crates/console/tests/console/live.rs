@@ -237,6 +237,14 @@ async fn a_change_made_through_the_console_is_sent_at_once() {
         http.get(format!("{base}/console/events")).header("cookie", format!("ferry_console={viewer}")).send();
     let mut page = Events { response: response.await.unwrap(), buffer: String::new() };
     assert_eq!(open_dead_letters(&page.next().await), 1);
+    // While a page listens, loading the overview takes what it was sent: nothing is computed.
+    let computed = state.live.computed();
+    for _ in 0..3 {
+        let loaded = http.get(format!("{base}/console")).header("cookie", format!("ferry_console={viewer}")).send();
+        let loaded = loaded.await.unwrap().text().await.unwrap();
+        assert!(loaded.contains("UNMAPPED-4242") && loaded.contains("new EventSource"), "{loaded}");
+    }
+    assert_eq!(state.live.computed(), computed, "reloads cost no computation");
     let discarded =
         http.post(format!("{base}/api/v1/dead-letters/{id}/discard")).bearer_auth(&operator).send().await.unwrap();
     assert_eq!(discarded.status(), 204);
