@@ -21,6 +21,8 @@ use crate::auth::{self, AuthError, Principal, Role};
 use crate::service::{self, BulkAction, BulkOutcome, CauseGroup, DeadLetterFilter, ServiceError};
 
 mod flows;
+mod limits;
+mod tenants;
 
 /// What the handlers share.
 pub struct ApiState {
@@ -34,6 +36,67 @@ pub struct ApiState {
     /// The node's alert e-mail (its `[smtp]` section); `None`: a rule naming e-mail
     /// recipients is refused.
     pub mail: Option<crate::email::Mailer>,
+    /// The node's runtime, to show each tenant's rate-limit budgets, recent 429s and breakers;
+    /// `None` (a node that runs no flows): `/limits` answers empty lists and says why.
+    pub runtime: Option<Arc<ferry_runtime::Resilience>>,
+    /// The overview's live updates: one computation per tenant and interval, however many
+    /// pages are open.
+    pub live: crate::live::Hub,
+    /// Turns true when the node stops: live updates end then (none: they end with the client).
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl ApiState {
+    /// The state of a console on `store` alone: what needs more answers 503 (or, for the
+    /// limits, says that this node runs no flows) until given with the `with_…` methods.
+    pub fn new(store: AnyStore) -> Self {
+        ApiState {
+            store,
+            flows: None,
+            key: None,
+            mail: None,
+            runtime: None,
+            live: crate::live::Hub::default(),
+            stop: None,
+        }
+    }
+
+    /// Where the node's tenants' connections and flow files are.
+    pub fn with_flows(mut self, flows: crate::flows::Source) -> Self {
+        self.flows = Some(flows);
+        self
+    }
+
+    /// The node's master key.
+    pub fn with_key(mut self, key: Arc<ferry_store::secrets::MasterKey>) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The node's alert e-mail, if it has an `[smtp]` section.
+    pub fn with_mail(mut self, mail: Option<crate::email::Mailer>) -> Self {
+        self.mail = mail;
+        self
+    }
+
+    /// The node's runtime (its limits, throttles and breakers).
+    pub fn with_runtime(mut self, runtime: Arc<ferry_runtime::Resilience>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Ends the live updates when `stop` turns true (the node's drain).
+    pub fn with_stop(mut self, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// How often the overview's live updates are computed (default
+    /// [`crate::live::EVERY`]).
+    pub fn with_live_every(mut self, every: std::time::Duration) -> Self {
+        self.live = crate::live::Hub::new(every);
+        self
+    }
 }
 
 type Shared = State<Arc<ApiState>>;
@@ -137,6 +200,9 @@ pub fn documented(state: Arc<ApiState>) -> (axum::Router, utoipa::openapi::OpenA
         .routes(routes!(me))
         .routes(routes!(queue))
         .routes(routes!(flows_stats))
+        .routes(routes!(limits::limits))
+        .routes(routes!(tenants::list_tenants))
+        .routes(routes!(tenants::show_tenant))
         .routes(routes!(connections))
         .routes(routes!(test_connection))
         .routes(routes!(list_dead_letters))
@@ -426,6 +492,7 @@ async fn replay_dead_letter(
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let job =
         service::replay(&s.store, &p.tenant, DeadLetterId(id), body.payload.as_ref(), body.version, &p.actor()).await?;
+    s.live.changed(&p.tenant);
     Ok(Json(Replayed { dead_letter: id, job: job.0 }))
 }
 
@@ -440,6 +507,7 @@ async fn discard_dead_letter(
 ) -> Result<StatusCode, ApiError> {
     let p = require(&s, &headers, Role::Operator).await?;
     service::discard(&s.store, &p.tenant, DeadLetterId(id), &p.actor()).await?;
+    s.live.changed(&p.tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -464,7 +532,11 @@ async fn bulk_dead_letters(
 ) -> Result<Json<BulkOutcome>, ApiError> {
     let p = require(&s, &headers, Role::Operator).await?;
     let filter = DeadLetterFilter { flow: body.flow, cause: body.cause, all: false };
-    Ok(Json(service::bulk(&s.store, &p.tenant, &filter, body.action, body.preview, &p.actor()).await?))
+    let done = service::bulk(&s.store, &p.tenant, &filter, body.action, body.preview, &p.actor()).await?;
+    if !body.preview {
+        s.live.changed(&p.tenant);
+    }
+    Ok(Json(done))
 }
 
 #[utoipa::path(get, path = "/records/{id}", tag = "records",

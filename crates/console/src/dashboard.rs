@@ -1,6 +1,6 @@
 //! The operator console's pages, served by the node under `/console`: server-rendered
 //! (askama templates in `templates/`, compiled into the binary) with htmx (vendored in
-//! `assets/`, BSD-0 licensed) refreshing the overview every few seconds. No npm step: one
+//! `assets/`, BSD-0 licensed) the overview kept current by server-sent events (`/console/events`, see [`crate::live`]). No npm step: one
 //! binary.
 //!
 //! Sign-in takes an admin API token (`ferry tokens create`); it is kept in an `HttpOnly`,
@@ -36,6 +36,7 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
     axum::Router::new()
         .route("/console", get(overview))
         .route("/console/live", get(live))
+        .route("/console/events", get(events))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/dead-letters", get(dead_letters))
@@ -189,11 +190,8 @@ async fn logout() -> Response {
 struct Overview {
     tenant: String,
     role: Role,
-    flows: Vec<FlowDay>,
-    queue: ferry_store::QueueStats,
-    groups: Vec<CauseGroup>,
-    anomalies: Vec<String>,
-    breakers: Vec<(String, String, String)>,
+    /// The live fragment (`live.html`), rendered here or taken from the tenant's live updates.
+    live: String,
 }
 
 /// One flow's last 24 hours on the overview.
@@ -269,22 +267,91 @@ struct Live {
     groups: Vec<CauseGroup>,
     anomalies: Vec<String>,
     breakers: Vec<(String, String, String)>,
+    limits: Limits,
 }
 
-async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
-    let queue = s.store.queue_stats_of(Some(&p.tenant)).await?;
-    let mut groups = service::dead_letter_groups(&s.store, &p.tenant).await?;
+/// The rate-limit budgets and recent 429s as the overview shows them.
+struct Limits {
+    /// Why there are none (a node that runs no flows).
+    note: Option<String>,
+    budgets: Vec<Budget>,
+    throttles: Vec<Throttle>,
+}
+
+/// One connection's budget for one operation: a gauge.
+struct Budget {
+    connection: String,
+    operation: String,
+    /// `tokens / burst` as a percentage, 0 to 100.
+    percent: u32,
+    /// "7.5 of 10, 0.5/s".
+    figures: String,
+    /// "paused until 12:00:31 (Retry-After)".
+    paused: Option<String>,
+}
+
+struct Throttle {
+    at: String,
+    connection: String,
+    operation: String,
+    retry_after: String,
+}
+
+fn limits_shown(view: crate::limits::LimitsView) -> Limits {
+    let clock = |t: jiff::Timestamp| t.strftime("%H:%M:%S UTC").to_string();
+    Limits {
+        note: view.note,
+        budgets: view
+            .budgets
+            .into_iter()
+            .map(|b| Budget {
+                percent: (b.fraction * 100.0).round() as u32,
+                figures: format!("{:.1} of {}, {}/s", b.tokens, b.burst, rate(b.rate_per_sec)),
+                paused: b.paused_until.map(|t| format!("paused until {} (Retry-After)", clock(t))),
+                connection: b.connection,
+                operation: if b.wider_cap { format!("{} (wider cap)", b.operation) } else { b.operation },
+            })
+            .collect(),
+        throttles: view
+            .throttles
+            .into_iter()
+            .take(10)
+            .map(|t| Throttle {
+                at: clock(t.at),
+                connection: t.connection,
+                operation: t.operation,
+                retry_after: t.retry_after_seconds.map_or_else(|| "—".to_owned(), |s| format!("{s:.0} s")),
+            })
+            .collect(),
+    }
+}
+
+/// A rate in requests per second as people read it: `0.0167`, `2`, `20`.
+fn rate(per_sec: f64) -> String {
+    if per_sec >= 10.0 || per_sec.fract() == 0.0 {
+        format!("{per_sec:.0}")
+    } else if per_sec >= 1.0 {
+        format!("{per_sec:.1}")
+    } else {
+        format!("{per_sec:.4}").trim_end_matches('0').to_owned()
+    }
+}
+
+async fn live_figures(s: &ApiState, tenant: &ferry_store::TenantId) -> Result<Live, PageError> {
+    s.live.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let queue = s.store.queue_stats_of(Some(tenant)).await?;
+    let mut groups = service::dead_letter_groups(&s.store, tenant).await?;
     groups.truncate(10);
     // One read of the hourly counts serves the anomaly flags and the flows' last 24 hours.
     let now = jiff::Timestamp::now();
     let rules = crate::anomaly::FlowRules::default();
-    let counts = s.store.flow_hourly_counts(&p.tenant, crate::anomaly::history_since(now, &rules)).await?;
+    let counts = s.store.flow_hourly_counts(tenant, crate::anomaly::history_since(now, &rules)).await?;
     let mut flags = crate::anomaly::flag_flows(&counts, now, &rules);
-    flags.extend(crate::anomaly::scan_money(&crate::anomaly::money_series(&s.store, &p.tenant, now).await?, now));
+    flags.extend(crate::anomaly::scan_money(&crate::anomaly::money_series(&s.store, tenant, now).await?, now));
     let anomalies = flags.iter().map(crate::anomaly::Flag::explain).collect();
-    let latency = s.store.flow_latency(&p.tenant, crate::flow_stats::latency_since(now)).await?;
+    let latency = s.store.flow_latency(tenant, crate::flow_stats::latency_since(now)).await?;
     let hosts: Vec<String> =
-        s.store.connections(&p.tenant).await?.iter().map(|c| crate::alerts::authority(&c.endpoint)).collect();
+        s.store.connections(tenant).await?.iter().map(|c| crate::alerts::authority(&c.endpoint)).collect();
     let breakers = s
         .store
         .breakers()
@@ -293,27 +360,85 @@ async fn live_figures(s: &ApiState, p: &Principal) -> Result<Live, PageError> {
         .filter(|b| hosts.contains(&b.host))
         .map(|b| (b.host, b.state, b.updated_at.to_string()))
         .collect();
-    Ok(Live { flows: flow_days(&counts, &latency, now), queue, groups, anomalies, breakers })
+    let limits = limits_shown(crate::limits::limits(s.runtime.as_deref(), tenant));
+    Ok(Live { flows: flow_days(&counts, &latency, now), queue, groups, anomalies, breakers, limits })
+}
+
+/// The overview's live fragment of `tenant`, rendered (what `/console/events` sends).
+pub(crate) async fn live_fragment(s: &ApiState, tenant: &ferry_store::TenantId) -> Result<String, String> {
+    let live = live_figures(s, tenant).await.map_err(|e| match e {
+        PageError::SignIn => "not signed in".to_owned(),
+        PageError::Status(_, message) => message,
+    })?;
+    live.render().map_err(|e| e.to_string())
 }
 
 async fn overview(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let p = require(&s, &headers, Role::Viewer).await?;
-    let live = live_figures(&s, &p).await?;
-    let page = Overview {
-        tenant: p.tenant.to_string(),
-        role: p.role,
-        flows: live.flows,
-        queue: live.queue,
-        groups: live.groups,
-        anomalies: live.anomalies,
-        breakers: live.breakers,
-    };
-    Ok(Html(page.render()?))
+    let live = current_fragment(&s, &p.tenant).await?;
+    Ok(Html(Overview { tenant: p.tenant.to_string(), role: p.role, live }.render()?))
 }
 
 async fn live(State(s): Shared, headers: HeaderMap) -> Result<Html<String>, PageError> {
     let p = require(&s, &headers, Role::Viewer).await?;
-    Ok(Html(live_figures(&s, &p).await?.render()?))
+    Ok(Html(current_fragment(&s, &p.tenant).await?))
+}
+
+/// The tenant's live fragment: the one its open pages were last sent (at most an interval
+/// old, and they are kept current), else rendered now. Reloads and more tabs cost nothing more.
+async fn current_fragment(s: &ApiState, tenant: &ferry_store::TenantId) -> Result<String, PageError> {
+    match s.live.latest(tenant) {
+        Some(html) => Ok(html.to_string()),
+        None => Ok(live_figures(s, tenant).await?.render()?),
+    }
+}
+
+/// How often a live page's token is checked again (revoked or expired: the stream ends).
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The overview's live updates: an `overview` event with the fragment each time the tenant's
+/// shared computation renders it (see [`crate::live`]). 401 without a valid session.
+async fn events(State(s): Shared, headers: HeaderMap) -> Response {
+    let p = match require(&s, &headers, Role::Viewer).await {
+        Ok(p) => p,
+        Err(PageError::SignIn) => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let rx = crate::live::subscribe(&s, &p.tenant);
+    let stop = s.stop.clone();
+    let client = EventClient { rx, state: s, headers, checked: tokio::time::Instant::now(), stop };
+    let stream = futures_util::stream::unfold(client, |mut c| async move {
+        loop {
+            match &mut c.stop {
+                Some(stop) => tokio::select! {
+                    changed = c.rx.changed() => changed.ok()?,
+                    _ = stop.wait_for(|s| *s) => return None,
+                },
+                None => c.rx.changed().await.ok()?,
+            }
+            let frame = c.rx.borrow_and_update().clone();
+            let Some(html) = frame else { continue };
+            if c.checked.elapsed() >= RECHECK {
+                require(&c.state, &c.headers, Role::Viewer).await.ok()?;
+                c.checked = tokio::time::Instant::now();
+            }
+            let event = axum::response::sse::Event::default().event("overview").data(html.as_ref());
+            return Some((Ok::<_, std::convert::Infallible>(event), c));
+        }
+    });
+    axum::response::sse::Sse::new(stream)
+        .keep_alive(axum::response::sse::KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
+}
+
+/// One page listening to its tenant's overview.
+struct EventClient {
+    rx: tokio::sync::watch::Receiver<crate::live::Frame>,
+    state: Arc<ApiState>,
+    headers: HeaderMap,
+    checked: tokio::time::Instant,
+    /// The node's stop: the stream ends with it.
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A dead letter as a table row.
@@ -488,6 +613,7 @@ async fn replay(
         })?),
     };
     let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), version, &p.actor()).await?;
+    s.live.changed(&p.tenant);
     let mut how = if edited.is_some() { " with the edited payload".to_owned() } else { String::new() };
     if let Some(v) = version {
         how.push_str(&format!(" with flow version {v}"));
@@ -503,6 +629,7 @@ async fn refused_edit(s: &ApiState, p: &Principal, id: i64, text: &str, why: &st
 async fn discard(State(s): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Result<Redirect, PageError> {
     let p = require(&s, &headers, Role::Operator).await?;
     service::discard(&s.store, &p.tenant, DeadLetterId(id), &p.actor()).await?;
+    s.live.changed(&p.tenant);
     Ok(back_to_list(&format!("dead letter {id} discarded")))
 }
 
@@ -517,6 +644,7 @@ async fn bulk(State(s): Shared, headers: HeaderMap, Form(form): Form<BulkForm>) 
     let p = require(&s, &headers, Role::Operator).await?;
     let filter = DeadLetterFilter { flow: form.flow, cause: form.cause, all: false };
     let done = service::bulk(&s.store, &p.tenant, &filter, form.action, false, &p.actor()).await?;
+    s.live.changed(&p.tenant);
     let verb = match form.action {
         BulkAction::Replay => "replayed",
         BulkAction::Discard => "discarded",

@@ -12,6 +12,8 @@ pub mod dashboard;
 pub mod email;
 pub mod flow_stats;
 pub mod flows;
+pub mod limits;
+pub mod live;
 pub mod service;
 
 pub use service::ServiceError;

@@ -6,5 +6,6 @@ mod console {
     mod api;
     mod dashboard;
     mod designer;
+    mod live;
     mod support;
 }

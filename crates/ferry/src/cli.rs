@@ -610,6 +610,10 @@ pub struct OrdersBenchArgs {
     /// PostgreSQL URL for the postgres run (a fresh schema is made and dropped in it).
     #[arg(long, env = "FERRY_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/ferry_test")]
     pub pg_url: String,
+    /// Console clients beside the engine, one run per count (e.g. `0,4`): each keeps the
+    /// overview's live updates open and fetches the overview page every second.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub console_clients: Vec<usize>,
 }
 
 #[derive(Debug, Args)]

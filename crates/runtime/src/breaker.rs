@@ -71,23 +71,50 @@ enum Inner {
     },
 }
 
+impl Inner {
+    fn state(self) -> BreakerState {
+        match self {
+            Inner::Closed { .. } => BreakerState::Closed,
+            Inner::Open { .. } => BreakerState::Open,
+            Inner::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+}
+
+/// The state and when it last changed.
+#[derive(Debug)]
+struct Tracked {
+    now: Inner,
+    since: Instant,
+}
+
+impl Tracked {
+    /// Moves to `next`; `since` changes only when the state does (not on a failure counted).
+    fn set(&mut self, next: Inner, at: Instant) {
+        if next.state() != self.now.state() {
+            self.since = at;
+        }
+        self.now = next;
+    }
+}
+
 /// A circuit breaker for one remote host.
 #[derive(Debug)]
 pub struct CircuitBreaker {
     config: BreakerConfig,
-    inner: Mutex<Inner>,
+    inner: Mutex<Tracked>,
 }
 
 impl CircuitBreaker {
     pub fn new(config: BreakerConfig) -> Self {
-        CircuitBreaker { config, inner: Mutex::new(Inner::Closed { failures: 0 }) }
+        CircuitBreaker { config, inner: Mutex::new(Tracked { now: Inner::Closed { failures: 0 }, since: clock_now() }) }
     }
 
     pub fn config(&self) -> BreakerConfig {
         self.config
     }
 
-    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Tracked> {
         // Every write leaves a valid state, so a poisoned lock holds nothing half-done.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -99,11 +126,11 @@ impl CircuitBreaker {
     /// `open_for`, and another probe is let through, so the breaker cannot stick half-open.
     pub fn check_at(&self, now: Instant) -> Result<(), Duration> {
         let mut inner = self.inner();
-        match *inner {
+        match inner.now {
             Inner::Closed { .. } => Ok(()),
             Inner::Open { until } | Inner::HalfOpen { probe_lost_at: until } if now < until => Err(until - now),
             Inner::Open { .. } | Inner::HalfOpen { .. } => {
-                *inner = Inner::HalfOpen { probe_lost_at: saturating_add(now, self.config.open_for) };
+                inner.set(Inner::HalfOpen { probe_lost_at: saturating_add(now, self.config.open_for) }, now);
                 Ok(())
             }
         }
@@ -118,8 +145,8 @@ impl CircuitBreaker {
     /// straggler succeeding while Open changes nothing: the probe decides.
     pub fn record_success(&self) {
         let mut inner = self.inner();
-        match *inner {
-            Inner::Closed { .. } | Inner::HalfOpen { .. } => *inner = Inner::Closed { failures: 0 },
+        match inner.now {
+            Inner::Closed { .. } | Inner::HalfOpen { .. } => inner.set(Inner::Closed { failures: 0 }, clock_now()),
             Inner::Open { .. } => {}
         }
     }
@@ -128,13 +155,14 @@ impl CircuitBreaker {
     pub fn record_failure_at(&self, now: Instant) {
         let mut inner = self.inner();
         let open = Inner::Open { until: saturating_add(now, self.config.open_for) };
-        match *inner {
+        match inner.now {
             Inner::Closed { failures } => {
                 let failures = failures.saturating_add(1);
-                *inner =
+                let next =
                     if failures >= self.config.failure_threshold.max(1) { open } else { Inner::Closed { failures } };
+                inner.set(next, now);
             }
-            Inner::HalfOpen { .. } => *inner = open,
+            Inner::HalfOpen { .. } => inner.set(open, now),
             // A straggler failing while Open must not extend the wait.
             Inner::Open { .. } => {}
         }
@@ -148,11 +176,13 @@ impl CircuitBreaker {
     /// The current state. An open circuit whose time is up still reads Open until the next
     /// check lets a probe through.
     pub fn state(&self) -> BreakerState {
-        match *self.inner() {
-            Inner::Closed { .. } => BreakerState::Closed,
-            Inner::Open { .. } => BreakerState::Open,
-            Inner::HalfOpen { .. } => BreakerState::HalfOpen,
-        }
+        self.inner().now.state()
+    }
+
+    /// The current state and the instant it began (a new breaker: closed since its creation).
+    pub fn state_since(&self) -> (BreakerState, Instant) {
+        let inner = self.inner();
+        (inner.now.state(), inner.since)
     }
 }
 
@@ -180,6 +210,11 @@ impl Breakers {
         }
         let breaker = breakers.entry(host.to_owned()).or_insert_with(|| Arc::new(CircuitBreaker::new(self.config)));
         Arc::clone(breaker)
+    }
+
+    /// The breaker of `host` if a call to it was ever checked.
+    pub fn existing(&self, host: &str) -> Option<Arc<CircuitBreaker>> {
+        self.breakers().get(host).cloned()
     }
 
     /// Every known host and its state, sorted by host (for `ferry status`).

@@ -16,6 +16,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Concurrent requests Dataverse allows per user (service protection limit).
 pub const DATAVERSE_CONCURRENCY: usize = 52;
 
+/// A bucket's level at one instant (for status pages: nothing here admits a request).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketLevel {
+    /// Tokens available now, between 0 and `burst`.
+    pub tokens: f64,
+    pub rate_per_sec: f64,
+    pub burst: u32,
+    /// A remote's `Retry-After` admits nothing for this long yet.
+    pub paused_for: Option<Duration>,
+}
+
 /// Limits that cannot drive a bucket.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum LimitError {
@@ -184,6 +195,22 @@ impl TokenBucket {
     /// [`penalize`](Self::penalize) at a given instant.
     pub fn penalize_at(&self, now: Instant, retry_after: Duration) {
         self.pause_until(saturating_add(now, retry_after));
+    }
+
+    /// What the bucket holds at `now`: tokens available (fractional while refilling), its
+    /// limits, and how long a remote's `Retry-After` still pauses it.
+    pub fn level_at(&self, now: Instant) -> BucketLevel {
+        let s = self.state();
+        let paused_for = s.paused_until.filter(|until| *until > now).map(|until| until - now);
+        let debt = s.full_at.map_or(Duration::ZERO, |f| f.saturating_duration_since(now));
+        let held = s.span.saturating_sub(debt);
+        let tokens = if paused_for.is_some() { 0.0 } else { held.as_secs_f64() / s.interval.as_secs_f64() };
+        BucketLevel { tokens: tokens.clamp(0.0, f64::from(s.burst)), rate_per_sec: s.rate, burst: s.burst, paused_for }
+    }
+
+    /// [`level_at`](Self::level_at) with the runtime clock.
+    pub fn level(&self) -> BucketLevel {
+        self.level_at(clock_now())
     }
 
     /// Current (rate per second, burst).

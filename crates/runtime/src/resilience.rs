@@ -10,6 +10,7 @@ use crate::breaker::{BreakerConfig, Breakers};
 use crate::bucket::{ConcurrencyCaps, RateLimiters, TokenBucket};
 use crate::failure::Failure;
 use crate::handler::JobError;
+use crate::limits_view::{LimitsSnapshot, Recorder};
 use crate::shared_buckets::SharedBuckets;
 
 /// The limits of one remote operation, as published by the vendor (or configured).
@@ -68,6 +69,8 @@ pub struct Resilience {
     observer: Option<Arc<dyn CallObserver>>,
     /// Buckets shared with the other nodes (PostgreSQL deployments); `None` on one node.
     shared: Option<Arc<dyn SharedBuckets>>,
+    /// Which connection used which bucket and host, and its recent throttles (for the console).
+    seen: Recorder,
 }
 
 impl Default for Resilience {
@@ -85,6 +88,7 @@ impl Resilience {
             max_inline_wait,
             observer: None,
             shared: None,
+            seen: Recorder::default(),
         }
     }
 
@@ -192,11 +196,19 @@ impl Resilience {
         self.observe(|o| o.delivered(flow, seconds));
     }
 
+    /// `tenant`'s limits as this node sees them now: the buckets its connections used, the
+    /// throttles they were answered with lately and the breakers of their hosts. Only
+    /// connections named `<tenant>/…` (as the connectors name them) are in it.
+    pub fn limits_of(&self, tenant: &str) -> LimitsSnapshot {
+        self.seen.snapshot(tenant, &self.limiters, &self.breakers)
+    }
+
     /// Runs one remote call within the limits. `step` names it in errors.
     pub async fn call<T, F>(&self, step: &str, spec: &CallSpec<'_>, call: F) -> Result<T, JobError>
     where
         F: Future<Output = Result<T, Failure>>,
     {
+        self.seen.saw(spec);
         // Tokens first: a half-open breaker admits one probe, which must then really be sent.
         let bucket =
             self.limiters.get_or_insert(spec.scope, spec.operation, spec.rate_per_sec, spec.burst).map_err(|e| {
@@ -234,6 +246,7 @@ impl Resilience {
                     // A 429 is the remote asking us to slow down: pause the bucket, not a failure.
                     Failure::Throttled { retry_after, .. } => {
                         let pause = retry_after.unwrap_or(Duration::from_secs(1));
+                        self.seen.throttled(spec, *retry_after);
                         bucket.penalize(pause);
                         if let Some(shared) = &self.shared {
                             let key = format!("{}/{}", spec.scope, spec.operation);

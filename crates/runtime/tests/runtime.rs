@@ -2,6 +2,7 @@
 
 mod runtime {
     mod coalesce;
+    mod limits_view;
     mod pool;
     mod primitives;
     mod shared_limits;

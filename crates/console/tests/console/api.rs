@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use ferry_console::api::{ApiState, router};
 use ferry_console::auth::{Role, issue};
+use ferry_runtime::breaker::BreakerConfig;
+use ferry_runtime::failure::Failure;
+use ferry_runtime::{CallSpec, Resilience};
 use ferry_store::{Activate, AnyStore, Completion, NewJob, Outcome, RunRecord, Store as _, TenantId, Xref, XrefKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,6 +21,9 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/api/v1/me", Role::Viewer),
     ("GET", "/api/v1/queue", Role::Viewer),
     ("GET", "/api/v1/flows/stats", Role::Viewer),
+    ("GET", "/api/v1/limits", Role::Viewer),
+    ("GET", "/api/v1/tenants", Role::Viewer),
+    ("GET", "/api/v1/tenants/{id}", Role::Viewer),
     ("GET", "/api/v1/connections", Role::Viewer),
     ("POST", "/api/v1/connections/{id}/test", Role::Admin),
     ("GET", "/api/v1/dead-letters", Role::Viewer),
@@ -55,21 +61,32 @@ struct Api {
     base: String,
     http: reqwest::Client,
     store: AnyStore,
+    /// The node's runtime the console reads the limits of (none: a node without flows).
+    runtime: Option<Arc<Resilience>>,
     _dir: ferry_store::testing::TempDir,
 }
 
 impl Api {
     async fn start(store_url: Option<String>) -> Api {
+        Api::start_with(store_url, true).await
+    }
+
+    async fn start_with(store_url: Option<String>, runs_flows: bool) -> Api {
         let dir = ferry_store::testing::TempDir::new("ferry-console-api").unwrap();
         let url = store_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("ferry.db").display()));
         let store = AnyStore::open(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None, mail: None }));
+        let runtime = runs_flows.then(|| Arc::new(Resilience::new(BreakerConfig::default(), Duration::ZERO)));
+        let mut state = ApiState::new(store.clone());
+        if let Some(r) = &runtime {
+            state = state.with_runtime(r.clone());
+        }
+        let app = router(Arc::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = ferry_connectors::http::client(&ferry_connectors::http::Tls::default()).unwrap();
-        Api { base, http, store, _dir: dir }
+        Api { base, http, store, runtime, _dir: dir }
     }
 
     async fn token(&self, tenant: &str, role: Role) -> String {
@@ -397,6 +414,125 @@ async fn every_route_needs_a_token_its_role_and_the_tenant_on_postgres() {
         return;
     };
     every_route_refuses_what_it_must(&Api::start(Some(url)).await).await;
+}
+
+/// A call of `connection` (`<tenant>/<id>`, as the connectors name it) through the runtime;
+/// `answer` is what the remote said.
+async fn call_through(runtime: &Resilience, connection: &str, operation: &str, answer: Result<(), Failure>) {
+    let spec = CallSpec {
+        connection,
+        scope: "spapi/app/SELLER",
+        operation,
+        host: "sellingpartnerapi-eu.amazon.com",
+        rate_per_sec: 0.5,
+        burst: 20,
+        max_concurrency: 4,
+        caps: Vec::new(),
+    };
+    let _ = runtime.call("read", &spec, async { answer }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_tenants_show_the_callers_own_only() {
+    let api = Api::start(None).await;
+    let viewer = api.token("acme", Role::Viewer).await;
+    let other = api.token("globex", Role::Admin).await;
+    let acme: TenantId = "acme".parse().unwrap();
+    let runtime = api.runtime.as_ref().unwrap();
+
+    // Nothing called yet: the runtime is there, the lists are empty.
+    let (status, limits) = api.call("GET", "/api/v1/limits", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{limits}");
+    assert_eq!(limits, json!({ "runtime": true, "budgets": [], "throttles": [], "breakers": [] }));
+
+    // acme's Amazon connection used 5 of 20, then a 429 with Retry-After 42 s; globex's called too.
+    for _ in 0..5 {
+        call_through(runtime, "acme/amazon", "getOrder", Ok(())).await;
+    }
+    call_through(runtime, "acme/amazon", "searchOrders", Ok(())).await;
+    call_through(runtime, "acme/amazon", "searchOrders", Err(Failure::throttled(Some(Duration::from_secs(42)), "429")))
+        .await;
+    call_through(runtime, "globex/amazon-de", "getOrderItems", Err(Failure::throttled(None, "429"))).await;
+
+    let (_, limits) = api.call("GET", "/api/v1/limits", Some(&viewer), None).await;
+    let budgets = limits["budgets"].as_array().unwrap();
+    let ops: Vec<(&str, &str)> =
+        budgets.iter().map(|b| (b["connection"].as_str().unwrap(), b["operation"].as_str().unwrap())).collect();
+    assert_eq!(ops, [("amazon", "getOrder"), ("amazon", "searchOrders")], "acme's own only: {limits}");
+    let get_order = &budgets[0];
+    assert_eq!((get_order["burst"].as_u64(), get_order["rate_per_sec"].as_f64()), (Some(20), Some(0.5)));
+    let tokens = get_order["tokens"].as_f64().unwrap();
+    assert!((14.9..15.1).contains(&tokens), "5 of 20 used: {tokens}");
+    assert!((get_order["fraction"].as_f64().unwrap() - 0.75).abs() < 0.01, "{get_order}");
+    assert!(get_order["paused_until"].is_null());
+    let search = &budgets[1];
+    assert_eq!(search["tokens"], 0.0, "paused by the 429: {search}");
+    let until: jiff::Timestamp = search["paused_until"].as_str().unwrap().parse().unwrap();
+    let ahead = until.duration_since(jiff::Timestamp::now()).as_secs_f64();
+    assert!((40.0..=42.5).contains(&ahead), "paused for the Retry-After: {ahead}");
+    let throttles = limits["throttles"].as_array().unwrap();
+    assert_eq!(throttles.len(), 1, "globex's 429 is not acme's: {limits}");
+    assert_eq!(throttles[0]["connection"], "amazon");
+    assert_eq!(throttles[0]["operation"], "searchOrders");
+    assert_eq!(throttles[0]["retry_after_seconds"], 42.0);
+    assert_eq!(limits["breakers"][0]["host"], "sellingpartnerapi-eu.amazon.com");
+    assert_eq!(limits["breakers"][0]["state"], "closed");
+    let (_, theirs) = api.call("GET", "/api/v1/limits", Some(&other), None).await;
+    assert!(!theirs.to_string().contains("\"amazon\""), "acme's connection is not globex's: {theirs}");
+    assert_eq!(theirs["throttles"][0]["connection"], "amazon-de");
+    assert!(theirs["throttles"][0]["retry_after_seconds"].is_null(), "it sent no Retry-After");
+
+    // The tenant: its own, with its connections and flows; another's id is not found.
+    api.store
+        .upsert_connection(&ferry_store::Connection {
+            tenant: acme.clone(),
+            id: "amazon".parse().unwrap(),
+            system: "amazon".into(),
+            endpoint: "https://sellingpartnerapi-eu.amazon.com".into(),
+            credentials_ref: None,
+            limits: json!({}),
+            options: json!({}),
+        })
+        .await
+        .unwrap();
+    api.store
+        .add_flow_version(&acme, FLOW, &format!("name: {FLOW}\n"), "imported", Activate::IfNew, "test")
+        .await
+        .unwrap();
+    let (status, listed) = api.call("GET", "/api/v1/tenants", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only the caller's own: {listed}");
+    let (status, tenant) = api.call("GET", "/api/v1/tenants/acme", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{tenant}");
+    assert_eq!(listed[0], tenant);
+    assert_eq!((tenant["id"].as_str(), tenant["enabled"].as_bool()), (Some("acme"), Some(true)));
+    assert_eq!(tenant["connections"], json!([{ "name": "amazon", "kind": "amazon" }]));
+    assert_eq!(tenant["flows"][0]["name"], FLOW, "{tenant}");
+    let (status, _) = api.call("GET", "/api/v1/tenants/acme", Some(&other), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's id");
+    let (status, _) = api.call("GET", "/api/v1/tenants/globex", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, theirs) = api.call("GET", "/api/v1/tenants", Some(&other), None).await;
+    assert_eq!(
+        (theirs[0]["id"].as_str(), theirs[0]["connections"].as_array().map(Vec::len)),
+        (Some("globex"), Some(0))
+    );
+    // A disabled tenant says so.
+    api.store.set_tenant_status(&acme, ferry_store::TenantStatus::Disabled, "test").await.unwrap();
+    let (_, tenant) = api.call("GET", "/api/v1/tenants/acme", Some(&viewer), None).await;
+    assert_eq!(tenant["enabled"], false, "{tenant}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_on_a_node_without_flows_are_empty_and_say_why() {
+    let api = Api::start_with(None, false).await;
+    let viewer = api.token("acme", Role::Viewer).await;
+    let (status, limits) = api.call("GET", "/api/v1/limits", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK, "not an error: {limits}");
+    assert_eq!(limits["runtime"], false);
+    assert!(limits["note"].as_str().unwrap().contains("runs no flows"), "{limits}");
+    assert_eq!((limits["budgets"].clone(), limits["throttles"].clone()), (json!([]), json!([])));
+    assert_eq!(limits["breakers"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

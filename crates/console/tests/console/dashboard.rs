@@ -23,7 +23,7 @@ impl Console {
         let dir = ferry_store::testing::TempDir::new("ferry-console-pages").unwrap();
         let store = AnyStore::open(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.unwrap();
         store.migrate().await.unwrap();
-        let app = router(Arc::new(ApiState { store: store.clone(), key: None, flows: None, mail: None }));
+        let app = router(Arc::new(ApiState::new(store.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -120,7 +120,10 @@ async fn operators_fix_dead_letters_by_cause_viewers_only_look_and_tenants_stay_
     let (status, page, _) = c.get("/console", Some(&viewer)).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Tenant acme") && page.contains("UNMAPPED-17409"), "{page}");
-    assert!(page.contains("hx-get=\"/console/live\""), "the overview refreshes itself");
+    assert!(
+        page.contains("data-events=\"/console/events\"") && page.contains("new EventSource"),
+        "the overview listens to its live updates"
+    );
     assert!(page.contains("id=\"flows\"") && page.contains("<polyline"), "each flow's day, with its chart: {page}");
     let flows_row = page.split("id=\"flows\"").nth(1).unwrap();
     assert!(

@@ -52,12 +52,7 @@ impl Designer {
             node_connections: vec![connection("amazon", "amazon"), connection("crm", "dataverse")],
             flows_dir,
         };
-        let app = router(Arc::new(ApiState {
-            store: store.clone(),
-            key: None,
-            flows: Some(Arc::new(source.clone())),
-            mail: None,
-        }));
+        let app = router(Arc::new(ApiState::new(store.clone()).with_flows(Arc::new(source.clone()))));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -98,12 +98,7 @@ async fn measure(
         }
     }
     let token = issue(store, &tenant, Role::Viewer, "bench", None, "bench").await?.token;
-    let app = ferry_console::api::router(Arc::new(ferry_console::api::ApiState {
-        store: store.clone(),
-        key: None,
-        flows: None,
-        mail: None,
-    }));
+    let app = ferry_console::api::router(Arc::new(ferry_console::api::ApiState::new(store.clone())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     // The node's own listener, with the console beside it, as `ferry run` serves it.

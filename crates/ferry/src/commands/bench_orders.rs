@@ -41,21 +41,29 @@ pub async fn run(base: &NodeConfig, args: OrdersBenchArgs) -> anyhow::Result<Exi
         if args.with_fba { "F1 + F2" } else { "F1" },
     );
     println!("machine: {} cores; sandboxes, engine and server in this one process", super::bench::cores());
+    if args.console_clients.iter().any(|k| *k > 0) {
+        println!(
+            "console clients: each keeps the overview's live updates open and fetches the overview page every {} s",
+            super::console_clients::FETCH_EVERY.as_secs()
+        );
+    }
     let mut ok = true;
     for kind in &args.stores {
-        let figures = match kind.as_str() {
-            "sqlite" => measure(base, &args, limits, None).await?,
-            "postgres" => {
-                let schema = format!("bench_orders_{}", std::process::id());
-                let url = ferry_store::create_pg_schema(&args.pg_url, &schema).await?;
-                let figures = measure(base, &args, limits, Some(url)).await;
-                ferry_store::drop_pg_schema(&args.pg_url, &schema).await?;
-                figures?
-            }
-            other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
-        };
-        ok &= figures.complete;
-        report(kind, &args, limits, &figures);
+        for &clients in &args.console_clients {
+            let figures = match kind.as_str() {
+                "sqlite" => measure(base, &args, limits, None, clients).await?,
+                "postgres" => {
+                    let schema = format!("bench_orders_{}_{clients}", std::process::id());
+                    let url = ferry_store::create_pg_schema(&args.pg_url, &schema).await?;
+                    let figures = measure(base, &args, limits, Some(url), clients).await;
+                    ferry_store::drop_pg_schema(&args.pg_url, &schema).await?;
+                    figures?
+                }
+                other => anyhow::bail!("unknown store `{other}` (use sqlite or postgres)"),
+            };
+            ok &= figures.complete;
+            report(kind, &args, limits, &figures);
+        }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -73,6 +81,17 @@ struct Figures {
     fulfilments: usize,
     latency_p50: Option<f64>,
     dead_letters: Vec<String>,
+    /// The console clients beside the engine and what they received.
+    console: Console,
+}
+
+#[derive(Debug, Default)]
+struct Console {
+    clients: usize,
+    events: u64,
+    with_budgets: u64,
+    pages: u64,
+    failures: u64,
 }
 
 async fn measure(
@@ -80,6 +99,7 @@ async fn measure(
     args: &OrdersBenchArgs,
     limits: Limits,
     store_url: Option<String>,
+    clients: usize,
 ) -> anyhow::Result<Figures> {
     let opts = WorldOptions {
         speedup: args.speedup,
@@ -96,6 +116,21 @@ async fn measure(
     let want = world.writable(&ids);
     let amazon_before = counts(world.amazon.stats().by_operation());
     let dataverse_before = counts(world.dataverse.requests_by_kind());
+    let console = if clients > 0 {
+        let token = ferry_console::auth::issue(
+            &world.store,
+            &world.cfg.tenant,
+            ferry_console::auth::Role::Viewer,
+            "bench",
+            None,
+            "bench",
+        )
+        .await?
+        .token;
+        Some(super::console_clients::start(&format!("http://{}", world.server_addr), &token, clients)?)
+    } else {
+        None
+    };
     let started = Instant::now();
     world.start_flows().await?;
     // Generous: at published limits with `full`, getOrder alone needs N / 0.5 s of Amazon time.
@@ -114,6 +149,16 @@ async fn measure(
     let idle_seconds = started.elapsed().as_secs_f64() - 5.0 * every.as_secs_f64();
     let amazon = minus(counts(world.amazon.stats().by_operation()), &amazon_before);
     let dataverse = minus(counts(world.dataverse.requests_by_kind()), &dataverse_before);
+    let console = console.map_or_else(Console::default, |c| {
+        let n = |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
+        Console {
+            clients,
+            events: n(&c.counts.events),
+            with_budgets: n(&c.counts.with_budgets),
+            pages: n(&c.counts.pages),
+            failures: n(&c.counts.failures),
+        }
+    });
     let fulfilments = world.progress().await?.fulfilments;
     let latency_p50 = world.metrics.end_to_end_quantile(0.5);
     let dead_letters: Vec<String> = world
@@ -135,6 +180,7 @@ async fn measure(
         fulfilments,
         latency_p50,
         dead_letters,
+        console,
     })
 }
 
@@ -176,14 +222,25 @@ fn report(store: &str, args: &OrdersBenchArgs, limits: Limits, f: &Figures) {
     if !f.complete {
         println!("{store:<9} DID NOT FINISH within its time limit: figures below are partial");
     }
+    let console = match f.console.clients {
+        0 => String::new(),
+        k => format!(" with {k} console clients"),
+    };
     println!(
-        "{store:<9} {} orders written to the CRM in {:.2} s: {:.1} orders/s; all queued work done after {:.2} s{}",
+        "{store:<9} {} orders written to the CRM in {:.2} s: {:.1} orders/s{console}; all queued work done after {:.2} s{}",
         f.written,
         f.f1_seconds,
         n / f.f1_seconds.max(1e-9),
         f.idle_seconds,
         if args.with_fba { format!(" ({} FBA fulfilment orders)", f.fulfilments) } else { String::new() },
     );
+    if f.console.clients > 0 {
+        let c = &f.console;
+        println!(
+            "          console: {} live updates received ({} showing rate-limit budgets), {} overview pages fetched, {} refused or failed",
+            c.events, c.with_budgets, c.pages, c.failures
+        );
+    }
     if let Some(p50) = f.latency_p50 {
         println!("          median event-to-CRM latency ≤ {p50} s (histogram bucket)");
     }

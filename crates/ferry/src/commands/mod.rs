@@ -9,6 +9,7 @@ mod bench_nodes;
 mod bench_orders;
 mod check;
 mod connections;
+mod console_clients;
 mod demo;
 mod demo_orders;
 mod dlq;

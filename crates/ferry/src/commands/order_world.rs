@@ -345,16 +345,16 @@ impl World {
         let engine = assembled.engine.clone().context("the connections did not start the order flows")?;
         let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
         let server_addr = listener.local_addr()?;
-        let api = ferry_console::api::router(Arc::new(ferry_console::api::ApiState {
-            store: store.clone(),
-            key: Some(key.clone()),
-            flows: Some(Arc::new(ferry_flows::tenants::TenantSource {
-                node_tenant: cfg.tenant.clone(),
-                node_connections: cfg.connections.clone(),
-                flows_dir: cfg.flows_dir.clone(),
-            })),
-            mail: None,
-        }));
+        let api = ferry_console::api::router(Arc::new(
+            ferry_console::api::ApiState::new(store.clone())
+                .with_key(key.clone())
+                .with_flows(Arc::new(ferry_flows::tenants::TenantSource {
+                    node_tenant: cfg.tenant.clone(),
+                    node_connections: cfg.connections.clone(),
+                    flows_dir: cfg.flows_dir.clone(),
+                }))
+                .with_runtime(assembled.resilience.clone()),
+        ));
         let server = Server::with_metrics(store.clone(), assembled.server, metrics.clone()).with_routes(api);
         let refresh = Refresh { key: key.clone(), resilience: assembled.resilience.clone(), ingress: server.ingress() };
         let (stop_tx, stop_rx) = watch::channel(false);

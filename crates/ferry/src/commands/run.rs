@@ -42,14 +42,18 @@ pub async fn run(cfg: &NodeConfig) -> anyhow::Result<ExitCode> {
         node_connections: cfg.connections.clone(),
         flows_dir: cfg.flows_dir.clone(),
     };
-    let api = ferry_console::api::router(std::sync::Arc::new(ferry_console::api::ApiState {
-        store: store.clone(),
-        key: Some(key.clone()),
-        flows: Some(std::sync::Arc::new(source.clone())),
-        mail: mail.clone(),
-    }));
-    let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
+    // Made before the console: its live updates end when the node stops, so an open page does
+    // not hold the listener's drain.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let api = ferry_console::api::router(std::sync::Arc::new(
+        ferry_console::api::ApiState::new(store.clone())
+            .with_key(key.clone())
+            .with_flows(std::sync::Arc::new(source.clone()))
+            .with_mail(mail.clone())
+            .with_runtime(assembled.resilience.clone())
+            .with_stop(stop_rx.clone()),
+    ));
+    let server = Server::with_metrics(store.clone(), server_config, metrics).with_routes(api);
     // Every tenant's flows: the config's tenant as assembled, the store's other tenants from
     // their connections and `flows/<tenant>/`, refreshed while the node runs (a tenant added,
     // disabled or changed, or a flow version changed in the console, takes effect within a

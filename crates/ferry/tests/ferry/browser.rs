@@ -2,7 +2,9 @@
 //! over WebDriver with fantoccini), on a node run the way the README tells a newcomer:
 //! `ferry sandbox`, then `ferry run` with the config it printed.
 //!
-//! - An operator signs in with a token, finds an order by its Amazon id and sees its trace.
+//! - An operator signs in with a token; the overview updates itself (server-sent events) with
+//!   the node's rate-limit budgets; the operator finds an order by its Amazon id and sees its
+//!   trace.
 //! - The operator opens the unknown-SKU dead letters; the products are added in the CRM sandbox;
 //!   "Replay all" replays each cause, and the orders appear in the CRM.
 //! - A viewer sees no replay button, and the API answers 403 to the viewer's replay.
@@ -173,6 +175,14 @@ async fn operators_find_orders_and_replay_dead_letters_in_chromium_viewers_only_
     // The operator signs in and finds a synced order by its Amazon id: its trace and CRM order.
     sign_in(&browser, &console, &operator).await;
     shots.take(&browser, "1-overview").await;
+    // The overview keeps itself current by server-sent events: what it shows is replaced
+    // without a reload, the node's rate-limit budgets among it.
+    let script = "document.getElementById('live').innerHTML = '<p>stale figures</p>'; return null;";
+    browser.execute(script, Vec::new()).await.unwrap();
+    let page = wait_for_text(&browser, "Rate-limit budgets").await;
+    assert!(!page.contains("stale figures"), "the live fragment replaced what was shown:\n{page}");
+    assert!(browser.find(Locator::Css("#budgets meter")).await.is_ok(), "a budget gauge per operation:\n{page}");
+    assert!(page.contains("searchOrders"), "the Amazon connection's poll budget:\n{page}");
     let synced = crm_orders().await.remove(0);
     browser.goto(&format!("{console}/records")).await.unwrap();
     browser.find(Locator::Id("record-id")).await.unwrap().send_keys(&synced).await.unwrap();

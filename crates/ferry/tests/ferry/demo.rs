@@ -59,10 +59,11 @@ async fn the_orders_benchmark_reports_the_same_orders_on_both_stores_with_their_
     assert!(o.contains(&format!("POST $batch {}", written[0])), "one change set per order: {o}");
 
     // Published limits with full buyer data: every order is one getOrder, measured against
-    // the least the published rate and burst allow.
+    // the least the published rate and burst allow; once alone, once with two console clients
+    // beside the engine (live updates open, the overview fetched every second).
     let out = ferry(dir.path())
         .args(["bench", "orders", "--orders", "60", "--stores", "sqlite", "--limits", "published"])
-        .args(["--speedup", "100", "--buyer-pii", "full"])
+        .args(["--speedup", "100", "--buyer-pii", "full", "--console-clients", "0,2"])
         .output()
         .expect("run bench");
     let (o, e) = text(&out);
@@ -71,4 +72,12 @@ async fn the_orders_benchmark_reports_the_same_orders_on_both_stores_with_their_
     assert!(o.contains("the least the published rates and bursts allow is"), "{o}");
     // Pending orders are read too (the flow then leaves them out).
     assert!(o.contains("getOrder 60 "), "one getOrder per order, no more: {o}");
+    let runs: Vec<&str> = o.lines().filter(|l| l.contains("orders written to the CRM")).collect();
+    assert_eq!(runs.len(), 2, "one run per client count: {o}");
+    assert!(!runs[0].contains("console clients") && runs[1].contains("with 2 console clients"), "{o}");
+    assert_eq!(number_after(runs[0], "sqlite"), number_after(runs[1], "sqlite"), "the same orders either way: {o}");
+    let console = o.lines().find(|l| l.contains("live updates received")).unwrap_or_else(|| panic!("{o}"));
+    assert!(number_after(console, "console:") >= 2, "each client got the overview's live updates: {console}");
+    assert!(number_after(console, "budgets), ") >= 2, "and fetched the overview: {console}");
+    assert!(console.ends_with(" 0 refused or failed"), "{console}");
 }

@@ -379,10 +379,55 @@ async fn one_node_serves_three_sellers_apart_and_a_fourth_added_while_it_runs() 
     let body: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
     assert_eq!(body["ok"], true, "seller-b's CRM accepts its credentials: {body}");
     assert_eq!(
-        test(admin_b, "crm-bad").await.unwrap().status().as_u16(),
+        test(admin_b.clone(), "crm-bad").await.unwrap().status().as_u16(),
         404,
         "seller-c's removed connection is not seller-b's"
     );
+
+    // The console's limits are the runtime's, each tenant's own: seller-b reads every order
+    // with getOrder (`full`), seller-c only pages through searchOrders (`guest`).
+    let out = ferry(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--tenant", "seller-c", "tokens", "create", "--role", "viewer"])
+        .output()
+        .unwrap();
+    let viewer_c = text(&out).0.trim().to_owned();
+    let get_json = |token: String, path: &str| {
+        let (request, path) =
+            (http.get(format!("http://127.0.0.1:{port}/api/v1/{path}")).bearer_auth(token), path.to_owned());
+        async move {
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status().as_u16(), 200, "{path}");
+            serde_json::from_str::<serde_json::Value>(&answer.text().await.unwrap()).unwrap()
+        }
+    };
+    let operations = |limits: &serde_json::Value| -> Vec<String> {
+        limits["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| format!("{}/{}", b["connection"], b["operation"]))
+            .collect()
+    };
+    let of_b = get_json(admin_b.clone(), "limits").await;
+    assert_eq!(of_b["runtime"], true, "{of_b}");
+    let (b_ops, c_ops) = (operations(&of_b), operations(&get_json(viewer_c.clone(), "limits").await));
+    assert!(b_ops.iter().any(|o| o.ends_with("/getOrder\"")), "seller-b's getOrder budget: {b_ops:?}");
+    assert!(b_ops.iter().any(|o| o.starts_with("\"crm\"/")), "and its CRM's: {b_ops:?}");
+    assert!(!c_ops.is_empty() && !c_ops.iter().any(|o| o.ends_with("/getOrder\"")), "not seller-b's: {c_ops:?}");
+    for b in of_b["budgets"].as_array().unwrap() {
+        let (tokens, burst) = (b["tokens"].as_f64().unwrap(), b["burst"].as_f64().unwrap());
+        assert!(tokens >= 0.0 && tokens <= burst, "{b}");
+    }
+    let tenants = get_json(viewer_c.clone(), "tenants").await;
+    assert_eq!(tenants.as_array().unwrap().len(), 1, "its own tenant only: {tenants}");
+    assert_eq!(tenants[0]["id"], "seller-c");
+    let kinds: Vec<&str> =
+        tenants[0]["connections"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["amazon", "dataverse"], "{tenants}");
+    let answer = http.get(format!("http://127.0.0.1:{port}/api/v1/tenants/seller-b")).bearer_auth(viewer_c).send();
+    assert_eq!(answer.await.unwrap().status().as_u16(), 404, "another tenant's id");
 
     // Disabled, a seller's flows stop (its queued jobs wait, see `tenants`); enabled, they run.
     let lines = |needle: &str| {
