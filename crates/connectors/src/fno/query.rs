@@ -24,6 +24,8 @@ pub enum QueryError {
     Wildcard { field: String },
     #[error("a key needs at least one field besides dataAreaId")]
     EmptyKey,
+    #[error("{field} must equal one of no values: such a filter matches nothing, so it is not sent")]
+    NoValues { field: String },
 }
 
 /// A literal in a filter or key.
@@ -160,10 +162,10 @@ impl Filter {
     /// One of several values: `(f eq a or f eq b)` (F&O has no `in`).
     pub fn any_of<L: Into<Literal>>(field: &str, values: impl IntoIterator<Item = L>) -> Result<Self, QueryError> {
         let parts: Vec<Filter> = values.into_iter().map(|v| Filter::eq(field, v)).collect::<Result<_, _>>()?;
-        Ok(match parts.len() {
-            0 => Filter("false".into()),
-            _ => Filter(format!("({})", parts.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(" or "))),
-        })
+        if parts.is_empty() {
+            return Err(QueryError::NoValues { field: field.to_owned() });
+        }
+        Ok(Filter(format!("({})", parts.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(" or "))))
     }
 
     pub fn and(self, other: Filter) -> Self {

@@ -466,6 +466,10 @@ async fn fno_filter_builder_escapes_quotes_and_writes_enums_and_wildcards() {
         .expect("or instead of in");
     assert_eq!(found.iter().map(|c| c.customer_account.as_str()).collect::<Vec<_>>(), ["US-004", "US-001"]);
     assert_eq!(Filter::eq("OrganizationName", "50*"), Err(QueryError::Wildcard { field: "OrganizationName".into() }));
+    assert_eq!(
+        Filter::any_of::<&str>("CustomerAccount", []),
+        Err(QueryError::NoValues { field: "CustomerAccount".into() })
+    );
     let enum_filter = Filter::enum_eq("SalesOrderStatus", "SalesStatus", "Backorder");
     assert_eq!(enum_filter.as_str(), "SalesOrderStatus eq Microsoft.Dynamics.DataEntities.SalesStatus'Backorder'");
     let _: SalesOrderHeader = client.insert(&new_order("US-002", "r-1")).await.expect("order");

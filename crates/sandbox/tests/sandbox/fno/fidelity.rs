@@ -304,6 +304,18 @@ async fn fno_filter_dialect_wildcards_enums_grouping_and_options() {
     assert!(r.inner_error().contains("not a valid enumerated type constant"));
     let r = api.query("CustomersV3", &[("$top", "2"), ("$skip", "1"), ("$select", "CustomerAccount")]).await;
     assert_eq!(names(&r, "CustomerAccount"), ["US-002", "US-003"]);
+    // The reference's own examples (DYNAMICS.md §B.1–B.2).
+    let r = api
+        .query("CustomersV3", &[("$filter", "PersonGender eq Microsoft.Dynamics.DataEntities.Gender'Unknown'")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api
+        .query(
+            "CustomersV3",
+            &[("$filter", "dataAreaId eq 'demf'"), ("cross-company", "true"), ("$select", "CustomerAccount")],
+        )
+        .await;
+    assert_eq!(names(&r, "CustomerAccount"), ["DE-001", "DE-002"]);
     let r = api.get("CustomersV3/$count").await;
     assert_eq!(r.body, "4", "four usmf customers in the demo data");
 }
