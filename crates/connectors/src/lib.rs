@@ -9,6 +9,8 @@
 pub mod amazon;
 #[cfg(feature = "dataverse")]
 pub mod dataverse;
+#[cfg(feature = "fno")]
+pub mod fno;
 pub mod http;
 pub mod ingress;
 pub mod token;

@@ -5,6 +5,8 @@ mod connectors {
     mod amazon;
     #[cfg(feature = "dataverse")]
     mod dataverse;
+    #[cfg(feature = "fno")]
+    mod fno;
     #[cfg(all(feature = "amazon", feature = "dataverse"))]
     mod tls;
     mod token;

@@ -130,6 +130,9 @@ pub struct SandboxArgs {
     /// Port of the Dataverse sandbox (Entra token endpoint and Web API); 0 picks one.
     #[arg(long, default_value_t = 0)]
     pub dataverse_port: u16,
+    /// Port of the F&O sandbox (Entra token endpoint and OData at /data/); 0 picks one.
+    #[arg(long, default_value_t = 0)]
+    pub fno_port: u16,
     /// Port the printed node config listens on (webhooks, /healthz); 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub node_port: u16,

@@ -9,4 +9,6 @@ pub mod amazon;
 #[cfg(feature = "dataverse")]
 pub mod dataverse;
 pub mod faults;
+#[cfg(feature = "fno")]
+pub mod fno;
 pub mod tls;

@@ -97,7 +97,7 @@ pub(crate) fn scheme(tls: &Option<Arc<SandboxTls>>) -> &'static str {
 }
 
 /// Serves `router` on `listener` until `shutdown`, over TLS when `tls` is set.
-pub(crate) async fn serve(
+pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<SandboxTls>>,
     router: Router,

@@ -13,5 +13,7 @@ mod sandbox {
     #[cfg(feature = "dataverse")]
     mod dataverse;
     mod faults;
+    #[cfg(feature = "fno")]
+    mod fno;
     mod tls;
 }

@@ -17,8 +17,17 @@ pub struct EntraAuth {
     token_url: String,
     client_id: String,
     secret: SecretValue,
-    scope: String,
+    audience: Audience,
     cache: TokenCache,
+}
+
+/// What the token is for, in the form the endpoint wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// v2 endpoint: `scope=<resource>/.default`.
+    Scope(String),
+    /// v1 endpoint (`/oauth2/token`): `resource=<resource>`.
+    Resource(String),
 }
 
 #[derive(Deserialize)]
@@ -40,14 +49,27 @@ fn form(pairs: &[(&str, &str)]) -> String {
 
 impl EntraAuth {
     pub fn new(http: reqwest::Client, config: &DataverseConfig) -> Self {
-        EntraAuth {
+        Self::for_client(
             http,
-            token_url: config.token_url(),
-            client_id: config.client_id.clone(),
-            secret: config.client_secret.clone(),
-            scope: config.scope(),
-            cache: TokenCache::new(config.refresh_ahead),
-        }
+            config.token_url(),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+            Audience::Scope(config.scope()),
+            config.refresh_ahead,
+        )
+    }
+
+    /// Tokens from `token_url` for another resource (the F&O connector uses this with either
+    /// endpoint form).
+    pub fn for_client(
+        http: reqwest::Client,
+        token_url: String,
+        client_id: String,
+        secret: SecretValue,
+        audience: Audience,
+        refresh_ahead: Duration,
+    ) -> Self {
+        EntraAuth { http, token_url, client_id, secret, audience, cache: TokenCache::new(refresh_ahead) }
     }
 
     /// A valid access token (cached until shortly before it expires).
@@ -65,7 +87,10 @@ impl EntraAuth {
             ("grant_type", "client_credentials"),
             ("client_id", &self.client_id),
             ("client_secret", self.secret.expose()),
-            ("scope", &self.scope),
+            match &self.audience {
+                Audience::Scope(scope) => ("scope", scope.as_str()),
+                Audience::Resource(resource) => ("resource", resource.as_str()),
+            },
         ]);
         let response = self
             .http

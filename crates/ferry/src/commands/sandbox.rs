@@ -1,4 +1,4 @@
-//! `ferry sandbox`: the local simulators of Amazon and Dataverse, for trying Ferry (or any
+//! `ferry sandbox`: the local simulators of Amazon, Dataverse and F&O, for trying Ferry (or any
 //! SP-API / Dataverse client) without accounts, seeded as one coherent world: the CRM knows
 //! the Amazon catalogue (its SKUs as products), Amazon has orders (a share with a SKU the
 //! catalogue lacks) and a closed settlement report with refunds, fees and reserves. Their
@@ -20,6 +20,7 @@ use ferry_sandbox::amazon::reports::Reserve;
 use ferry_sandbox::amazon::state::Status;
 use ferry_sandbox::amazon::{AmazonSandbox, AmazonSandboxConfig};
 use ferry_sandbox::dataverse::{DataverseSandbox, DataverseSandboxConfig, WebhookAuth, WebhookRegistration};
+use ferry_sandbox::fno::{FnoSandbox, FnoSandboxConfig};
 use ferry_sandbox::tls::SandboxTls;
 
 use super::EXIT_BAD_INPUT;
@@ -55,6 +56,11 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
         ..AmazonSandboxConfig::default()
     };
     let amazon = AmazonSandbox::start(amazon_config.clone()).await?;
+    let fno = FnoSandbox::start_on(
+        FnoSandboxConfig { tls: Some(tls.clone()), ..Default::default() },
+        &format!("127.0.0.1:{}", args.fno_port),
+    )
+    .await?;
     let dataverse = DataverseSandbox::start_on(
         DataverseSandboxConfig { tls: Some(tls), ..Default::default() },
         &format!("127.0.0.1:{}", args.dataverse_port),
@@ -129,6 +135,14 @@ pub async fn run(cfg: &NodeConfig, args: SandboxArgs) -> anyhow::Result<ExitCode
     } else {
         println!("  products         {} (the Amazon catalogue)", skus.len());
     }
+    println!("F&O sandbox        {}", fno.base_url());
+    println!("  OData            {}/", fno.data_url());
+    println!("  Entra token      {} (v2 scope) or {} (v1 resource)", fno.token_url(), fno.token_url_v1());
+    println!(
+        "  client id        {} (secret {}); companies usmf (default) and demf",
+        ferry_sandbox::fno::DEFAULT_CLIENT_ID,
+        ferry_sandbox::fno::DEFAULT_CLIENT_SECRET
+    );
     println!("CA certificate     {}", ca_file.display());
     println!("Node config        {}", config_file.display());
     println!("  (its store holds the sandbox's test credentials; listens on {})", node.listen);

@@ -17,6 +17,15 @@ pub struct AppRegistration {
     pub client_secret: String,
 }
 
+/// Which token endpoint a request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenForm {
+    /// `/{tenant}/oauth2/v2.0/token` with `scope`.
+    V2Scope,
+    /// `/{tenant}/oauth2/token` with `resource`.
+    V1Resource,
+}
+
 /// Issued tokens.
 #[derive(Debug)]
 pub struct Tokens {
@@ -53,6 +62,20 @@ impl Tokens {
 
     /// Handles `POST /{tenant}/oauth2/v2.0/token`; `resource` is the org URL the scope must name.
     pub fn issue(&self, tenant: &str, body: &[u8], basic: Option<(String, String)>, resource: &str) -> (u16, Value) {
+        self.issue_for(TokenForm::V2Scope, tenant, body, basic, resource)
+    }
+
+    /// Handles either endpoint: the v2 one wants `scope=<resource>/.default`, the v1 one
+    /// (`/{tenant}/oauth2/token`, still used with F&O, DYNAMICS.md §B.1) wants
+    /// `resource=<resource>` (with or without a trailing slash).
+    pub fn issue_for(
+        &self,
+        form_kind: TokenForm,
+        tenant: &str,
+        body: &[u8],
+        basic: Option<(String, String)>,
+        resource: &str,
+    ) -> (u16, Value) {
         if tenant != self.tenant {
             return (400, entra_error("invalid_request", 90002, &format!("Tenant '{tenant}' not found.")));
         }
@@ -97,6 +120,22 @@ impl Tokens {
         if app.client_secret != secret {
             return (401, entra_error("invalid_client", 7000215, "Invalid client secret provided."));
         }
+        if form_kind == TokenForm::V1Resource {
+            let given = form.get("resource").map(String::as_str).unwrap_or_default();
+            if given.trim_end_matches('/') != resource.trim_end_matches('/') {
+                let description = if given.is_empty() {
+                    "The request body must contain the following parameter: 'resource'.".to_owned()
+                } else {
+                    format!(
+                        "The resource principal named {given} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant."
+                    )
+                };
+                let (error, code) =
+                    if given.is_empty() { ("invalid_request", 900144) } else { ("invalid_resource", 500011) };
+                return (400, entra_error(error, code, &description));
+            }
+            return self.grant(app);
+        }
         let expected_scope = format!("{}/.default", resource.trim_end_matches('/'));
         let scope = form.get("scope").map(String::as_str).unwrap_or_default();
         if scope.trim_end_matches('/') != expected_scope && scope != format!("{resource}//.default") {
@@ -111,6 +150,10 @@ impl Tokens {
                 ),
             );
         }
+        self.grant(app)
+    }
+
+    fn grant(&self, app: &AppRegistration) -> (u16, Value) {
         let lifetime = *self.lifetime.lock().unwrap_or_else(|e| e.into_inner());
         let token = format!("sandbox.{}.{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
         self.issued

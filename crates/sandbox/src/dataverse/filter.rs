@@ -36,9 +36,28 @@ pub enum StringFn {
     EndsWith,
 }
 
+/// Which service's grammar to accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    Dataverse,
+    /// Dynamics 365 Finance & Operations `/data/`.
+    FinOps,
+}
+
+/// The namespace of F&O enum literals.
+pub const FINOPS_ENUM_PREFIX: &str = "Microsoft.Dynamics.DataEntities.";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
     Null,
+    /// An F&O string literal with `*` wildcards (`eq '*retail*'`).
+    Wildcard(String),
+    /// An F&O enum literal: its type (without the namespace) and member.
+    Enum {
+        type_name: String,
+        member: String,
+    },
     Bool(bool),
     Number(Decimal),
     String(String),
@@ -116,6 +135,7 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, String> {
 struct Parser {
     tokens: Vec<(usize, Token)>,
     pos: usize,
+    dialect: Dialect,
 }
 
 impl Parser {
@@ -176,6 +196,11 @@ impl Parser {
         let Some(Token::Ident(name)) = self.next() else {
             return Err(format!("expected a property or function at {at}"));
         };
+        if self.dialect == Dialect::FinOps && matches!(name.as_str(), "contains" | "startswith" | "endswith") {
+            return Err(format!(
+                "the function '{name}' is not supported; use wildcard equality instead, e.g. Field eq '*text*'"
+            ));
+        }
         let function = match name.as_str() {
             "contains" => Some(StringFn::Contains),
             "startswith" => Some(StringFn::StartsWith),
@@ -201,7 +226,7 @@ impl Parser {
             }
             return Ok(Expr::Function { name: function, property, literal });
         }
-        if name.starts_with("Microsoft.Dynamics.CRM.") {
+        if name.starts_with("Microsoft.Dynamics.CRM.") || name.starts_with(FINOPS_ENUM_PREFIX) {
             return Err(format!("query function '{name}' is not supported by the sandbox"));
         }
         let at = self.at();
@@ -213,7 +238,7 @@ impl Parser {
                 "ge" => CmpOp::Ge,
                 "lt" => CmpOp::Lt,
                 "le" => CmpOp::Le,
-                "add" | "sub" | "mul" | "div" | "mod" | "has" => {
+                "add" | "sub" | "mul" | "div" | "mod" | "has" | "in" => {
                     return Err(format!("operator '{op}' is not supported"));
                 }
                 other => return Err(format!("expected a comparison operator at {at}, found '{other}'")),
@@ -222,11 +247,36 @@ impl Parser {
         };
         let at = self.at();
         let literal = match self.next() {
+            Some(Token::Str(s)) if self.dialect == Dialect::FinOps && s.contains('*') => Literal::Wildcard(s),
             Some(Token::Str(s)) => Literal::String(s),
+            Some(Token::Ident(word)) if self.dialect == Dialect::FinOps && word.starts_with(FINOPS_ENUM_PREFIX) => {
+                self.enum_literal(&word, &at)?
+            }
             Some(Token::Ident(word)) => parse_literal(&word).ok_or(format!("invalid literal '{word}' at {at}"))?,
             _ => return Err(format!("expected a literal at {at}")),
         };
+        if matches!(literal, Literal::Enum { .. }) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+            return Err(format!("only eq and ne are supported on enum values (property '{name}')"));
+        }
+        if matches!(literal, Literal::Wildcard(_)) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+            return Err(format!("wildcards are supported with eq and ne only (property '{name}')"));
+        }
         Ok(Expr::Compare { property: name, op, literal })
+    }
+
+    /// `Microsoft.Dynamics.DataEntities.Type'Member'`: the identifier and the string right
+    /// after it, with nothing between.
+    fn enum_literal(&mut self, word: &str, at: &str) -> Result<Literal, String> {
+        let type_name = &word[FINOPS_ENUM_PREFIX.len()..];
+        let ident_end = self.tokens.get(self.pos - 1).map(|(p, _)| p + word.len());
+        match self.tokens.get(self.pos) {
+            Some((start, Token::Str(member))) if Some(*start) == ident_end && !type_name.is_empty() => {
+                let member = member.clone();
+                self.pos += 1;
+                Ok(Literal::Enum { type_name: type_name.to_owned(), member })
+            }
+            _ => Err(format!("invalid enum literal '{word}' at {at}; expected {FINOPS_ENUM_PREFIX}Type'Member'")),
+        }
     }
 }
 
@@ -259,7 +309,12 @@ pub fn parse_date(text: &str) -> Option<Timestamp> {
 
 /// Parses a `$filter` value; the error says what and where.
 pub fn parse(input: &str) -> Result<Expr, String> {
-    let mut parser = Parser { tokens: tokenize(input)?, pos: 0 };
+    parse_dialect(input, Dialect::Dataverse)
+}
+
+/// Parses a `$filter` value in `dialect`'s grammar.
+pub fn parse_dialect(input: &str, dialect: Dialect) -> Result<Expr, String> {
+    let mut parser = Parser { tokens: tokenize(input)?, pos: 0, dialect };
     let expr = parser.or()?;
     if parser.pos < parser.tokens.len() {
         return Err(format!("unexpected input at {}", parser.at()));
@@ -281,10 +336,40 @@ fn compare(value: &Value, literal: &Literal) -> Option<Ordering> {
         (Value::String(s), Literal::Guid(g)) => uuid::Uuid::parse_str(s).ok().map(|a| a.cmp(g)),
         (Value::String(s), Literal::Date(d)) => parse_date(s).map(|a| a.cmp(d)),
         (Value::String(s), Literal::String(b)) => Some(s.to_lowercase().cmp(&b.to_lowercase())),
+        (Value::String(s), Literal::Wildcard(pattern)) => {
+            Some(if wildcard_match(&s.to_lowercase(), &pattern.to_lowercase()) {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            })
+        }
+        (Value::String(s), Literal::Enum { member, .. }) => {
+            Some(if s.eq_ignore_ascii_case(member) { Ordering::Equal } else { Ordering::Less })
+        }
         (Value::Number(n), Literal::String(b)) => Some(n.to_string().cmp(b)),
         (Value::Bool(a), Literal::String(b)) => Some(a.to_string().cmp(&b.to_lowercase())),
         _ => None,
     }
+}
+
+/// `*` matches any run of characters (F&O's wildcard equality).
+fn wildcard_match(text: &str, pattern: &str) -> bool {
+    let pieces: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if pieces.len() == 1 {
+        return text == pattern;
+    }
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(i) => rest = &rest[i + piece.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Whether `row` matches.
@@ -357,6 +442,36 @@ mod tests {
             let expr = parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
             assert_eq!(matches(&expr, &r), expected, "{filter}");
         }
+    }
+
+    #[test]
+    fn finops_dialect_has_wildcards_and_enums_and_refuses_functions() {
+        let r = row(json!({"OrganizationName":"Contoso Retail San Diego","SalesOrderStatus":"Backorder"}));
+        let cases = [
+            ("OrganizationName eq '*retail*'", true),
+            ("OrganizationName eq 'contoso*'", true),
+            ("OrganizationName eq '*diego'", true),
+            ("OrganizationName eq '*x*'", false),
+            ("OrganizationName ne '*retail*'", false),
+            ("SalesOrderStatus eq Microsoft.Dynamics.DataEntities.SalesStatus'Backorder'", true),
+            ("SalesOrderStatus ne Microsoft.Dynamics.DataEntities.SalesStatus'Backorder'", false),
+        ];
+        for (filter, expected) in cases {
+            let expr = parse_dialect(filter, Dialect::FinOps).unwrap_or_else(|e| panic!("{filter}: {e}"));
+            assert_eq!(matches(&expr, &r), expected, "{filter}");
+        }
+        for refused in [
+            "contains(OrganizationName,'x')",
+            "SalesOrderStatus gt Microsoft.Dynamics.DataEntities.SalesStatus'None'",
+            "SalesOrderStatus in ('Backorder')",
+            "SalesOrderStatus has Microsoft.Dynamics.DataEntities.SalesStatus'None'",
+        ] {
+            assert!(parse_dialect(refused, Dialect::FinOps).is_err(), "{refused}");
+        }
+        // Dataverse keeps its functions and reads `*` as a character.
+        let expr = parse("OrganizationName eq '*retail*'").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!matches(&expr, &r));
+        assert!(parse("contains(OrganizationName,'retail')").is_ok());
     }
 
     #[test]
