@@ -612,7 +612,13 @@ async fn replay(
             PageError::Status(StatusCode::BAD_REQUEST, format!("flow version `{v}` is not a version number"))
         })?),
     };
-    let job = service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), version, &p.actor()).await?;
+    let job = match service::replay(&s.store, &p.tenant, DeadLetterId(id), edited.as_ref(), version, &p.actor()).await {
+        // An edit that does not fit the job is refused at the editor, the text kept.
+        Err(ServiceError::BadInput(why)) if edited.is_some() => {
+            return refused_edit(&s, &p, id, form.payload.as_deref().unwrap_or_default(), &why).await;
+        }
+        other => other?,
+    };
     s.live.changed(&p.tenant);
     let mut how = if edited.is_some() { " with the edited payload".to_owned() } else { String::new() };
     if let Some(v) = version {

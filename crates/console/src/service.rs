@@ -129,6 +129,13 @@ pub async fn replay(
         return Err(ServiceError::BadInput("the edited payload must be a JSON object".into()));
     }
     let dead = still_open(store, tenant, id).await?;
+    if let Some(payload) = edited
+        && let Ok(original) = serde_json::from_str::<serde_json::Value>(&dead.payload)
+    {
+        check_edit(&original, payload, "").map_err(|problem| {
+            ServiceError::BadInput(format!("the edited payload does not fit flow {}'s job: {problem}", dead.flow))
+        })?;
+    }
     let Some(version) = version else {
         return Ok(store.replay_dead_letter(tenant, id, edited, actor).await?);
     };
@@ -151,6 +158,59 @@ pub async fn replay(
     };
     object.insert(ferry_flows::versions::VERSION_KEY.into(), serde_json::Value::from(version));
     Ok(store.replay_dead_letter(tenant, id, Some(&payload), actor).await?)
+}
+
+/// Checks an edited payload against the job's own: the same fields, each of the same JSON
+/// kind, nested objects and list items alike (a list's items are checked against its first
+/// item). An edit fixes values; a field dropped, renamed or turned into another kind would
+/// only fail again when the job runs, so it is refused here, naming the field.
+pub fn check_edit(original: &serde_json::Value, edited: &serde_json::Value, path: &str) -> Result<(), String> {
+    use serde_json::Value;
+    let at = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    };
+    match (original, edited) {
+        // A field that was empty may be given any value.
+        (Value::Null, _) => Ok(()),
+        (Value::Object(o), Value::Object(e)) => {
+            for (key, value) in o {
+                let here = at(key);
+                match e.get(key) {
+                    None => return Err(format!("field `{here}` is missing")),
+                    Some(new) => check_edit(value, new, &here)?,
+                }
+            }
+            let known: Vec<&str> = o.keys().map(String::as_str).collect();
+            // An empty object says nothing of its fields: anything may be added to it.
+            if !o.is_empty()
+                && let Some(extra) =
+                    e.keys().find(|k| !o.contains_key(k.as_str()) && k.as_str() != ferry_flows::versions::VERSION_KEY)
+            {
+                return Err(format!("field `{}` is not one the job carries (it has: {})", at(extra), known.join(", ")));
+            }
+            Ok(())
+        }
+        (Value::Array(o), Value::Array(e)) => match o.first() {
+            None => Ok(()),
+            Some(first) => {
+                for (i, item) in e.iter().enumerate() {
+                    check_edit(first, item, &format!("{path}[{i}]"))?;
+                }
+                Ok(())
+            }
+        },
+        (o, e) if std::mem::discriminant(o) == std::mem::discriminant(e) => Ok(()),
+        (o, e) => {
+            let name = if path.is_empty() { "the payload".to_owned() } else { format!("field `{path}`") };
+            Err(format!("{name} must be {}, as the job's was, not {}", kind(o), kind(e)))
+        }
+    }
 }
 
 /// Discards an open dead letter.
@@ -359,4 +419,32 @@ pub async fn record_trace(store: &AnyStore, tenant: &TenantId, id: &str) -> Resu
         })
         .collect();
     Ok(RecordTrace { id: id.to_owned(), records, steps, links })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::check_edit;
+
+    #[test]
+    fn an_edit_may_change_values_but_not_the_jobs_fields_or_their_kinds() {
+        let job = json!({ "order_id": "113-1", "attempt": 2, "lines": [{ "sku": "A", "qty": 1 }], "note": null });
+        let fixed = json!({ "order_id": "113-2", "attempt": 3, "lines": [{ "sku": "B", "qty": 2 }, { "sku": "C", "qty": 1 }], "note": "x", "flow_version": 4 });
+        assert_eq!(check_edit(&job, &fixed, ""), Ok(()));
+        let missing = json!({ "attempt": 2, "lines": [], "note": null });
+        assert_eq!(check_edit(&job, &missing, "").unwrap_err(), "field `order_id` is missing");
+        let typo = json!({ "order_id": "113-1", "attempt": 2, "lines": [], "note": null, "ordr_id": "x" });
+        assert!(check_edit(&job, &typo, "").unwrap_err().starts_with("field `ordr_id` is not one the job carries"));
+        let kind = json!({ "order_id": 113, "attempt": 2, "lines": [], "note": null });
+        assert_eq!(
+            check_edit(&job, &kind, "").unwrap_err(),
+            "field `order_id` must be a text, as the job's was, not a number"
+        );
+        let nested = json!({ "order_id": "1", "attempt": 2, "lines": [{ "sku": "A", "qty": "1" }], "note": null });
+        assert_eq!(
+            check_edit(&job, &nested, "").unwrap_err(),
+            "field `lines[0].qty` must be a number, as the job's was, not a text"
+        );
+    }
 }

@@ -329,17 +329,23 @@ async fn dead_letters_are_handled_by_cause_and_audited(api: &Api) {
         .call("POST", &format!("/api/v1/dead-letters/{last}/replay"), Some(&operator), Some(json!({ "payload": [1] })))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, replayed) = api
-        .call(
-            "POST",
-            &format!("/api/v1/dead-letters/{last}/replay"),
-            Some(&operator),
-            Some(json!({ "payload": { "order_id": "x" } })),
-        )
-        .await;
+    // An edit that drops a field of the job, or changes its kind, is refused naming it.
+    let replay = |payload: Value| {
+        let path = format!("/api/v1/dead-letters/{last}/replay");
+        let operator = operator.clone();
+        async move { api.call("POST", &path, Some(&operator), Some(json!({ "payload": payload }))).await }
+    };
+    let (status, refused) = replay(json!({ "order_id": "x" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["error"].as_str().unwrap().contains("field `buyer` is missing"), "{refused}");
+    let (status, refused) = replay(json!({ "order_id": 7, "buyer": { "BuyerEmail": "j@example.com" } })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["error"].as_str().unwrap().contains("field `order_id` must be a text"), "{refused}");
+    let fixed = json!({ "order_id": "x", "buyer": { "BuyerEmail": "j@example.com" } });
+    let (status, replayed) = replay(fixed.clone()).await;
     assert_eq!(status, StatusCode::OK, "{replayed}");
     let job = api.store.job(ferry_store::JobId(replayed["job"].as_i64().unwrap())).await.unwrap().unwrap();
-    assert_eq!(job.payload_as::<Value>().unwrap(), json!({ "order_id": "x" }));
+    assert_eq!(job.payload_as::<Value>().unwrap(), fixed);
     let (status, _) = api.call("POST", &format!("/api/v1/dead-letters/{last}/discard"), Some(&operator), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "already replayed");
 

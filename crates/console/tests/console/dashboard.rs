@@ -157,8 +157,16 @@ async fn operators_fix_dead_letters_by_cause_viewers_only_look_and_tenants_stay_
     assert!(page.contains("id=\"payload-error\"") && page.contains("not valid JSON at line 1"), "{page}");
     assert!(page.contains("113") && page.contains(",}</textarea>"), "the text is kept as typed: {page}");
     assert_eq!(c.store.dead_letters(&"acme".parse().unwrap(), true, 10).await.unwrap().len(), 2, "nothing replayed");
+    // Valid JSON that drops a field of the job is refused at the editor too, naming the field.
+    let dropped: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", r#"{"order_id": "113-0000000-7654321"}"#)
+        .finish();
+    let (status, page, _, _) =
+        c.post(&format!("/console/dead-letters/{}/replay", ids[0]), Some(&operator), &dropped).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("id=\"payload-error\"") && page.contains("field `BuyerEmail` is missing"), "{page}");
     let good: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", r#"{"order_id": "113-0000000-7654321", "note": "fixed"}"#)
+        .append_pair("payload", r#"{"order_id": "113-0000000-7654321", "BuyerEmail": "jo.fixed@example.com"}"#)
         .finish();
     let (status, _, location, _) =
         c.post(&format!("/console/dead-letters/{}/replay", ids[0]), Some(&operator), &good).await;

@@ -171,8 +171,20 @@ async fn dead_letters_can_be_listed_shown_redacted_edited_replayed_and_discarded
     assert_eq!(out.status.code(), Some(2));
     assert!(e.contains("bad.json:3:"), "{e}");
 
+    // Valid JSON that drops a field of the job is refused, naming it; nothing is replayed.
+    let dropped = dir.path().join("dropped.json");
+    std::fs::write(&dropped, r#"{"order": "111-2222222-3333333", "sku": "SKU-1"}"#).unwrap();
+    let out =
+        ferry(dir.path()).args(["dlq", "replay", &first.to_string(), "--payload"]).arg(&dropped).output().unwrap();
+    let (_, e) = text(&out);
+    assert!(!out.status.success() && e.contains("field `buyer` is missing"), "{e}");
+
     let good = dir.path().join("good.json");
-    std::fs::write(&good, r#"{"order": "111-2222222-3333333", "sku": "SKU-1"}"#).unwrap();
+    std::fs::write(
+        &good,
+        r#"{"order": "111-2222222-3333333", "sku": "SKU-1", "buyer": {"BuyerEmail": "j@example.com"}}"#,
+    )
+    .unwrap();
     let out = ferry(dir.path()).args(["dlq", "replay", &first.to_string(), "--payload"]).arg(&good).output().unwrap();
     let (o, e) = text(&out);
     assert!(out.status.success(), "{e}");
