@@ -1,6 +1,6 @@
 //! `/data/$metadata`: the CSDL of what the sandbox serves, in F&O's namespace
-//! `Microsoft.Dynamics.DataEntities` (DYNAMICS.md §B.1), shaped like the vendored
-//! `fo-metadata-excerpt-CustomerV3.xml`: EnumTypes (members where the reference knows them),
+//! `Microsoft.Dynamics.DataEntities` (DYNAMICS.md §B.1), shaped like a real F&O `$metadata`
+//! (DYNAMICS.md §D): EnumTypes (members where the reference knows them),
 //! one EntityType per entity with its key and properties, navigation properties, and one
 //! EntityContainer with the entity sets.
 

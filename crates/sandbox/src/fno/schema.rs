@@ -12,13 +12,23 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 const FIELDS: &str = include_str!("../../../../reference/dynamics/samples/fo-entity-fields.json");
-/// The verbatim CSDL excerpt: it gives the real enum type names that the field list's
-/// generator re-cased (`EfDocPresenceTypeBr` is `EFDocPresenceType_BR`, `Abc` is `ABC`).
-const CUSTOMER_CSDL: &str = include_str!("../../../../reference/dynamics/samples/fo-metadata-excerpt-CustomerV3.xml");
-
-/// Re-cased enum names the excerpt does not cover, from DYNAMICS.md §B.4 (the trimmed real
-/// metadata names `LedgerJournalACType`).
-const RENAMED_ENUMS: &[(&str, &str)] = &[("LedgerJournalAcType", "LedgerJournalACType")];
+/// The real names of enum types that the field list's generator re-cased (`EfDocPresenceTypeBr`
+/// is `EFDocPresenceType_BR`): facts read off CustomerV3's CSDL (DYNAMICS.md §B.4 and §D; the
+/// verbatim excerpt is not vendored, its source states no licence) and, for
+/// `LedgerJournalACType`, the reference's text.
+const RENAMED_ENUMS: &[(&str, &str)] = &[
+    ("Abc", "ABC"),
+    ("CompanyTypeMx", "CompanyType_MX"),
+    ("CreditCardCvc", "CreditCardCVC"),
+    ("CustWhtContributionTypeBr", "CustWhtContributionType_BR"),
+    ("CustomerTypeIn", "CustomerType_IN"),
+    ("EfDocPresenceTypeBr", "EFDocPresenceType_BR"),
+    ("LedgerJournalAcType", "LedgerJournalACType"),
+    ("McrsoAllocPriority", "MCRSOAllocPriority"),
+    ("NatureOfAssesseeIn", "NatureOfAssessee_IN"),
+    ("PanStatusIn", "PANStatus_IN"),
+    ("SalesInvoicePostingTypeRu", "SalesInvoicePostingType_RU"),
+];
 
 /// The namespace of every type.
 pub const NAMESPACE: &str = "Microsoft.Dynamics.DataEntities";
@@ -188,37 +198,14 @@ struct FieldsProperty {
     nullable: bool,
 }
 
-/// (property name, real type) of the CustomerV3 properties in the excerpt.
-fn excerpt_types() -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for chunk in CUSTOMER_CSDL.split("<Property Name=\"").skip(1) {
-        let Some(name_end) = chunk.find('"') else { continue };
-        let Some(type_start) = chunk.find("Type=\"").map(|i| i + 6) else { continue };
-        let Some(type_len) = chunk[type_start..].find('"') else { continue };
-        out.insert(chunk[..name_end].to_owned(), chunk[type_start..type_start + type_len].to_owned());
-    }
-    out
-}
-
 fn load() -> Schema {
     // The file is compiled in; a test proves it parses, so a failure here is a build defect.
     let file: FieldsFile = match serde_json::from_str(FIELDS) {
         Ok(file) => file,
         Err(e) => panic!("the vendored fo-entity-fields.json does not parse: {e}"),
     };
-    // Pair the field list's enum names with the excerpt's real ones.
-    let real = excerpt_types();
-    let mut renamed: HashMap<String, String> =
+    let renamed: HashMap<String, String> =
         RENAMED_ENUMS.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
-    if let Some(customers) = file.entities.get("CustomersV3") {
-        for p in &customers.properties {
-            if let Some(real) = real.get(&p.name).and_then(|t| t.strip_prefix("Microsoft.Dynamics.DataEntities."))
-                && !p.kind.starts_with("Edm.")
-            {
-                renamed.insert(p.kind.clone(), real.to_owned());
-            }
-        }
-    }
     let mut entities = Vec::new();
     for (set, type_name) in SERVED {
         let Some(source) = file.entities.get(*set) else {
