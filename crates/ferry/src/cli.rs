@@ -520,6 +520,17 @@ pub enum BenchCommand {
     /// Scaling over nodes: end-to-end orders per second (Amazon sandbox → CRM sandbox, limits
     /// off) with 1, 2, 3 `ferry run` processes on one PostgreSQL, each pinned to one core.
     Nodes(NodesBenchArgs),
+    /// Settlement → journal (F7) before posting: a generated settlement report of N rows read,
+    /// aggregated and planned into its balanced journal with the reconciliation report;
+    /// seconds, rows per second and peak memory.
+    Settlement(SettlementBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SettlementBenchArgs {
+    /// Transaction rows in the generated report.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
 }
 
 #[derive(Debug, Args)]

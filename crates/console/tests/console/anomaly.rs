@@ -547,6 +547,72 @@ async fn flags_a_marked_money_field_far_from_its_median<S: Store>(store: S) {
     assert!(anomaly::scan_flows(&store, &other(), now).await.unwrap().is_empty(), "the other tenant's are usual");
 }
 
+/// F7's fee observations: a settlement whose commission per row is 3.4× the usual is flagged
+/// in words per settlement type, and an FBA fee per unit of a SKU likewise; usual ones are not.
+#[tokio::test]
+async fn settlement_fees_far_from_their_median_are_flagged_per_settlement_type_and_sku() {
+    use ferry_connectors::amazon::settlement::SettlementSummary;
+    use ferry_flows::settlement::{Aggregate, fee_observations};
+    use ferry_model::{Money, SettlementLine};
+
+    let (store, _dir) = sqlite().await;
+    let now = at(NOW);
+    let usd = |s: &str| Money::parse(s, "USD").unwrap();
+    let settlement = |n: i64, commission: &str, fba: &str| {
+        let deposit = now.checked_sub(hours(if n == 0 { 2 } else { 48 * n })).unwrap();
+        let id = format!("{}", 11_796_400_000i64 + n);
+        let mut a = Aggregate::new(SettlementSummary {
+            settlement_id: id.parse().unwrap(),
+            start: deposit.checked_sub(hours(14 * 24)).unwrap(),
+            end: deposit.checked_sub(hours(48)).unwrap(),
+            deposit_date: Some(deposit),
+            total: usd("0"),
+        });
+        let row = |d: &str, amount: &str| SettlementLine {
+            settlement_id: id.parse().unwrap(),
+            transaction_type: "Order".into(),
+            amount_type: "ItemFees".into(),
+            amount_description: d.into(),
+            order_id: None,
+            merchant_order_id: None,
+            adjustment_id: None,
+            shipment_id: None,
+            marketplace_name: None,
+            fulfillment_id: None,
+            order_item_code: None,
+            sku: Some("MUG-01".parse().unwrap()),
+            quantity: Some(2),
+            amount: usd(amount),
+            posted_at: deposit,
+        };
+        for _ in 0..3 {
+            a.add(&row("Commission", commission)).unwrap();
+            a.add(&row("FBAPerUnitFulfillmentFee", fba)).unwrap();
+        }
+        fee_observations(&a, "settlement-to-ledger")
+    };
+    let usual = [("-1.50", "-6.40"), ("-1.48", "-6.42"), ("-1.52", "-6.40"), ("-1.50", "-6.38"), ("-1.49", "-6.40")];
+    for (n, (commission, fba)) in usual.iter().cycle().take(10).enumerate() {
+        store.put_money_observations(&tenant(), &settlement(n as i64 + 1, commission, fba)).await.unwrap();
+    }
+    store.put_money_observations(&tenant(), &settlement(0, "-5.10", "-6.40")).await.unwrap();
+    let words: Vec<String> =
+        anomaly::scan_flows(&store, &tenant(), now).await.expect("scan").iter().map(|f| f.explain()).collect();
+    assert_eq!(words.len(), 2, "{words:?}");
+    assert!(
+        words
+            .iter()
+            .any(|w| w
+                .starts_with("fee per row for settlement type Order/ItemFees/Commission is 3.4× its 30-day median")),
+        "{words:?}"
+    );
+    assert!(
+        words.iter().any(|w| w.starts_with("Commission per unit for SKU MUG-01 is 3.4× its 30-day median")),
+        "{words:?}"
+    );
+    assert!(!words.iter().any(|w| w.contains("FBAPerUnitFulfillmentFee")), "a usual fee is not flagged: {words:?}");
+}
+
 async fn sqlite() -> (SqliteStore, TempDir) {
     let dir = TempDir::new("console-anomaly").expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());

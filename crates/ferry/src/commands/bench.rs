@@ -18,6 +18,7 @@ pub async fn run(cfg: &NodeConfig, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Fairness(args) => super::bench_fairness::run(cfg, args).await,
         BenchCommand::Console(args) => super::bench_console::run(args).await,
         BenchCommand::Nodes(args) => super::bench_nodes::run(cfg, args).await,
+        BenchCommand::Settlement(args) => super::bench_settlement::run(args),
     }
 }
 

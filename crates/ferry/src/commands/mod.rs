@@ -7,6 +7,7 @@ mod bench_console;
 mod bench_fairness;
 mod bench_nodes;
 mod bench_orders;
+mod bench_settlement;
 mod check;
 mod connections;
 mod console_clients;
