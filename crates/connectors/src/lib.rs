@@ -13,4 +13,6 @@ pub mod dataverse;
 pub mod fno;
 pub mod http;
 pub mod ingress;
+#[cfg(any(feature = "dataverse", feature = "fno"))]
+pub mod retry_gate;
 pub mod token;

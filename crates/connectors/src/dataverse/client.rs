@@ -7,9 +7,7 @@
 //! `Retry-After` has passed (the call is refused locally as `Throttled` with the time left).
 
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry_model::DataverseId;
 use ferry_runtime::failure::Failure;
@@ -22,6 +20,7 @@ use super::config::DataverseConfig;
 use super::errors;
 use super::models::{FulfilledStatus, IncidentResolution, Page, Record, SalesOrderState, id_from_entity_url};
 use super::query::{Query, RecordKey, bind};
+use crate::retry_gate::RetryGate;
 
 /// An HTTP answer that was a success.
 pub(super) struct Reply {
@@ -59,16 +58,7 @@ pub enum Concurrency {
     Etag(String),
 }
 
-/// Counters of what the client sent.
-#[derive(Debug, Default)]
-pub struct ClientStats {
-    /// HTTP requests sent to the Web API.
-    pub requests: AtomicU64,
-    /// 429 answers received.
-    pub throttled: AtomicU64,
-    /// Calls refused locally because a `Retry-After` was still running.
-    pub held_back: AtomicU64,
-}
+pub use crate::retry_gate::ClientStats;
 
 /// A Dataverse Web API client for one identity.
 #[derive(Clone)]
@@ -81,9 +71,8 @@ struct Inner {
     config: DataverseConfig,
     auth: EntraAuth,
     slots: Semaphore,
-    /// No request leaves before this instant (the last 429's `Retry-After`).
-    wait_until: Mutex<Option<Instant>>,
-    stats: ClientStats,
+    /// No request leaves while the last 429's `Retry-After` runs.
+    gate: RetryGate,
 }
 
 impl std::fmt::Debug for DataverseClient {
@@ -102,16 +91,7 @@ impl DataverseClient {
             .map_err(|e| Failure::permanent(format!("cannot build the HTTP client: {e}")))?;
         let auth = EntraAuth::new(http.clone(), &config);
         let slots = Semaphore::new(config.max_concurrency.clamp(1, Semaphore::MAX_PERMITS));
-        Ok(DataverseClient {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                auth,
-                slots,
-                wait_until: Mutex::new(None),
-                stats: ClientStats::default(),
-            }),
-        })
+        Ok(DataverseClient { inner: Arc::new(Inner { http, config, auth, slots, gate: RetryGate::default() }) })
     }
 
     pub fn config(&self) -> &DataverseConfig {
@@ -119,13 +99,12 @@ impl DataverseClient {
     }
 
     pub fn stats(&self) -> &ClientStats {
-        &self.inner.stats
+        self.inner.gate.stats()
     }
 
     /// How long the remote asked us to wait still, if it did.
     pub fn told_to_wait(&self) -> Option<Duration> {
-        let until = (*self.inner.wait_until.lock().unwrap_or_else(|e| e.into_inner()))?;
-        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+        self.inner.gate.told_to_wait()
     }
 
     fn url(&self, relative: &str) -> String {
@@ -180,22 +159,8 @@ impl DataverseClient {
         if let Some(body) = body {
             request = request.header("Content-Type", content_type).body(body);
         }
-        // Checked at the last moment, under the lock that a 429 takes to set it: a request
-        // never leaves while we have been told to wait.
-        {
-            let wait_until = self.inner.wait_until.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(until) = *wait_until {
-                let now = Instant::now();
-                if now < until {
-                    self.inner.stats.held_back.fetch_add(1, Ordering::Relaxed);
-                    return Err(Failure::throttled(
-                        Some(until - now),
-                        "Dataverse asked to wait (Retry-After) and the wait is not over",
-                    ));
-                }
-            }
-            self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-        }
+        // Checked at the last moment: a request never leaves while we have been told to wait.
+        self.inner.gate.admit("Dataverse")?;
         let response = request.send().await.map_err(errors::transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -210,12 +175,7 @@ impl DataverseClient {
         let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok());
         let failure = errors::classify(status, retry_after, &body);
         match &failure {
-            Failure::Throttled { retry_after, .. } => {
-                self.inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                let until = Instant::now() + retry_after.unwrap_or(Duration::from_secs(1));
-                let mut wait_until = self.inner.wait_until.lock().unwrap_or_else(|e| e.into_inner());
-                *wait_until = Some(wait_until.map_or(until, |u| u.max(until)));
-            }
+            Failure::Throttled { retry_after, .. } => self.inner.gate.throttled(*retry_after, Duration::from_secs(1)),
             Failure::Auth { .. } if status == 401 => self.inner.auth.invalidate().await,
             _ => {}
         }

@@ -12,9 +12,7 @@
 //! no request leaves before its `Retry-After` has passed (refused locally as `Throttled`).
 
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry_runtime::failure::Failure;
 use serde_json::{Map, Value};
@@ -29,14 +27,9 @@ use super::models::{
 };
 use super::query::{EntityKey, Filter, Query};
 use crate::dataverse::auth::EntraAuth;
+use crate::retry_gate::RetryGate;
 
-/// Counters of what the client sent.
-#[derive(Debug, Default)]
-pub struct ClientStats {
-    pub requests: AtomicU64,
-    pub throttled: AtomicU64,
-    pub held_back: AtomicU64,
-}
+pub use crate::retry_gate::ClientStats;
 
 /// An F&O client for one connection.
 #[derive(Clone)]
@@ -49,8 +42,8 @@ struct Inner {
     config: FnoConfig,
     auth: EntraAuth,
     slots: Semaphore,
-    wait_until: Mutex<Option<Instant>>,
-    stats: ClientStats,
+    /// No request leaves while the last 429's `Retry-After` runs.
+    gate: RetryGate,
 }
 
 impl std::fmt::Debug for FnoClient {
@@ -95,16 +88,7 @@ impl FnoClient {
             .map_err(|e| Failure::permanent(format!("cannot build the HTTP client: {e}")))?;
         let auth = super::auth::entra(http.clone(), &config);
         let slots = Semaphore::new(config.max_concurrency.clamp(1, Semaphore::MAX_PERMITS));
-        Ok(FnoClient {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                auth,
-                slots,
-                wait_until: Mutex::new(None),
-                stats: ClientStats::default(),
-            }),
-        })
+        Ok(FnoClient { inner: Arc::new(Inner { http, config, auth, slots, gate: RetryGate::default() }) })
     }
 
     pub fn config(&self) -> &FnoConfig {
@@ -112,13 +96,12 @@ impl FnoClient {
     }
 
     pub fn stats(&self) -> &ClientStats {
-        &self.inner.stats
+        self.inner.gate.stats()
     }
 
     /// How long the remote asked us to wait still, if it did.
     pub fn told_to_wait(&self) -> Option<Duration> {
-        let until = (*self.inner.wait_until.lock().unwrap_or_else(|e| e.into_inner()))?;
-        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+        self.inner.gate.told_to_wait()
     }
 
     fn url(&self, relative: &str) -> String {
@@ -164,20 +147,8 @@ impl FnoClient {
         if let Some(body) = body {
             request = request.header("Content-Type", content_type).body(body);
         }
-        {
-            let wait_until = self.inner.wait_until.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(until) = *wait_until {
-                let now = Instant::now();
-                if now < until {
-                    self.inner.stats.held_back.fetch_add(1, Ordering::Relaxed);
-                    return Err(Failure::throttled(
-                        Some(until - now),
-                        "F&O asked to wait (Retry-After) and the wait is not over",
-                    ));
-                }
-            }
-            self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-        }
+        // Checked at the last moment: a request never leaves while we have been told to wait.
+        self.inner.gate.admit("F&O")?;
         let response = request.send().await.map_err(errors::transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -189,10 +160,7 @@ impl FnoClient {
         let failure = errors::classify(status, retry_after, &body);
         match &failure {
             Failure::Throttled { retry_after, .. } => {
-                self.inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                let until = Instant::now() + retry_after.unwrap_or(super::limits::DEFAULT_RETRY_AFTER);
-                let mut wait_until = self.inner.wait_until.lock().unwrap_or_else(|e| e.into_inner());
-                *wait_until = Some(wait_until.map_or(until, |u| u.max(until)));
+                self.inner.gate.throttled(*retry_after, super::limits::DEFAULT_RETRY_AFTER)
             }
             Failure::Auth { .. } if status == 401 => self.inner.auth.invalidate().await,
             _ => {}
